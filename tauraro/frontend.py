@@ -1,0 +1,247 @@
+"""Front end: map Tauraro keyword aliases to Python tokens, parse with `ast`, reject unsupported constructs."""
+from __future__ import annotations
+
+import ast
+import bisect
+import io
+import tokenize
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from .errors import TauraroSyntaxError
+
+SUPPORTED_MODULES = frozenset({"math"})
+
+
+@cache
+def keyword_aliases() -> dict[tuple[str, ...], str]:
+    """Alias word sequence -> Python keyword, read from the packaged keywords.tsv."""
+    table: dict[tuple[str, ...], str] = {}
+    text = resources.files("tauraro").joinpath("keywords.tsv").read_text(encoding="utf-8")
+    for raw in text.splitlines():
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        alias, keyword = raw.split("\t")
+        table[tuple(alias.split())] = keyword.strip()
+    return table
+
+
+@dataclass
+class LineMap:
+    """Maps columns of one mapped (Python) line back to the user's Tauraro line."""
+
+    new_starts: list[int] = field(default_factory=list)  # where each replaced keyword starts (new line)
+    user_starts: list[int] = field(default_factory=list)  # where its alias started (user line)
+    lengths: list[int] = field(default_factory=list)  # length of the keyword (new line)
+    shifts: list[int] = field(default_factory=list)  # user_col - new_col just after the keyword
+
+    def to_user(self, col: int) -> int:
+        i = bisect.bisect_right(self.new_starts, col) - 1
+        if i < 0:
+            return col
+        if col < self.new_starts[i] + self.lengths[i]:
+            return self.user_starts[i] + (col - self.new_starts[i])
+        return col + self.shifts[i]
+
+
+@dataclass
+class MappedSource:
+    """Python source produced from Tauraro source, with the column maps for error positions."""
+
+    python: str
+    user: str
+    line_maps: dict[int, LineMap]
+
+    def user_col(self, line: int, col: int) -> int:
+        m = self.line_maps.get(line)
+        return m.to_user(col) if m else col
+
+
+def _alias_replacements(source: str) -> list[tuple[int, int, int, str]]:
+    """(line, start_col, end_col, keyword) for every alias token sequence outside strings/attributes."""
+    aliases = keyword_aliases()
+    longest = max(len(k) for k in aliases)
+    toks = []
+    try:
+        for t in tokenize.generate_tokens(io.StringIO(source).readline):
+            toks.append(t)
+    except (tokenize.TokenError, SyntaxError):
+        pass  # keep what was read: ast.parse reports the error itself
+    out = []
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        if tok.type == tokenize.NAME and not (i > 0 and toks[i - 1].string == "."):
+            for n in range(longest, 0, -1):
+                seq = toks[i:i + n]
+                if len(seq) == n and all(t.type == tokenize.NAME and t.start[0] == tok.start[0] for t in seq):
+                    key = tuple(t.string for t in seq)
+                    if key in aliases:
+                        out.append((tok.start[0], tok.start[1], seq[-1].end[1], aliases[key]))
+                        i += n
+                        break
+            else:
+                i += 1
+            continue
+        i += 1
+    return out
+
+
+def map_aliases(source: str) -> MappedSource:
+    """Rewrite alias keywords to Python keywords; keep line numbers, remember column shifts."""
+    try:
+        reps = _alias_replacements(source)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        reps = []  # let ast.parse report the error on the unmapped text
+    lines = source.splitlines(keepends=True)
+    line_maps: dict[int, LineMap] = {}
+    by_line: dict[int, list[tuple[int, int, str]]] = {}
+    for line, start, end, kw in reps:
+        by_line.setdefault(line, []).append((start, end, kw))
+    for line, items in by_line.items():
+        text = lines[line - 1]
+        pieces = []
+        lm = LineMap()
+        pos = 0
+        shift = 0  # user_col - new_col after the edits so far
+        for start, end, kw in sorted(items):
+            pieces.append(text[pos:start])
+            pieces.append(kw)
+            pos = end
+            lm.new_starts.append(start - shift)
+            lm.user_starts.append(start)
+            lm.lengths.append(len(kw))
+            shift += (end - start) - len(kw)
+            lm.shifts.append(shift)
+        pieces.append(text[pos:])
+        lines[line - 1] = "".join(pieces)
+        line_maps[line] = lm
+    return MappedSource("".join(lines), source, line_maps)
+
+
+def to_python(source: str) -> str:
+    """The Python program a Tauraro program stands for (what CPython runs as the oracle)."""
+    return map_aliases(source).python
+
+
+def _char_col(mapped: MappedSource, line: int, byte_col: int) -> int:
+    """ast gives UTF-8 byte offsets; convert to a character column of the mapped line."""
+    lines = mapped.python.splitlines()
+    if 1 <= line <= len(lines):
+        return len(lines[line - 1].encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+    return byte_col
+
+
+def parse(source: str, filename: str = "<string>") -> tuple[ast.Module, MappedSource]:
+    """Parse Tauraro source into a checked Python AST; raise TauraroSyntaxError with user positions."""
+    mapped = map_aliases(source)
+    try:
+        tree = ast.parse(mapped.python, filename=filename)
+    except SyntaxError as e:  # IndentationError is a subclass
+        line = e.lineno or 1
+        col = e.offset or 1
+        msg = e.msg
+        raise TauraroSyntaxError(filename, line, mapped.user_col(line, col - 1) + 1, msg) from None
+    except (ValueError, OverflowError, MemoryError, RecursionError) as e:
+        raise TauraroSyntaxError(filename, 1, 1, str(e) or type(e).__name__) from None
+    SubsetChecker(filename, mapped).visit(tree)
+    return tree, mapped
+
+
+class SubsetChecker(ast.NodeVisitor):
+    """Rejects constructs outside the supported Tauraro subset, with a located message."""
+
+    def __init__(self, filename: str, mapped: MappedSource) -> None:
+        self.filename = filename
+        self.mapped = mapped
+
+    def fail(self, node: ast.AST, what: str) -> None:
+        line = getattr(node, "lineno", 1)
+        col = _char_col(self.mapped, line, getattr(node, "col_offset", 0))
+        raise TauraroSyntaxError(self.filename, line, self.mapped.user_col(line, col) + 1,
+                                 f"{what} is not supported")
+
+    def generic_visit(self, node: ast.AST) -> None:
+        name = UNSUPPORTED.get(type(node))
+        if name:
+            self.fail(node, name)
+        super().generic_visit(node)
+
+    def visit_Yield(self, node: ast.Yield) -> None:
+        self.fail(node, "'yield'")
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
+        self.fail(node, "'yield from'")
+
+    def _check_function(self, node: ast.FunctionDef | ast.Lambda) -> None:
+        args = node.args
+        if args.vararg:
+            self.fail(args.vararg, "'*args'")
+        if args.kwarg:
+            self.fail(args.kwarg, "'**kwargs'")
+        if args.kwonlyargs:
+            self.fail(args.kwonlyargs[0], "keyword-only arguments")
+        if args.posonlyargs:
+            self.fail(args.posonlyargs[0], "positional-only arguments")
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if node.decorator_list:
+            self.fail(node.decorator_list[0], "decorators")
+        if node.type_params if hasattr(node, "type_params") else False:
+            self.fail(node, "type parameters")
+        self._check_function(node)
+        self.generic_visit(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._check_function(node)
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if node.decorator_list:
+            self.fail(node.decorator_list[0], "decorators")
+        if node.keywords:
+            self.fail(node.keywords[0], "class keywords")
+        if len(node.bases) > 1:
+            self.fail(node.bases[1], "multiple inheritance")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                self.fail(a, "'*' unpacking in calls")
+        for k in node.keywords:
+            if k.arg is None:
+                self.fail(k, "'**' unpacking in calls")
+        self.generic_visit(node)
+
+    def visit_Starred(self, node: ast.Starred) -> None:
+        self.fail(node, "starred expressions")
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.name not in SUPPORTED_MODULES:
+                self.fail(node, f"importing module '{alias.name}'")
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.module not in SUPPORTED_MODULES or node.level:
+            self.fail(node, f"importing from module '{node.module}'")
+        for alias in node.names:
+            if alias.name == "*":
+                self.fail(node, "'from ... import *'")
+
+
+UNSUPPORTED: dict[type, str] = {
+    ast.AsyncFunctionDef: "'async def'",
+    ast.AsyncFor: "'async for'",
+    ast.AsyncWith: "'async with'",
+    ast.Await: "'await'",
+    ast.With: "'with'",
+    ast.Match: "'match'",
+    ast.NamedExpr: "assignment expressions (':=')",
+    ast.Set: None,  # supported; listed so the table names every construct considered
+}
+UNSUPPORTED = {k: v for k, v in UNSUPPORTED.items() if v}
+for _name in ("TryStar", "TypeAlias"):
+    if hasattr(ast, _name):
+        UNSUPPORTED[getattr(ast, _name)] = {"TryStar": "'except*'", "TypeAlias": "'type' aliases"}[_name]
