@@ -1,0 +1,319 @@
+"""Linear-memory layout shared by the VM and compiled loops: frame windows of tagged 16-byte slots.
+
+One contiguous byte region holds every frame window. The VM writes the slots a loop reads, calls
+the compiled loop with the window's byte offset, and reads back the slots the exit snapshot lists.
+All integers are little-endian; every window is 16-byte aligned.
+
+    frame window at offset F (all fields 8 bytes)
+    +--------+-----------------------------------------------------------------+
+    | F+0    | i64 exit number      written by compiled code when it leaves    |
+    | F+8    | i64 interrupt flag   set nonzero by the VM (Ctrl-C); polled at   |
+    |        |                      loop back-edges                            |
+    | F+16   | i64 iteration count  back-edges taken during the call (stats)    |
+    | F+24   | i64 reserved         (0)                                        |
+    +--------+-----------------------------------------------------------------+
+    | F+32   | slot 0: i64 tag | i64 payload                                   |
+    | F+48   | slot 1: i64 tag | i64 payload                                   |
+    | ...    | slot k at F + 32 + 16*k                                         |
+    +--------+-----------------------------------------------------------------+
+
+Payloads: INT = the value as two's-complement i64; FLOAT = the IEEE-754 bits of the double;
+BOOL = 0 or 1. EMPTY (tag 0) means "no value that compiled code can represent".
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+from collections.abc import Callable
+from enum import IntEnum
+
+HEADER_SIZE = 32
+SLOT_SIZE = 16
+ALIGN = 16
+
+HDR_EXIT = 0
+HDR_INTERRUPT = 8
+HDR_ITERATIONS = 16
+HDR_RESERVED = 24
+
+SLOT_TAG = 0
+SLOT_PAYLOAD = 8
+
+I64_MIN = -(2**63)
+I64_MAX = 2**63 - 1
+
+# Offset 0..NULL_GUARD-1 is never handed out so that 0 can mean "no frame/no object" in compiled code.
+NULL_GUARD = 64
+DEFAULT_SIZE = 1 << 20
+
+
+class Tag(IntEnum):
+    """Slot tags. Values 4..15 are reserved for NONE, STR, LIST, OBJECT and friends (see docs/jit.md)."""
+
+    EMPTY = 0
+    INT = 1
+    FLOAT = 2
+    BOOL = 3
+
+
+def slot_offset(frame: int, slot: int) -> int:
+    """Byte offset of slot `slot`'s tag word in the window at `frame`."""
+    return frame + HEADER_SIZE + SLOT_SIZE * slot
+
+
+def frame_size(nslots: int) -> int:
+    """Bytes a window with `nslots` slots occupies (header included, rounded to ALIGN)."""
+    return HEADER_SIZE + SLOT_SIZE * nslots
+
+
+def box(value: object) -> tuple[int, int] | None:
+    """(tag, payload) for a Python value, or None when it has no slot representation."""
+    cls = type(value)
+    if cls is int:
+        if I64_MIN <= value <= I64_MAX:  # type: ignore[operator]
+            return Tag.INT, value  # type: ignore[return-value]
+        return None
+    if cls is float:
+        return Tag.FLOAT, float_to_bits(value)  # type: ignore[arg-type]
+    if cls is bool:
+        return Tag.BOOL, int(value)  # type: ignore[call-overload]
+    return None
+
+
+def unbox(tag: int, payload: int) -> object:
+    """The Python value for (tag, payload); raises ValueError for EMPTY or an unknown tag."""
+    if tag == Tag.INT:
+        return payload
+    if tag == Tag.FLOAT:
+        return bits_to_float(payload)
+    if tag == Tag.BOOL:
+        return payload != 0
+    raise ValueError(f"slot tag {tag} holds no value")
+
+
+_F2I = ctypes.c_double(0.0)
+_F2I_BITS = ctypes.c_int64.from_address(ctypes.addressof(_F2I))
+
+
+def float_to_bits(x: float) -> int:
+    """The IEEE-754 bits of `x` as a signed i64 (NaN payloads preserved)."""
+    _F2I.value = x
+    return _F2I_BITS.value
+
+
+def bits_to_float(bits: int) -> float:
+    """The double whose IEEE-754 bits are `bits` (signed or unsigned 64-bit)."""
+    _F2I_BITS.value = bits - (1 << 64) if bits > I64_MAX else bits
+    return _F2I.value
+
+
+class LinearMemory:
+    """A byte region of frame windows, either owned (a ctypes buffer) or wrapping external memory.
+
+    Owned: ``LinearMemory(size)`` allocates a zeroed ctypes buffer whose address never changes.
+    External: ``LinearMemory.external(base, size, refresh=..., grow=...)`` wraps memory owned by
+    someone else (e.g. a wasmtime Memory: base = ``data_ptr`` address). ``refresh()`` returns the
+    current (base, size) and is called after ``grow(extra_bytes)`` or whenever the owner says the
+    memory may have moved; call ``memory.refresh()`` yourself after growing it behind our back.
+
+    Slot access goes through two memoryviews over the same bytes: ``_q`` (int64) and ``_d``
+    (double), indexed in 8-byte words, so reads and writes allocate nothing beyond the result.
+    """
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        size = _round_up(max(size, NULL_GUARD + ALIGN), 8)
+        self._owned = (ctypes.c_uint8 * size)()
+        self._refresh_hook: Callable[[], tuple[int, int]] | None = None
+        self._grow_hook: Callable[[int], None] | None = None
+        self._map(ctypes.addressof(self._owned), size)
+        self._init_allocator()
+
+    @classmethod
+    def external(
+        cls,
+        base: int,
+        size: int,
+        *,
+        refresh: Callable[[], tuple[int, int]] | None = None,
+        grow: Callable[[int], None] | None = None,
+    ) -> LinearMemory:
+        """Wrap `size` bytes at address `base`; `refresh` reports (base, size) after moves/growth."""
+        mem = cls.__new__(cls)
+        mem._owned = None
+        mem._refresh_hook = refresh
+        mem._grow_hook = grow
+        mem._map(base, size)
+        mem._init_allocator()
+        return mem
+
+    def _map(self, base: int, size: int) -> None:
+        self.base = base
+        self.size = size
+        raw = (ctypes.c_uint8 * size).from_address(base)
+        self._raw = raw
+        self.view = memoryview(raw).cast("B")
+        words = size // 8 * 8
+        self._q = self.view[:words].cast("q")
+        self._d = self.view[:words].cast("d")
+
+    def _init_allocator(self) -> None:
+        self._top = NULL_GUARD
+        self._free: dict[int, list[int]] = {}
+        self._live: dict[int, int] = {}
+
+    def refresh(self) -> None:
+        """Re-read base and size from the refresh hook (after the external memory grew or moved)."""
+        if self._refresh_hook is not None:
+            base, size = self._refresh_hook()
+            if base != self.base or size != self.size:
+                self._map(base, size)
+
+    # -- allocation ------------------------------------------------------------------------------
+
+    def alloc(self, nbytes: int) -> int:
+        """Allocate `nbytes` (16-byte aligned, zeroed); returns the byte offset. Exact-size free lists."""
+        nbytes = _round_up(max(nbytes, ALIGN), ALIGN)
+        bucket = self._free.get(nbytes)
+        if bucket:
+            off = bucket.pop()
+            self.view[off : off + nbytes] = bytes(nbytes)
+        else:
+            if self._top + nbytes > self.size:
+                self._grow(self._top + nbytes - self.size)
+            off = self._top
+            self._top += nbytes
+        self._live[off] = nbytes
+        return off
+
+    def free(self, offset: int) -> None:
+        """Return a block from `alloc` to its size's free list."""
+        nbytes = self._live.pop(offset)
+        self._free.setdefault(nbytes, []).append(offset)
+
+    def alloc_frame(self, nslots: int) -> int:
+        """Allocate a zeroed frame window (header + `nslots` EMPTY slots); returns its byte offset."""
+        return self.alloc(frame_size(nslots))
+
+    def free_frame(self, offset: int) -> None:
+        """Release a frame window from `alloc_frame`."""
+        self.free(offset)
+
+    def live_frames(self) -> list[int]:
+        """Offsets of all allocated blocks (frames included), for interrupt broadcast and leak checks."""
+        return list(self._live)
+
+    def _grow(self, extra: int) -> None:
+        if self._grow_hook is None:
+            raise MemoryError(f"JIT linear memory exhausted ({self.size} bytes)")
+        self._grow_hook(extra)
+        self.refresh()
+        if self._top + extra > self.size:
+            raise MemoryError("JIT linear memory grow hook did not add enough bytes")
+
+    # -- slots ------------------------------------------------------------------------------------
+
+    def write_slot(self, frame: int, slot: int, tag: int, payload: int) -> None:
+        """Store (tag, payload) into a slot; payload is a signed i64 (float payloads are bits)."""
+        w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
+        self._q[w] = tag
+        self._q[w + 1] = payload
+
+    def read_slot(self, frame: int, slot: int) -> tuple[int, int]:
+        """(tag, payload) of a slot."""
+        w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
+        q = self._q
+        return q[w], q[w + 1]
+
+    def write_value(self, frame: int, slot: int, value: object) -> bool:
+        """Box a Python value into a slot; False (slot left EMPTY) if it has no representation."""
+        w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
+        cls = type(value)
+        if cls is int and I64_MIN <= value <= I64_MAX:  # type: ignore[operator]
+            self._q[w] = Tag.INT
+            self._q[w + 1] = value  # type: ignore[assignment]
+        elif cls is float:
+            self._q[w] = Tag.FLOAT
+            self._d[w + 1] = value  # type: ignore[assignment]
+        elif cls is bool:
+            self._q[w] = Tag.BOOL
+            self._q[w + 1] = 1 if value else 0
+        else:
+            self._q[w] = Tag.EMPTY
+            return False
+        return True
+
+    def read_value(self, frame: int, slot: int) -> object:
+        """The Python value in a slot; raises ValueError if the slot is EMPTY."""
+        w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
+        tag = self._q[w]
+        if tag == Tag.INT:
+            return self._q[w + 1]
+        if tag == Tag.FLOAT:
+            return self._d[w + 1]
+        if tag == Tag.BOOL:
+            return self._q[w + 1] != 0
+        raise ValueError(f"slot {slot} of frame {frame} is empty (tag {tag})")
+
+    def read_f64(self, frame: int, slot: int) -> float:
+        """A slot's payload read as a double (no tag check)."""
+        return self._d[(frame + HEADER_SIZE + SLOT_SIZE * slot + SLOT_PAYLOAD) >> 3]
+
+    def write_f64(self, frame: int, slot: int, value: float) -> None:
+        """Store a FLOAT slot from a Python float (bits preserved)."""
+        w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
+        self._q[w] = Tag.FLOAT
+        self._d[w + 1] = value
+
+    def clear_slots(self, frame: int, nslots: int) -> None:
+        """Set `nslots` slots to EMPTY/0."""
+        start = frame + HEADER_SIZE
+        self.view[start : start + SLOT_SIZE * nslots] = bytes(SLOT_SIZE * nslots)
+
+    # -- header -----------------------------------------------------------------------------------
+
+    def exit_number(self, frame: int) -> int:
+        return self._q[(frame + HDR_EXIT) >> 3]
+
+    def set_exit_number(self, frame: int, n: int) -> None:
+        self._q[(frame + HDR_EXIT) >> 3] = n
+
+    def interrupt_flag(self, frame: int) -> int:
+        return self._q[(frame + HDR_INTERRUPT) >> 3]
+
+    def set_interrupt(self, frame: int, flag: int = 1) -> None:
+        """Ask the loop running in `frame` to exit at its next back-edge poll (0 clears)."""
+        self._q[(frame + HDR_INTERRUPT) >> 3] = flag
+
+    def interrupt_all(self, flag: int = 1) -> None:
+        """Set the interrupt flag in every live window (the VM's SIGINT handler calls this)."""
+        for off in self._live:
+            self._q[(off + HDR_INTERRUPT) >> 3] = flag
+
+    def iterations(self, frame: int) -> int:
+        return self._q[(frame + HDR_ITERATIONS) >> 3]
+
+    def set_iterations(self, frame: int, n: int) -> None:
+        self._q[(frame + HDR_ITERATIONS) >> 3] = n
+
+    def read_bytes(self, offset: int, nbytes: int) -> bytes:
+        """A copy of raw bytes (conformance tests compare frame windows with this)."""
+        return bytes(self.view[offset : offset + nbytes])
+
+    def write_bytes(self, offset: int, data: bytes) -> None:
+        self.view[offset : offset + len(data)] = data
+
+
+def _round_up(n: int, align: int) -> int:
+    return (n + align - 1) // align * align
+
+
+def is_i64(value: int) -> bool:
+    """True when a Python int fits in a signed 64-bit integer."""
+    return I64_MIN <= value <= I64_MAX
+
+
+def same_float(a: float, b: float) -> bool:
+    """Bit-identical floats, except that any two NaNs are equal (NaN payloads are not specified)."""
+    if math.isnan(a):
+        return math.isnan(b)
+    return float_to_bits(a) == float_to_bits(b)
