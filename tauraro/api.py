@@ -1,0 +1,67 @@
+"""The public entry point `run` and its result type."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .compiler import compile_source
+from .errors import TauraroError
+from .stats import JitStats
+from .vm import VM
+
+BACKENDS = ("cranelift", "llvm", "ir", "interp")
+
+
+@dataclass
+class RunResult:
+    """What a run leaves: the module globals (Python values) and the JIT statistics."""
+
+    globals: dict[str, Any]
+    stats: JitStats
+    dumps: dict[str, str] = field(default_factory=dict)
+
+
+def make_jit(backend: str, jit_threshold: int | None, stats: JitStats, options: dict[str, Any]) -> Any:
+    """The JIT driver for a backend, or None for the plain interpreter; clear error if unavailable."""
+    if backend not in BACKENDS:
+        raise TauraroError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")
+    if backend == "interp":
+        return None
+    try:
+        from .jit.driver import JitDriver
+    except ImportError as e:
+        raise TauraroError(f"backend '{backend}' is not available: the JIT is not built ({e})") from None
+    return JitDriver(backend, jit_threshold, stats, options)
+
+
+def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", jit_threshold: int | None = None,
+        stdout: TextIO | None = None, dump: set[str] | frozenset[str] = frozenset(), jit_log: bool = False,
+        dump_stream: TextIO | None = None, **options: Any) -> RunResult:
+    """Compile and run a Tauraro program.
+
+    Raises TauraroSyntaxError (syntax errors, unsupported constructs), TauraroRuntimeError (an uncaught
+    Tauraro exception, with its traceback) or TauraroError (usage errors such as an unknown backend).
+    """
+    t0 = time.perf_counter()
+    stats = JitStats(backend=backend)
+    options = dict(options, dump=set(dump), jit_log=jit_log, dump_stream=dump_stream or sys.stderr,
+                   filename=filename)
+    jit = make_jit(backend, jit_threshold, stats, options)
+    code = compile_source(source, filename)
+    if "bytecode" in dump:
+        from .bytecode import disassemble
+
+        (dump_stream or sys.stderr).write(disassemble(code) + "\n")
+    vm = VM(filename=filename, stdout=stdout, jit=jit)
+    stats.startup_seconds = time.perf_counter() - t0
+    try:
+        vm.run_module(code)
+    finally:
+        if jit is not None:
+            jit.finish()
+        stats.total_seconds = time.perf_counter() - t0
+        if stdout is None:
+            sys.stdout.flush()
+    return RunResult(globals={k: v for k, v in vm.globals.items() if k != "__name__"}, stats=stats)

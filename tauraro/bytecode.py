@@ -1,0 +1,275 @@
+"""The register bytecode: every opcode defined once in OPCODES; code objects and the disassembler derive from it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+# Operand kinds: r register, k constant index, n name index, j jump target (pc), i immediate int, - unused.
+OPERAND_KINDS = {"r": "register", "k": "constant", "n": "name", "j": "jump target", "i": "immediate", "-": "unused"}
+
+
+class OpInfo(NamedTuple):
+    """One opcode: its name, the kinds of operands a, b, c, what it does, and the generic op it specialises."""
+
+    name: str
+    operands: str  # three kind letters for a, b, c
+    doc: str
+    quickens: str | None = None  # the generic opcode this one is a quickened form of
+
+
+def _binary(name: str, sym: str) -> OpInfo:
+    return OpInfo(name, "rrr", f"R[a] = R[b] {sym} R[c]")
+
+
+def _inplace(name: str, sym: str) -> OpInfo:
+    return OpInfo(name, "rrr", f"R[a] = R[b] {sym}= R[c] (in-place protocol)")
+
+
+_OPS: list[OpInfo] = [
+    OpInfo("Nop", "---", "do nothing"),
+    OpInfo("LoadConst", "rk-", "R[a] = consts[b]"),
+    OpInfo("Move", "rr-", "R[a] = R[b] (locals live in registers: this is LoadFast/StoreFast)"),
+    OpInfo("CheckBound", "rn-", "raise UnboundLocalError if local R[a] (named names[b]) is unassigned"),
+    OpInfo("DeleteFast", "rn-", "unbind local R[a] (named names[b]); error if already unbound"),
+    OpInfo("LoadGlobal", "rn-", "R[a] = globals[names[b]], else builtins, else NameError"),
+    OpInfo("StoreGlobal", "rn-", "globals[names[b]] = R[a]"),
+    OpInfo("DeleteGlobal", "-n-", "del globals[names[b]]"),
+    OpInfo("LoadName", "rn-", "R[a] = class namespace, globals or builtins [names[b]] (class bodies)"),
+    OpInfo("StoreName", "rn-", "class namespace[names[b]] = R[a] (class bodies)"),
+    OpInfo("MakeCell", "rr-", "R[a] = a new cell holding R[b] (R[b] may be unbound)"),
+    OpInfo("LoadDeref", "rrn", "R[a] = contents of cell R[b] (variable names[c]); NameError if empty"),
+    OpInfo("StoreDeref", "rr-", "contents of cell R[a] = R[b]"),
+    _binary("BinaryAddRR", "+"),
+    _binary("BinarySubRR", "-"),
+    _binary("BinaryMulRR", "*"),
+    _binary("BinaryDivRR", "/"),
+    _binary("BinaryFloorDivRR", "//"),
+    _binary("BinaryModRR", "%"),
+    _binary("BinaryPowRR", "**"),
+    _binary("BinaryLShiftRR", "<<"),
+    _binary("BinaryRShiftRR", ">>"),
+    _binary("BinaryAndRR", "&"),
+    _binary("BinaryOrRR", "|"),
+    _binary("BinaryXorRR", "^"),
+    _binary("BinaryMatMulRR", "@"),
+    _inplace("InplaceAddRR", "+"),
+    _inplace("InplaceSubRR", "-"),
+    _inplace("InplaceMulRR", "*"),
+    _inplace("InplaceDivRR", "/"),
+    _inplace("InplaceFloorDivRR", "//"),
+    _inplace("InplaceModRR", "%"),
+    _inplace("InplacePowRR", "**"),
+    _inplace("InplaceLShiftRR", "<<"),
+    _inplace("InplaceRShiftRR", ">>"),
+    _inplace("InplaceAndRR", "&"),
+    _inplace("InplaceOrRR", "|"),
+    _inplace("InplaceXorRR", "^"),
+    _inplace("InplaceMatMulRR", "@"),
+    OpInfo("UnaryNeg", "rr-", "R[a] = -R[b]"),
+    OpInfo("UnaryPos", "rr-", "R[a] = +R[b]"),
+    OpInfo("UnaryNot", "rr-", "R[a] = not R[b]"),
+    OpInfo("UnaryInvert", "rr-", "R[a] = ~R[b]"),
+    OpInfo("CompareLessRR", "rrr", "R[a] = R[b] < R[c]"),
+    OpInfo("CompareLessEqualRR", "rrr", "R[a] = R[b] <= R[c]"),
+    OpInfo("CompareGreaterRR", "rrr", "R[a] = R[b] > R[c]"),
+    OpInfo("CompareGreaterEqualRR", "rrr", "R[a] = R[b] >= R[c]"),
+    OpInfo("CompareEqualRR", "rrr", "R[a] = R[b] == R[c]"),
+    OpInfo("CompareNotEqualRR", "rrr", "R[a] = R[b] != R[c]"),
+    OpInfo("CompareIsRR", "rrr", "R[a] = R[b] is R[c]"),
+    OpInfo("CompareIsNotRR", "rrr", "R[a] = R[b] is not R[c]"),
+    OpInfo("CompareInRR", "rrr", "R[a] = R[b] in R[c]"),
+    OpInfo("CompareNotInRR", "rrr", "R[a] = R[b] not in R[c]"),
+    OpInfo("Jump", "j--", "pc = a"),
+    OpInfo("JumpIfTrue", "rj-", "if R[a] is truthy: pc = b"),
+    OpInfo("JumpIfFalse", "rj-", "if R[a] is falsy: pc = b"),
+    OpInfo("JumpBack", "ji-", "loop back-edge of loop b to its header a; counts towards hot-loop detection"),
+    OpInfo("SetupLoop", "ijj", "marks the start of loop a; its header is at b, its PopBlock at c"),
+    OpInfo("PopBlock", "i--", "marks the normal exit of loop a (else clause and break target follow)"),
+    OpInfo("GetIter", "rr-", "R[a] = iter(R[b])"),
+    OpInfo("ForIter", "rrj", "R[a] = next(R[b]), or pc = c when the iterator is exhausted"),
+    OpInfo("UnpackSequence", "rri", "R[a..a+c-1] = the c items of R[b] (ValueError like Python otherwise)"),
+    OpInfo("CallFunction", "rri", "R[a] = R[b](R[b+1], ..., R[b+c])"),
+    OpInfo("CallFunctionKw", "rrk", "R[a] = R[b](positional..., name=value...) with (argc, kwnames) = consts[c]"),
+    OpInfo("CallMethod", "rrk", "R[a] = R[b].name(R[b+1], ..., R[b+argc]) with (name, argc, kwnames) = consts[c]"),
+    OpInfo("ReturnValue", "r--", "return R[a] from the current function"),
+    OpInfo("YieldValue", "r--", "suspend the generator-expression frame, producing R[a]"),
+    OpInfo("BuildList", "rri", "R[a] = [R[b], ..., R[b+c-1]]"),
+    OpInfo("BuildTuple", "rri", "R[a] = (R[b], ..., R[b+c-1])"),
+    OpInfo("BuildSet", "rri", "R[a] = {R[b], ..., R[b+c-1]}"),
+    OpInfo("BuildDict", "rri", "R[a] = {R[b]: R[b+1], ...} with c key/value pairs"),
+    OpInfo("BuildSlice", "rri", "R[a] = slice(R[b], ..., R[b+c-1]) with c in (2, 3)"),
+    OpInfo("BuildString", "rri", "R[a] = ''.join(R[b], ..., R[b+c-1]) (f-strings)"),
+    OpInfo("FormatValue", "rri", "R[a] = format(conversion(R[b]), spec); c = conversion*2 + has_spec, spec in R[b+1]"),
+    OpInfo("ListAppend", "rr-", "R[a].append(R[b]) (comprehensions)"),
+    OpInfo("SetAdd", "rr-", "R[a].add(R[b]) (comprehensions)"),
+    OpInfo("MapAdd", "rrr", "R[a][R[b]] = R[c] (comprehensions)"),
+    OpInfo("SubscrLoad", "rrr", "R[a] = R[b][R[c]]"),
+    OpInfo("SubscrStore", "rrr", "R[a][R[b]] = R[c]"),
+    OpInfo("SubscrDelete", "rr-", "del R[a][R[b]]"),
+    OpInfo("LoadAttr", "rrn", "R[a] = R[b].names[c]"),
+    OpInfo("StoreAttr", "rnr", "R[a].names[b] = R[c]"),
+    OpInfo("DeleteAttr", "rn-", "del R[a].names[b]"),
+    OpInfo("MakeFunction", "rkr", "R[a] = function of code consts[b]; defaults then cells in R[c...]"),
+    OpInfo("MakeClass", "rkr", "R[a] = class from body code consts[b]; base in R[c], cells in R[c+1...]"),
+    OpInfo("ImportModule", "rn-", "R[a] = the module names[b] (only math)"),
+    OpInfo("Raise", "rr-", "raise R[a] (a < 0: re-raise the exception being handled) from R[b] (b < 0: no cause)"),
+    OpInfo("RaiseAssert", "r--", "raise AssertionError(R[a]) (a < 0: no message)"),
+    OpInfo("ExceptMatch", "rrr", "R[a] = isinstance(R[b], R[c]) for an except clause (TypeError if R[c] is no class)"),
+    OpInfo("PushExcept", "r--", "enter an except block handling R[a] (for bare raise)"),
+    OpInfo("PopExcept", "---", "leave the innermost except block"),
+    OpInfo("Reraise", "r--", "re-raise R[a] keeping its traceback (end of finally / unmatched except)"),
+    # Quickened forms: the interpreter rewrites a generic op into one of these after seeing the types it
+    # names, and back when the guess fails. They are the type profile the JIT reads.
+    OpInfo("FastIntAdd", "rrr", "R[a] = R[b] + R[c] for two ints", "BinaryAddRR"),
+    OpInfo("FastIntSub", "rrr", "R[a] = R[b] - R[c] for two ints", "BinarySubRR"),
+    OpInfo("FastIntMul", "rrr", "R[a] = R[b] * R[c] for two ints", "BinaryMulRR"),
+    OpInfo("FastIntFloorDiv", "rrr", "R[a] = R[b] // R[c] for two ints", "BinaryFloorDivRR"),
+    OpInfo("FastIntMod", "rrr", "R[a] = R[b] % R[c] for two ints", "BinaryModRR"),
+    OpInfo("FastFloatAdd", "rrr", "R[a] = R[b] + R[c] for two floats", "BinaryAddRR"),
+    OpInfo("FastFloatSub", "rrr", "R[a] = R[b] - R[c] for two floats", "BinarySubRR"),
+    OpInfo("FastFloatMul", "rrr", "R[a] = R[b] * R[c] for two floats", "BinaryMulRR"),
+    OpInfo("FastFloatDiv", "rrr", "R[a] = R[b] / R[c] for two floats", "BinaryDivRR"),
+    OpInfo("FastIntLess", "rrr", "R[a] = R[b] < R[c] for two ints", "CompareLessRR"),
+    OpInfo("FastIntLessEqual", "rrr", "R[a] = R[b] <= R[c] for two ints", "CompareLessEqualRR"),
+    OpInfo("FastIntGreater", "rrr", "R[a] = R[b] > R[c] for two ints", "CompareGreaterRR"),
+    OpInfo("FastIntGreaterEqual", "rrr", "R[a] = R[b] >= R[c] for two ints", "CompareGreaterEqualRR"),
+    OpInfo("FastIntEqual", "rrr", "R[a] = R[b] == R[c] for two ints", "CompareEqualRR"),
+    OpInfo("FastIntNotEqual", "rrr", "R[a] = R[b] != R[c] for two ints", "CompareNotEqualRR"),
+    OpInfo("FastFloatLess", "rrr", "R[a] = R[b] < R[c] for two floats", "CompareLessRR"),
+    OpInfo("FastFloatGreater", "rrr", "R[a] = R[b] > R[c] for two floats", "CompareGreaterRR"),
+    OpInfo("FastForIterRange", "rrj", "ForIter over a range iterator", "ForIter"),
+    OpInfo("FastForIterList", "rrj", "ForIter over a list iterator", "ForIter"),
+]
+
+OPCODES: dict[str, OpInfo] = {op.name: op for op in _OPS}
+assert len(OPCODES) == len(_OPS), "duplicate opcode name"
+OPCODE_NAMES: list[str] = [op.name for op in _OPS]
+
+# Derived sets: no `if op in (...)` chains elsewhere.
+QUICKENED: dict[str, list[str]] = {}
+for _op in _OPS:
+    if _op.quickens:
+        QUICKENED.setdefault(_op.quickens, []).append(_op.name)
+GENERIC_OF: dict[str, str] = {op.name: op.quickens for op in _OPS if op.quickens}
+JUMPS: frozenset[str] = frozenset(op.name for op in _OPS if "j" in op.operands)
+TERMINATORS: frozenset[str] = frozenset({"Jump", "JumpBack", "ReturnValue", "Raise", "Reraise", "RaiseAssert"})
+BINARY_SYMBOLS: dict[str, str] = {
+    op.name: op.doc.split()[3] for op in _OPS if op.name.startswith(("Binary", "Inplace"))
+}
+
+
+class Instr:
+    """One instruction: opcode name, operands a, b, c, and the source line it came from."""
+
+    __slots__ = ("op", "a", "b", "c", "line")
+
+    def __init__(self, op: str, a: int = 0, b: int = 0, c: int = 0, line: int = 0) -> None:
+        assert op in OPCODES, op
+        self.op = op
+        self.a = a
+        self.b = b
+        self.c = c
+        self.line = line
+
+    def __repr__(self) -> str:
+        return f"Instr({self.op}, {self.a}, {self.b}, {self.c}, line={self.line})"
+
+
+@dataclass
+class ExceptEntry:
+    """Instructions in [start, end) that raise jump to `handler` with the exception in register `reg`."""
+
+    start: int
+    end: int
+    handler: int
+    reg: int
+    handled_depth: int = 0  # how many except blocks were active at the try: restored on entry
+
+
+@dataclass
+class LoopInfo:
+    """A loop's markers: SetupLoop at `setup`, header at `header`, PopBlock at `pop`."""
+
+    loop_id: int
+    setup: int
+    header: int
+    pop: int
+    line: int
+    kind: str  # "while" or "for"
+
+
+@dataclass
+class CodeObject:
+    """A compiled function, class body, comprehension or module."""
+
+    name: str
+    qualname: str
+    filename: str
+    firstline: int
+    kind: str  # "module", "function", "class", "lambda", "comprehension", "genexpr"
+    instrs: list[Instr] = field(default_factory=list)
+    consts: list[Any] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    nregs: int = 0
+    params: list[str] = field(default_factory=list)  # parameter names, registers 0..len-1
+    ndefaults: int = 0
+    local_names: dict[int, str] = field(default_factory=dict)  # register -> local variable name
+    cell_params: list[tuple[int, int]] = field(default_factory=list)  # (param reg, cell reg)
+    free_regs: list[int] = field(default_factory=list)  # registers that receive the closure's cells
+    except_table: list[ExceptEntry] = field(default_factory=list)
+    loops: list[LoopInfo] = field(default_factory=list)
+    is_generator: bool = False
+    # Filled by the VM: per-instruction handlers, hot-loop counters.
+    runtime: Any = None
+
+    def register_name(self, reg: int) -> str:
+        return self.local_names.get(reg, f"r{reg}")
+
+    def line_of(self, pc: int) -> int:
+        if 0 <= pc < len(self.instrs):
+            return self.instrs[pc].line
+        return self.firstline
+
+    def handler_for(self, pc: int) -> ExceptEntry | None:
+        for entry in self.except_table:  # innermost first
+            if entry.start <= pc < entry.end:
+                return entry
+        return None
+
+    def children(self) -> list[CodeObject]:
+        return [c for c in self.consts if isinstance(c, CodeObject)]
+
+
+def format_operand(code: CodeObject, kind: str, value: int) -> str:
+    if kind == "r":
+        return code.register_name(value) if value >= 0 else "-"
+    if kind == "k":
+        const = code.consts[value]
+        if isinstance(const, CodeObject):
+            return f"<code {const.qualname}>"
+        return repr(const)
+    if kind == "n":
+        return code.names[value]
+    if kind == "j":
+        return f"->{value}"
+    return str(value)
+
+
+def disassemble(code: CodeObject, *, recursive: bool = True) -> str:
+    """Human-readable listing of a code object (and the code objects it contains)."""
+    out = [f"== {code.kind} {code.qualname} ({code.filename}:{code.firstline}) "
+           f"regs={code.nregs} params={code.params}"]
+    last_line = None
+    for pc, ins in enumerate(code.instrs):
+        info = OPCODES[ins.op]
+        shown = [format_operand(code, k, v) for k, v in zip(info.operands, (ins.a, ins.b, ins.c)) if k != "-"]
+        line = f"{ins.line:>5}" if ins.line != last_line else "     "
+        last_line = ins.line
+        out.append(f"{line} {pc:>5}  {ins.op:<22} {', '.join(shown)}")
+    for e in code.except_table:
+        out.append(f"  except [{e.start}, {e.end}) -> {e.handler} exc in {code.register_name(e.reg)}")
+    text = "\n".join(out)
+    if recursive:
+        for child in code.children():
+            text += "\n\n" + disassemble(child)
+    return text

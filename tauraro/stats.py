@@ -1,0 +1,79 @@
+"""JIT statistics: one object per run, filled by the JIT driver, printed by --stats, dumped by --stats-json."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class JitStats:
+    """Counters and timings of one run; `to_json` gives the documented --stats-json object."""
+
+    backend: str = "interp"
+    loops_compiled: int = 0
+    functions_compiled: int = 0
+    compile_seconds: float = 0.0
+    compile_seconds_by_phase: Counter = field(default_factory=Counter)
+    exits_taken: int = 0
+    exits_by_reason: Counter = field(default_factory=Counter)
+    native_entries: int = 0
+    native_seconds: float = 0.0
+    aborts: list[dict[str, Any]] = field(default_factory=list)
+    blacklisted: int = 0
+    exit_storms: int = 0
+    cache_hits: int = 0
+    startup_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+    @property
+    def interp_seconds(self) -> float:
+        return max(0.0, self.total_seconds - self.compile_seconds - self.native_seconds)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "loops_compiled": self.loops_compiled,
+            "functions_compiled": self.functions_compiled,
+            "compile_seconds": self.compile_seconds,
+            "compile_seconds_by_phase": dict(self.compile_seconds_by_phase),
+            "exits_taken": self.exits_taken,
+            "exits_by_reason": dict(self.exits_by_reason),
+            "native_entries": self.native_entries,
+            "native_seconds": self.native_seconds,
+            "aborts": list(self.aborts),
+            "blacklisted": self.blacklisted,
+            "exit_storms": self.exit_storms,
+            "cache_hits": self.cache_hits,
+            "startup_seconds": self.startup_seconds,
+            "interp_seconds": self.interp_seconds,
+            "total_seconds": self.total_seconds,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=True)
+
+    def table(self) -> str:
+        rows = [
+            ("backend", self.backend),
+            ("loops compiled", self.loops_compiled),
+            ("functions compiled", self.functions_compiled),
+            ("compile time", f"{self.compile_seconds * 1000:.2f} ms"),
+            ("native entries", self.native_entries),
+            ("native time", f"{self.native_seconds * 1000:.2f} ms"),
+            ("exits taken", self.exits_taken),
+            ("aborts", len(self.aborts)),
+            ("blacklisted", self.blacklisted),
+            ("exit storms", self.exit_storms),
+            ("module cache hits", self.cache_hits),
+            ("total time", f"{self.total_seconds * 1000:.2f} ms"),
+        ]
+        for phase, secs in sorted(self.compile_seconds_by_phase.items()):
+            rows.append((f"  compile: {phase}", f"{secs * 1000:.2f} ms"))
+        for reason, n in sorted(self.exits_by_reason.items()):
+            rows.append((f"  exits: {reason}", n))
+        for a in self.aborts:
+            rows.append(("  abort", f"line {a['line']}: {a['reason']}"))
+        width = max(len(k) for k, _ in rows)
+        return "tauraro stats\n" + "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)

@@ -1,0 +1,894 @@
+"""The register VM: per-instruction handler closures, quickening, calls, exceptions, hot-loop hooks.
+
+Each instruction is turned into a closure `handler(R) -> next_pc` over its operands (R is the frame's
+register list). The dispatch loop is `while pc >= 0: pc = handlers[pc](R)`; -1 means return, -2 yield.
+Handlers are built from HANDLER_FACTORIES, one per opcode of bytecode.OPCODES (checked at import).
+"""
+from __future__ import annotations
+
+import operator
+import sys
+from typing import Any, Callable
+
+from .bytecode import OPCODES, QUICKENED, CodeObject, Instr
+from .errors import TauraroRuntimeError
+from .runtime import MODULES, UNBOUND, Cell, Function, GeneratorExpression, make_builtins
+
+RECURSION_LIMIT = 1000
+RETURN = -1
+YIELD = -2
+ADAPTIVE_TRIES = 16  # executions of a generic op before it settles without quickening
+MAX_DEQUICKEN = 4  # flips between generic and quickened before an op stays generic
+
+Handler = Callable[[list], int]
+Factory = Callable[["VM", CodeObject, int, Instr], Handler]
+HANDLER_FACTORIES: dict[str, Factory] = {}
+
+
+def handler(*names: str) -> Callable[[Factory], Factory]:
+    def register(factory: Factory) -> Factory:
+        for n in names:
+            assert n in OPCODES, n
+            HANDLER_FACTORIES[n] = factory
+        return factory
+    return register
+
+
+class CodeRuntime:
+    """Per code object state of one VM: handlers, the generic op of each pc, quickening counters."""
+
+    __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code")
+
+    def __init__(self, vm: VM, code: CodeObject) -> None:
+        self.code = code
+        self.generic = [ins.op for ins in code.instrs]
+        self.flips = [0] * len(code.instrs)
+        self.loop_counts = [0] * len(code.loops)
+        self.nregs = code.nregs
+        self.ret = code.nregs
+        self.resume = code.nregs + 1
+        self.fill = [UNBOUND] * (code.nregs - len(code.params)) + [None, None]
+        self.handlers = [vm.make_handler(code, pc) for pc in range(len(code.instrs))]
+
+
+class VM:
+    """Runs compiled Tauraro code with Python semantics; `jit` (optional) receives hot-loop events."""
+
+    def __init__(self, filename: str = "<string>", stdout: Any = None, jit: Any = None) -> None:
+        self.filename = filename
+        self.stdout = stdout
+        self.globals: dict[str, Any] = {"__name__": "__main__"}
+        self.builtins = make_builtins(self.get_stdout)
+        self.depth = 0
+        self.handled: list[BaseException] = []
+        self.jit = jit
+
+    def get_stdout(self) -> Any:
+        return self.stdout if self.stdout is not None else sys.stdout
+
+    # --- running ---------------------------------------------------------------------------------
+    def runtime(self, code: CodeObject) -> CodeRuntime:
+        rt = code.runtime
+        if rt is None:
+            rt = code.runtime = CodeRuntime(self, code)
+        return rt
+
+    def run_module(self, code: CodeObject) -> Any:
+        rt = self.runtime(code)
+        regs = [UNBOUND] * code.nregs + [None, None]
+        del rt
+        try:
+            return self.execute(code, regs, 0)
+        except RecursionError as e:
+            raise TauraroRuntimeError(e, self._traceback_of(e)) from None
+        except Exception as e:  # noqa: BLE001 - every Tauraro exception is a host exception
+            raise TauraroRuntimeError(e, self._traceback_of(e)) from None
+
+    @staticmethod
+    def _traceback_of(e: BaseException) -> list[tuple[str, int, str]]:
+        return list(reversed(getattr(e, "_tauraro_tb", [])))
+
+    def execute(self, code: CodeObject, R: list, pc: int) -> Any:
+        """Run `code` on registers R from `pc` until it returns (value) or yields (YIELD marker)."""
+        handlers = (code.runtime or self.runtime(code)).handlers
+        base = len(self.handled)
+        while True:
+            try:
+                while pc >= 0:
+                    pc = handlers[pc](R)
+                return R[code.nregs] if pc == RETURN else _YIELDED
+            except BaseException as e:
+                entry = code.handler_for(pc)
+                if entry is None or isinstance(e, _Internal):
+                    del self.handled[base:]
+                    if not isinstance(e, _Internal):
+                        _add_traceback(e, code, pc)
+                    raise
+                del self.handled[base + entry.handled_depth:]
+                R[entry.reg] = e
+                pc = entry.handler
+
+    def resume(self, code: CodeObject, R: list, pc: int) -> tuple[Any, int]:
+        """Resume a generator-expression frame; returns (value, next pc) or (None, -1) when done."""
+        result = self.execute(code, R, pc)
+        if result is _YIELDED:
+            return R[code.nregs], R[code.nregs + 1]
+        return None, -1
+
+    def call(self, func: Function, args: tuple, kwargs: dict | None = None) -> Any:
+        code = func.code
+        rt = code.runtime or self.runtime(code)
+        nparams = len(code.params)
+        if not kwargs and len(args) == nparams:
+            R = [*args, *rt.fill]
+        elif not kwargs and nparams - len(func.defaults) <= len(args) < nparams:
+            R = [*args, *func.defaults[len(args) - nparams:], *rt.fill]
+        else:
+            R = func.bind(args, kwargs or {}) + rt.fill
+        if code.free_regs:
+            for reg, cell in zip(code.free_regs, func.cells):
+                R[reg] = cell
+        if code.is_generator:
+            return GeneratorExpression(self, code, R)
+        if self.depth >= RECURSION_LIMIT:
+            raise RecursionError("maximum recursion depth exceeded")
+        self.depth += 1
+        try:
+            return self.execute(code, R, 0)
+        finally:
+            self.depth -= 1
+
+    # --- handlers ---------------------------------------------------------------------------------
+    def make_handler(self, code: CodeObject, pc: int) -> Handler:
+        ins = code.instrs[pc]
+        return HANDLER_FACTORIES[ins.op](self, code, pc, ins)
+
+    def set_op(self, code: CodeObject, pc: int, op: str) -> None:
+        """Rewrite the instruction at pc (quickening or de-quickening) and its handler."""
+        code.instrs[pc].op = op
+        code.runtime.handlers[pc] = self.make_handler(code, pc)
+
+    def dequicken(self, code: CodeObject, pc: int) -> Handler:
+        rt = code.runtime
+        rt.flips[pc] += 1
+        self.set_op(code, pc, rt.generic[pc])
+        if rt.flips[pc] >= MAX_DEQUICKEN:
+            rt.handlers[pc] = _settled(self, code, pc, code.instrs[pc])
+        return rt.handlers[pc]
+
+
+class _Internal(BaseException):
+    """Control transfer inside the VM that must not be caught by Tauraro except blocks."""
+
+
+_YIELDED = object()
+
+
+def _add_traceback(e: BaseException, code: CodeObject, pc: int) -> None:
+    try:
+        tb = e.__dict__.setdefault("_tauraro_tb", [])
+    except (AttributeError, TypeError):
+        return
+    name = code.name if code.kind != "module" else "<module>"
+    tb.append((code.filename, code.line_of(pc), name))
+
+
+# ==== generic operations ================================================================================
+BINARY_FUNCS = {
+    "Add": operator.add, "Sub": operator.sub, "Mul": operator.mul, "Div": operator.truediv,
+    "FloorDiv": operator.floordiv, "Mod": operator.mod, "Pow": operator.pow, "LShift": operator.lshift,
+    "RShift": operator.rshift, "And": operator.and_, "Or": operator.or_, "Xor": operator.xor,
+    "MatMul": operator.matmul,
+}
+INPLACE_FUNCS = {
+    "Add": operator.iadd, "Sub": operator.isub, "Mul": operator.imul, "Div": operator.itruediv,
+    "FloorDiv": operator.ifloordiv, "Mod": operator.imod, "Pow": operator.ipow, "LShift": operator.ilshift,
+    "RShift": operator.irshift, "And": operator.iand, "Or": operator.ior, "Xor": operator.ixor,
+    "MatMul": operator.imatmul,
+}
+COMPARE_FUNCS = {
+    "CompareLessRR": operator.lt, "CompareLessEqualRR": operator.le, "CompareGreaterRR": operator.gt,
+    "CompareGreaterEqualRR": operator.ge, "CompareEqualRR": operator.eq, "CompareNotEqualRR": operator.ne,
+    "CompareIsRR": operator.is_, "CompareIsNotRR": operator.is_not,
+    "CompareInRR": lambda a, b: a in b, "CompareNotInRR": lambda a, b: a not in b,
+}
+
+
+def generic_function(op: str) -> Callable[[Any, Any], Any]:
+    if op.startswith("Binary"):
+        return BINARY_FUNCS[op[6:-2]]
+    if op.startswith("Inplace"):
+        return INPLACE_FUNCS[op[7:-2]]
+    return COMPARE_FUNCS[op]
+
+
+def quicken_candidates(op: str) -> list[str]:
+    """Quickened forms of a generic op; in-place ops on ints and floats behave like the binary op."""
+    if op.startswith("Inplace"):
+        op = "Binary" + op[7:]
+    return QUICKENED.get(op, [])
+
+
+QUICK_TYPES = {name: (int if "Int" in name else float) for names in QUICKENED.values() for name in names
+               if name.startswith("Fast") and ("Int" in name or "Float" in name) and "ForIter" not in name}
+
+
+def _settled(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    """A generic binary/compare handler that no longer tries to quicken."""
+    fn = generic_function(ins.op)
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        R[a] = fn(R[b], R[c])
+        return nxt
+    return h
+
+
+def _adaptive(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    fn = generic_function(ins.op)
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+    by_type = {QUICK_TYPES[q]: q for q in quicken_candidates(ins.op) if q in QUICK_TYPES}
+    if not by_type:
+        return _settled(vm, code, pc, ins)
+    tries = [ADAPTIVE_TRIES]
+
+    def h(R: list) -> int:
+        x = R[b]
+        y = R[c]
+        R[a] = fn(x, y)
+        t = type(x)
+        if t is type(y) and t in by_type:
+            vm.set_op(code, pc, by_type[t])
+        else:
+            tries[0] -= 1
+            if tries[0] <= 0:
+                code.runtime.handlers[pc] = _settled(vm, code, pc, ins)
+        return nxt
+    return h
+
+
+for _op in OPCODES:
+    if _op.startswith(("Binary", "Inplace")) or _op in COMPARE_FUNCS:
+        HANDLER_FACTORIES[_op] = _adaptive
+
+
+def _fast_binary(expr: str, typename: str) -> Factory:
+    """A quickened handler: `expr` on two values of `typename`, else de-quicken and run generically."""
+    src = f"""
+def factory(vm, code, pc, ins):
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+    def h(R):
+        x = R[b]
+        y = R[c]
+        if type(x) is {typename} is type(y):
+            R[a] = {expr}
+            return nxt
+        return vm.dequicken(code, pc)(R)
+    return h
+"""
+    ns: dict = {}
+    exec(src, ns)
+    return ns["factory"]
+
+
+_FAST = {
+    "FastIntAdd": "x + y", "FastIntSub": "x - y", "FastIntMul": "x * y", "FastIntFloorDiv": "x // y",
+    "FastIntMod": "x % y", "FastFloatAdd": "x + y", "FastFloatSub": "x - y", "FastFloatMul": "x * y",
+    "FastFloatDiv": "x / y", "FastIntLess": "x < y", "FastIntLessEqual": "x <= y", "FastIntGreater": "x > y",
+    "FastIntGreaterEqual": "x >= y", "FastIntEqual": "x == y", "FastIntNotEqual": "x != y",
+    "FastFloatLess": "x < y", "FastFloatGreater": "x > y",
+}
+for _name, _expr in _FAST.items():
+    HANDLER_FACTORIES[_name] = _fast_binary(_expr, "int" if "Int" in _name else "float")
+
+
+# ==== loads, stores, names ===============================================================================
+@handler("Nop", "SetupLoop", "PopBlock")
+def _nop(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    nxt = pc + 1
+    return lambda R: nxt
+
+
+@handler("LoadConst")
+def _load_const(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, value, nxt = ins.a, code.consts[ins.b], pc + 1
+
+    def h(R: list) -> int:
+        R[a] = value
+        return nxt
+    return h
+
+
+@handler("Move")
+def _move(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        R[a] = R[b]
+        return nxt
+    return h
+
+
+@handler("CheckBound")
+def _check_bound(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, nxt = ins.a, code.names[ins.b], pc + 1
+
+    def h(R: list) -> int:
+        if R[a] is UNBOUND:
+            raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+        return nxt
+    return h
+
+
+@handler("DeleteFast")
+def _delete_fast(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, nxt = ins.a, code.names[ins.b], pc + 1
+
+    def h(R: list) -> int:
+        if R[a] is UNBOUND:
+            raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+        R[a] = UNBOUND
+        return nxt
+    return h
+
+
+def _name_error(name: str) -> NameError:
+    return NameError(f"name '{name}' is not defined")
+
+
+@handler("LoadGlobal")
+def _load_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, nxt = ins.a, code.names[ins.b], pc + 1
+    G, B = vm.globals, vm.builtins
+
+    def h(R: list) -> int:
+        try:
+            R[a] = G[name]
+        except KeyError:
+            try:
+                R[a] = B[name]
+            except KeyError:
+                raise _name_error(name) from None
+        return nxt
+    return h
+
+
+@handler("StoreGlobal")
+def _store_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, nxt = ins.a, code.names[ins.b], pc + 1
+    G = vm.globals
+
+    def h(R: list) -> int:
+        G[name] = R[a]
+        return nxt
+    return h
+
+
+@handler("DeleteGlobal")
+def _delete_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    name, nxt = code.names[ins.b], pc + 1
+    G = vm.globals
+
+    def h(R: list) -> int:
+        if name not in G:
+            raise _name_error(name)
+        del G[name]
+        return nxt
+    return h
+
+
+@handler("LoadName")
+def _load_name(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, nxt = ins.a, code.names[ins.b], pc + 1
+    G, B = vm.globals, vm.builtins
+
+    def h(R: list) -> int:
+        ns = R[0]
+        if name in ns:
+            R[a] = ns[name]
+        elif name in G:
+            R[a] = G[name]
+        elif name in B:
+            R[a] = B[name]
+        else:
+            raise _name_error(name)
+        return nxt
+    return h
+
+
+@handler("StoreName")
+def _store_name(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, nxt = ins.a, code.names[ins.b], pc + 1
+
+    def h(R: list) -> int:
+        R[0][name] = R[a]
+        return nxt
+    return h
+
+
+@handler("MakeCell")
+def _make_cell(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        R[a] = Cell(R[b] if b >= 0 else UNBOUND)
+        return nxt
+    return h
+
+
+@handler("LoadDeref")
+def _load_deref(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, name, nxt = ins.a, ins.b, code.names[ins.c], pc + 1
+    is_free = b in code.free_regs
+
+    def h(R: list) -> int:
+        v = R[b].contents
+        if v is UNBOUND:
+            if is_free:
+                raise NameError(f"cannot access free variable '{name}' where it is not associated with a value"
+                                " in enclosing scope")
+            raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+        R[a] = v
+        return nxt
+    return h
+
+
+@handler("StoreDeref")
+def _store_deref(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        R[a].contents = R[b]
+        return nxt
+    return h
+
+
+# ==== unary ==============================================================================================
+def _unary(fn: Callable[[Any], Any]) -> Factory:
+    def factory(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+        a, b, nxt = ins.a, ins.b, pc + 1
+
+        def h(R: list) -> int:
+            R[a] = fn(R[b])
+            return nxt
+        return h
+    return factory
+
+
+HANDLER_FACTORIES["UnaryNeg"] = _unary(operator.neg)
+HANDLER_FACTORIES["UnaryPos"] = _unary(operator.pos)
+HANDLER_FACTORIES["UnaryNot"] = _unary(operator.not_)
+HANDLER_FACTORIES["UnaryInvert"] = _unary(operator.invert)
+
+
+# ==== jumps and loops ====================================================================================
+@handler("Jump")
+def _jump(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    target = ins.a
+    return lambda R: target
+
+
+@handler("JumpIfTrue")
+def _jump_if_true(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, target, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        return target if R[a] else nxt
+    return h
+
+
+@handler("JumpIfFalse")
+def _jump_if_false(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, target, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        return nxt if R[a] else target
+    return h
+
+
+@handler("JumpBack")
+def _jump_back(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    target = ins.a
+    if vm.jit is None:
+        return lambda R: target
+    return vm.jit.back_edge_handler(vm, code, pc, ins)
+
+
+@handler("GetIter")
+def _get_iter(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        R[a] = iter(R[b])
+        return nxt
+    return h
+
+
+_DONE = object()
+
+
+@handler("ForIter", "FastForIterRange", "FastForIterList")
+def _for_iter(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, exit_pc, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        v = next(R[b], _DONE)
+        if v is _DONE:
+            return exit_pc
+        R[a] = v
+        return nxt
+    return h
+
+
+@handler("UnpackSequence")
+def _unpack(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, n, nxt = ins.a, ins.b, ins.c, pc + 1
+    end = a + n
+    unpack = _unpacker(n)
+
+    def h(R: list) -> int:
+        v = R[b]
+        if (type(v) is tuple or type(v) is list) and len(v) == n:
+            R[a:end] = v
+        else:
+            R[a:end] = unpack(v)
+        return nxt
+    return h
+
+
+_UNPACKERS: dict[int, Callable] = {}
+
+
+def _unpacker(n: int) -> Callable:
+    """Let Python unpack: its error messages are then exactly the running CPython's."""
+    if n not in _UNPACKERS:
+        names = [f"v{i}" for i in range(n)]
+        src = f"def unpack(v):\n    {', '.join(names)}{',' if n == 1 else ''} = v\n    return [{', '.join(names)}]\n"
+        if n == 0:
+            src = "def unpack(v):\n    [] = v\n    return []\n"
+        ns: dict = {}
+        exec(src, ns)
+        _UNPACKERS[n] = ns["unpack"]
+    return _UNPACKERS[n]
+
+
+# ==== calls ==============================================================================================
+@handler("CallFunction")
+def _call(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, n, nxt = ins.a, ins.b, ins.c, pc + 1
+    first, end = b + 1, b + 1 + n
+    call = vm.call
+
+    def h(R: list) -> int:
+        f = R[b]
+        if type(f) is Function:
+            R[a] = call(f, R[first:end])
+        else:
+            R[a] = f(*R[first:end])
+        return nxt
+    return h
+
+
+@handler("CallFunctionKw")
+def _call_kw(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+    npos, kwnames = code.consts[ins.c]
+    first, kwfirst = b + 1, b + 1 + npos
+
+    def h(R: list) -> int:
+        kwargs = {k: R[kwfirst + i] for i, k in enumerate(kwnames)}
+        R[a] = R[b](*R[first:kwfirst], **kwargs)
+        return nxt
+    return h
+
+
+@handler("CallMethod")
+def _call_method(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+    name, npos, kwnames = code.consts[ins.c]
+    first, kwfirst = b + 1, b + 1 + npos
+    call = vm.call
+
+    def h(R: list) -> int:
+        obj = R[b]
+        meth = getattr(obj, name)
+        if kwnames:
+            kwargs = {k: R[kwfirst + i] for i, k in enumerate(kwnames)}
+            R[a] = meth(*R[first:kwfirst], **kwargs)
+        elif type(meth) is _MethodType and type(meth.__func__) is Function:
+            R[a] = call(meth.__func__, (meth.__self__, *R[first:kwfirst]))
+        else:
+            R[a] = meth(*R[first:kwfirst])
+        return nxt
+    return h
+
+
+_MethodType = type(Function.__call__.__get__(object()))
+if _MethodType.__name__ != "method":  # pragma: no cover - defensive: resolve the bound-method type directly
+    from types import MethodType as _MethodType  # noqa: F811
+
+
+@handler("ReturnValue")
+def _return(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, ret = ins.a, code.nregs
+
+    def h(R: list) -> int:
+        R[ret] = R[a]
+        return RETURN
+    return h
+
+
+@handler("YieldValue")
+def _yield(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, ret, nxt = ins.a, code.nregs, pc + 1
+
+    def h(R: list) -> int:
+        R[ret] = R[a]
+        R[ret + 1] = nxt
+        return YIELD
+    return h
+
+
+# ==== containers =========================================================================================
+def _builder(make: Callable[[list], Any]) -> Factory:
+    def factory(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+        a, b, n, nxt = ins.a, ins.b, ins.c, pc + 1
+        end = b + n
+
+        def h(R: list) -> int:
+            R[a] = make(R[b:end])
+            return nxt
+        return h
+    return factory
+
+
+HANDLER_FACTORIES["BuildList"] = _builder(list)
+HANDLER_FACTORIES["BuildTuple"] = _builder(tuple)
+HANDLER_FACTORIES["BuildSet"] = _builder(set)
+HANDLER_FACTORIES["BuildSlice"] = _builder(lambda items: slice(*items))
+HANDLER_FACTORIES["BuildString"] = _builder("".join)
+
+
+@handler("BuildDict")
+def _build_dict(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, n, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        d = {}
+        for i in range(b, b + 2 * n, 2):
+            d[R[i]] = R[i + 1]
+        R[a] = d
+        return nxt
+    return h
+
+
+_CONVERT = {0: None, 1: str, 2: repr, 3: ascii}
+
+
+@handler("FormatValue")
+def _format_value(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+    convert = _CONVERT[ins.c >> 1]
+    has_spec = ins.c & 1
+
+    def h(R: list) -> int:
+        v = R[b]
+        if convert is not None:
+            v = convert(v)
+        R[a] = format(v, R[b + 1]) if has_spec else format(v)
+        return nxt
+    return h
+
+
+@handler("ListAppend")
+def _list_append(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        R[a].append(R[b])
+        return nxt
+    return h
+
+
+@handler("SetAdd")
+def _set_add(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        R[a].add(R[b])
+        return nxt
+    return h
+
+
+@handler("MapAdd")
+def _map_add(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        R[a][R[b]] = R[c]
+        return nxt
+    return h
+
+
+@handler("SubscrLoad")
+def _subscr_load(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        R[a] = R[b][R[c]]
+        return nxt
+    return h
+
+
+@handler("SubscrStore")
+def _subscr_store(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        R[a][R[b]] = R[c]
+        return nxt
+    return h
+
+
+@handler("SubscrDelete")
+def _subscr_delete(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        del R[a][R[b]]
+        return nxt
+    return h
+
+
+@handler("LoadAttr")
+def _load_attr(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, name, nxt = ins.a, ins.b, code.names[ins.c], pc + 1
+
+    def h(R: list) -> int:
+        R[a] = getattr(R[b], name)
+        return nxt
+    return h
+
+
+@handler("StoreAttr")
+def _store_attr(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, c, nxt = ins.a, code.names[ins.b], ins.c, pc + 1
+
+    def h(R: list) -> int:
+        setattr(R[a], name, R[c])
+        return nxt
+    return h
+
+
+@handler("DeleteAttr")
+def _delete_attr(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, nxt = ins.a, code.names[ins.b], pc + 1
+
+    def h(R: list) -> int:
+        delattr(R[a], name)
+        return nxt
+    return h
+
+
+# ==== functions, classes, modules ========================================================================
+@handler("MakeFunction")
+def _make_function(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, first, nxt = ins.a, ins.c, pc + 1
+    fcode: CodeObject = code.consts[ins.b]
+    nd, nf = fcode.ndefaults, len(fcode.free_regs)
+
+    def h(R: list) -> int:
+        R[a] = Function(vm, fcode, tuple(R[first:first + nd]), tuple(R[first + nd:first + nd + nf]))
+        return nxt
+    return h
+
+
+@handler("MakeClass")
+def _make_class(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, first, nxt = ins.a, ins.c, pc + 1
+    body: CodeObject = code.consts[ins.b]
+    nf = len(body.free_regs)
+
+    def h(R: list) -> int:
+        base = R[first]
+        bases = (base,) if base is not None else ()
+        if base is not None and not isinstance(base, type):
+            raise TypeError("bases must be types")
+        ns = {"__module__": "__main__", "__qualname__": body.qualname}
+        regs = [ns] + [UNBOUND] * (body.nregs - 1) + [None, None]
+        for reg, cell in zip(body.free_regs, R[first + 1:first + 1 + nf]):
+            regs[reg] = cell
+        class_cell = vm.execute(body, regs, 0)
+        cls = type(body.name, bases, ns)
+        if isinstance(class_cell, Cell):
+            class_cell.contents = cls
+        R[a] = cls
+        return nxt
+    return h
+
+
+@handler("ImportModule")
+def _import(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, nxt = ins.a, code.names[ins.b], pc + 1
+
+    def h(R: list) -> int:
+        R[a] = MODULES[name]
+        return nxt
+    return h
+
+
+# ==== exceptions =========================================================================================
+@handler("Raise")
+def _raise(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b = ins.a, ins.b
+
+    def h(R: list) -> int:
+        if a < 0:
+            if not vm.handled:
+                raise RuntimeError("No active exception to reraise")
+            raise vm.handled[-1]
+        exc = R[a]
+        if b >= 0:
+            raise exc from R[b]
+        if isinstance(exc, BaseException) and hasattr(exc, "_tauraro_tb"):
+            del exc._tauraro_tb
+        raise exc
+    return h
+
+
+@handler("Reraise")
+def _reraise(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a = ins.a
+
+    def h(R: list) -> int:
+        raise R[a]
+    return h
+
+
+@handler("RaiseAssert")
+def _raise_assert(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a = ins.a
+
+    def h(R: list) -> int:
+        raise AssertionError(R[a]) if a >= 0 else AssertionError()
+    return h
+
+
+@handler("ExceptMatch")
+def _except_match(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        t = R[c]
+        classes = t if isinstance(t, tuple) else (t,)
+        if not all(isinstance(k, type) and issubclass(k, BaseException) for k in classes):
+            raise TypeError("catching classes that do not inherit from BaseException is not allowed")
+        R[a] = isinstance(R[b], t)
+        return nxt
+    return h
+
+
+@handler("PushExcept")
+def _push_except(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, nxt = ins.a, pc + 1
+    handled = vm.handled
+
+    def h(R: list) -> int:
+        handled.append(R[a])
+        return nxt
+    return h
+
+
+@handler("PopExcept")
+def _pop_except(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    nxt = pc + 1
+    handled = vm.handled
+
+    def h(R: list) -> int:
+        handled.pop()
+        return nxt
+    return h
+
+
+_missing = set(OPCODES) - set(HANDLER_FACTORIES)
+assert not _missing, f"opcodes without a VM handler: {sorted(_missing)}"
