@@ -1,0 +1,150 @@
+"""Backend 0: executes a LoopFunction on a LinearMemory frame window with the exact exit contract.
+
+Every other backend must produce the same exit numbers and the same frame-window bytes as this
+interpreter (NaN payloads excepted, see docs/jit.md). Values are Python ints (i64), floats
+(IEEE doubles, so float ops round exactly like compiled code) and bools; op semantics come from
+``tauraro.jit.semantics.SEMANTICS``; libm calls go through ``math`` (the platform libm).
+
+``IRInterpreter(fn, memory)`` prepares the function once (value numbering, back-edge flags,
+per-op closures); ``run(frame)`` executes it and returns the exit number.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .analysis import Dominators, is_back_edge
+from .ir import F64, RESERVED_OPS, TYPE_TAG, Block, Const, LoopFunction, Type, Value
+from .layout import HDR_EXIT, HDR_INTERRUPT, HDR_ITERATIONS, HEADER_SIZE, LinearMemory
+from .semantics import FAIL, SEMANTICS
+
+# Instruction kinds of the prepared form.
+_COMPUTE, _LOAD, _TAG, _POLL = range(4)
+_JUMP, _BR, _EXIT = range(3)
+
+
+class IRInterpreter:
+    """A prepared LoopFunction bound to one LinearMemory."""
+
+    def __init__(self, fn: LoopFunction, memory: LinearMemory) -> None:
+        for op in fn.ops():
+            if op.opcode in RESERVED_OPS:
+                raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the ir backend")
+        self.fn = fn
+        self.memory = memory
+        self._numbers: dict[Value, int] = {}
+        doms = Dominators(fn)
+        self._index = {blk: k for k, blk in enumerate(fn.blocks)}
+        self._blocks = [self._prepare_block(blk, doms) for blk in fn.blocks]
+        self._exits = [self._prepare_exit(snap) for snap in fn.snapshots]
+        self.nregs = len(self._numbers)
+
+    def _reg(self, v: Value) -> int:
+        return self._numbers.setdefault(v, len(self._numbers))
+
+    def _prepare_block(self, blk: Block, doms: Dominators) -> tuple[list[tuple], tuple]:
+        body = []
+        for op in blk.ops[:-1]:
+            res = self._reg(op.result) if op.result is not None else -1
+            if op.opcode.startswith("load."):
+                body.append((_LOAD, op.attrs["slot"], op.result.type, res, None))  # type: ignore[union-attr]
+            elif op.opcode == "guard.tag":
+                body.append((_TAG, op.attrs["slot"], int(TYPE_TAG[op.attrs["type"]]), res, op.snapshot))
+            elif op.opcode == "poll":
+                body.append((_POLL, None, None, res, op.snapshot))
+            else:
+                sem = SEMANTICS[op.opcode]
+                body.append((_COMPUTE, sem, (op.attrs, *map(self._reg, op.args)), res, op.snapshot))
+        return body, self._prepare_terminator(blk, doms)
+
+    def _prepare_terminator(self, blk: Block, doms: Dominators) -> tuple:
+        term = blk.terminator
+        if term is None:
+            raise ValueError(f"block {blk.name} has no terminator")
+        if term.opcode == "exit":
+            return (_EXIT, term.snapshot)
+        edges = tuple(
+            (self._index[t.block], tuple(map(self._reg, t.args)), tuple(map(self._reg, t.block.params)),
+             is_back_edge(doms, blk, t.block))
+            for t in term.targets
+        )
+        if term.opcode == "jump":
+            return (_JUMP, edges[0])
+        return (_BR, self._reg(term.args[0]), edges[0], edges[1])
+
+    def _prepare_exit(self, snap: Any) -> list[tuple[int, Type, int | None, Any]]:
+        """Per listed slot: (slot, type, register or None, constant value)."""
+        out = []
+        for slot, v in sorted(snap.slots.items()):
+            if isinstance(v, Const):
+                out.append((slot, v.type, None, v.value))
+            else:
+                out.append((slot, v.type, self._reg(v), None))
+        return out
+
+    def run(self, frame: int) -> int:
+        """Execute on the window at byte offset `frame`; returns the exit number."""
+        regs: list[Any] = [None] * len(self._numbers)
+        mem = self.memory
+        q = mem._q
+        slot_word = (frame + HEADER_SIZE) >> 3
+        interrupt_word = (frame + HDR_INTERRUPT) >> 3
+        iterations = 0
+        body, term = self._blocks[0]
+        while True:
+            for kind, a, b, res, snap in body:
+                if kind == _COMPUTE:
+                    r = a(b[0], *[regs[i] for i in b[1:]])
+                    if r is FAIL:
+                        return self._exit(snap, regs, frame, iterations)
+                    if res >= 0:
+                        regs[res] = r
+                elif kind == _LOAD:
+                    regs[res] = _load(mem, q, slot_word + 2 * a + 1, b)
+                elif kind == _TAG:
+                    if q[slot_word + 2 * a] != b:
+                        return self._exit(snap, regs, frame, iterations)
+                elif q[interrupt_word] != 0:  # _POLL
+                    return self._exit(snap, regs, frame, iterations)
+            if term[0] == _JUMP:
+                edge = term[1]
+            elif term[0] == _BR:
+                edge = term[2] if regs[term[1]] else term[3]
+            else:
+                return self._exit(term[1], regs, frame, iterations)
+            target, args, params, back = edge
+            values = [regs[i] for i in args]
+            for p, v in zip(params, values):
+                regs[p] = v
+            if back:
+                iterations += 1
+            body, term = self._blocks[target]
+
+    def _exit(self, n: int, regs: list[Any], frame: int, iterations: int) -> int:
+        mem = self.memory
+        for slot, ty, reg, const in self._exits[n]:
+            value = const if reg is None else regs[reg]
+            if ty is F64:
+                mem.write_f64(frame, slot, value)
+            else:
+                mem.write_slot(frame, slot, int(TYPE_TAG[ty]), int(value))
+        mem._q[(frame + HDR_EXIT) >> 3] = n
+        mem._q[(frame + HDR_ITERATIONS) >> 3] = _wrap_count(iterations)
+        return n
+
+
+def _load(mem: LinearMemory, q: Any, word: int, ty: Type) -> Any:
+    if ty is F64:
+        return mem._d[word]
+    if ty is Type.BOOL:
+        return q[word] != 0
+    return q[word]
+
+
+def _wrap_count(n: int) -> int:
+    return n if n < 2**63 else n - 2**64
+
+
+def run_function(fn: LoopFunction, memory: LinearMemory, frame: int) -> int:
+    """Prepare and run `fn` once (convenience for tests; keep an IRInterpreter to run repeatedly)."""
+    return IRInterpreter(fn, memory).run(frame)
+
