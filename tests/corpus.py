@@ -1,0 +1,293 @@
+"""The conformance corpus (tests/programs/*.tr), the CPython oracle, and ways to run Tauraro on it.
+
+A program's first line may be an expectation comment:
+
+    # expect: error          an uncaught runtime exception (exit status 1)
+    # expect: syntax-error   rejected as a syntax error (exit status 2; CPython rejects it too)
+    # expect: unsupported    rejected before running: "... is not supported" (exit status 2)
+
+Without one the program must run to completion (exit status 0). The expected behaviour is
+never stored: it is whatever CPython does when it runs `tauraro.frontend.to_python(source)`.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import functools
+import hashlib
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+PROGRAMS_DIR = TESTS_DIR / "programs"
+
+EXPECTATIONS = ("ok", "error", "syntax-error", "unsupported")
+_EXPECT_RE = re.compile(r"#\s*expect:\s*(\S+)\s*$")
+# The one-line message of a TauraroSyntaxError: FILE:LINE:COL: error: MESSAGE
+SYNTAX_MESSAGE_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+)$")
+# An exception's last traceback line: "ValueError: msg", "KeyError: 'k'", "AssertionError"
+EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(: .*)?$")
+_FILE_LINE_RE = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)')
+
+# Seconds one program may run (CPython or Tauraro) before the test gives up on it.
+PROGRAM_TIMEOUT = float(os.environ.get("TAURARO_TEST_TIMEOUT", "120"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def relpath(self) -> str:
+        """The path the programs are run under, e.g. 'tests/programs/loop_sieve.tr'."""
+        try:
+            return self.path.relative_to(REPO_ROOT).as_posix()
+        except ValueError:
+            return self.path.as_posix()
+
+    @functools.cached_property
+    def source(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    @functools.cached_property
+    def expect(self) -> str:
+        first = self.source.split("\n", 1)[0]
+        m = _EXPECT_RE.match(first)
+        if not m:
+            return "ok"
+        if m.group(1) not in EXPECTATIONS:
+            raise ValueError(f"{self.relpath}: unknown expectation {m.group(1)!r}; use one of {EXPECTATIONS}")
+        return m.group(1)
+
+    @property
+    def loop_heavy(self) -> bool:
+        """Programs written to spend their time in loops (what the JIT compiles)."""
+        return self.name.startswith("loop_") or "loop_heavy" in self.name
+
+    @property
+    def uses_aliases(self) -> bool:
+        from tauraro.frontend import to_python
+
+        return to_python(self.source) != self.source
+
+
+def discover_programs() -> list[Program]:
+    return [Program(p) for p in sorted(PROGRAMS_DIR.glob("*.tr"))]
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What running a program did: stdout, exit status, the last stderr line and all of stderr."""
+
+    stdout: str
+    status: int
+    last_line: str = ""
+    stderr: str = ""
+    syntax_line: int | None = None  # CPython only: the line its SyntaxError names
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Outcome:
+        return cls(**json.loads(text))
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def _hash_env(seed: str) -> dict[str, str]:
+    env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONIOENCODING="utf-8")
+    for var in ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONBREAKPOINT"):
+        env.pop(var, None)
+    return env
+
+
+class CPythonOracle:
+    """Runs the mapped program with CPython in a subprocess; caches results per source.
+
+    Results live in memory and under `cache_dir` (a per-session temporary directory that
+    pytest-xdist workers share), keyed by a hash of the mapped source, the file name, the
+    hash seed and the Python version, so each program runs once per test session.
+    """
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+        self._memo: dict[str, Outcome] = {}
+
+    def __call__(self, program: Program, hash_seed: str = "0") -> Outcome:
+        from tauraro.frontend import to_python
+
+        mapped = to_python(program.source)
+        key = hashlib.sha256(
+            "\0".join([mapped, program.path.name, hash_seed, sys.version]).encode("utf-8")
+        ).hexdigest()[:32]
+        if key in self._memo:
+            return self._memo[key]
+        entry = self.cache_dir / key
+        result_file = entry / "result.json"
+        if result_file.exists():
+            outcome = Outcome.from_json(result_file.read_text(encoding="utf-8"))
+        else:
+            outcome = self._run(entry, program.path.name, mapped, hash_seed)
+            tmp = entry / f"result.{os.getpid()}.{threading.get_ident()}.tmp"
+            tmp.write_text(outcome.to_json(), encoding="utf-8")
+            os.replace(tmp, result_file)
+        self._memo[key] = outcome
+        return outcome
+
+    @staticmethod
+    def _run(entry: Path, filename: str, mapped: str, hash_seed: str) -> Outcome:
+        entry.mkdir(parents=True, exist_ok=True)
+        # The script is named like the program so CPython's tracebacks name it.
+        (entry / filename).write_text(mapped, encoding="utf-8")
+        proc = subprocess.run(
+            [sys.executable, filename],
+            cwd=entry,
+            env=_hash_env(hash_seed),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=PROGRAM_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        syntax_line = None
+        last = _last_line(proc.stderr)
+        if last.startswith(("SyntaxError", "IndentationError", "TabError")):
+            file_lines = [m for m in map(_FILE_LINE_RE.match, proc.stderr.splitlines()) if m]
+            if file_lines:
+                syntax_line = int(file_lines[-1].group("line"))
+        return Outcome(proc.stdout, proc.returncode, last, proc.stderr, syntax_line)
+
+
+class ProgramTimeout(BaseException):
+    """Raised (from SIGALRM) into a Tauraro run that takes too long.
+
+    A BaseException, so a VM that turns Python exceptions into Tauraro ones does not swallow it.
+    """
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    usable = (
+        seconds > 0
+        and hasattr(signal, "SIGALRM")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise ProgramTimeout(f"did not finish within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_tauraro(program: Program, backend: str, jit_threshold: int | None,
+                timeout: float = PROGRAM_TIMEOUT) -> Outcome:
+    """Run a program in-process through tauraro.run and describe it as the CLI would."""
+    import tauraro
+
+    out = io.StringIO()
+    try:
+        with time_limit(timeout):
+            tauraro.run(program.source, backend=backend, filename=program.relpath,
+                        jit_threshold=jit_threshold, stdout=out)
+    except tauraro.TauraroRuntimeError as e:
+        return Outcome(out.getvalue(), 1, e.final_line(), e.format())
+    except tauraro.TauraroError as e:  # syntax errors, unsupported constructs, usage errors
+        return Outcome(out.getvalue(), getattr(e, "exit_status", 2), str(e), str(e))
+    return Outcome(out.getvalue(), 0)
+
+
+def run_cli(program: Program, *args: str, timeout: float = PROGRAM_TIMEOUT) -> Outcome:
+    """Run `python -m tauraro run FILE ARGS...` from the repository root."""
+    env = _hash_env("0")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "tauraro", "run", program.relpath, *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    return Outcome(proc.stdout, proc.returncode, _last_line(proc.stderr), proc.stderr)
+
+
+def describe_difference(program: Program, where: str, actual: Outcome, expected: Outcome) -> str | None:
+    """None if `actual` (Tauraro) behaves like `expected` (CPython); otherwise a readable report."""
+    problems = []
+    if actual.status != expected.status:
+        problems.append(f"exit status: tauraro {actual.status}, CPython {expected.status}")
+    if expected.status != 0 and actual.last_line != expected.last_line:
+        problems.append(f"last stderr line:\n  tauraro: {actual.last_line!r}\n  CPython: {expected.last_line!r}")
+    elif expected.status == 0 and actual.status != 0:
+        problems.append(f"tauraro failed with: {actual.last_line!r}")
+    if actual.stdout != expected.stdout:
+        problems.append("stdout differs:\n" + stdout_diff(actual.stdout, expected.stdout))
+    if not problems:
+        return None
+    report = [f"{program.relpath} [{where}] does not behave like CPython:"] + problems
+    if actual.status != 0 and actual.stderr and actual.stderr != actual.last_line:
+        report.append("tauraro's stderr:\n" + _indent(_tail(actual.stderr, 25)))
+    return "\n".join(report)
+
+
+def stdout_diff(actual: str, expected: str, limit: int = 40) -> str:
+    diff = list(difflib.unified_diff(expected.splitlines(), actual.splitlines(),
+                                     "CPython", "tauraro", lineterm="", n=2))
+    if not diff:  # only trailing-newline or line-ending differences
+        return f"  tauraro: {actual[-200:]!r}\n  CPython: {expected[-200:]!r}"
+    if len(diff) > limit:
+        diff = diff[:limit] + [f"... ({len(diff) - limit} more diff lines)"]
+    return _indent("\n".join(diff))
+
+
+def _tail(text: str, n: int) -> str:
+    return "\n".join(text.splitlines()[-n:])
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + ln for ln in text.splitlines())
+
+
+def check_oracle(program: Program, expected: Outcome) -> None:
+    """The corpus itself: CPython must behave as the program's `# expect:` line says."""
+    if program.expect == "ok":
+        assert expected.status == 0, f"corpus bug: CPython fails {program.relpath}:\n{expected.stderr}"
+    elif program.expect == "error":
+        assert expected.status == 1 and EXCEPTION_LINE_RE.match(expected.last_line), (
+            f"corpus bug: {program.relpath} should raise an uncaught exception; CPython: "
+            f"status {expected.status}, {expected.last_line!r}")
+        assert "Did you mean" not in expected.last_line, (
+            f"corpus bug: {program.relpath}: CPython adds a suggestion: {expected.last_line!r}")
+    elif program.expect == "syntax-error":
+        assert expected.syntax_line is not None, (
+            f"corpus bug: CPython does not reject {program.relpath} with a SyntaxError:\n{expected.stderr}")
