@@ -1,0 +1,238 @@
+"""The front end: Hausa keyword aliases, error positions in the user's source, the supported subset."""
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+from tauraro.errors import TauraroError, TauraroSyntaxError
+from tauraro.frontend import keyword_aliases, map_aliases, parse, to_python
+
+SHARED_TABLE = Path(__file__).resolve().parents[2] / "shared" / "hausa-keywords.tsv"
+
+
+def read_table(text: str) -> dict[tuple[str, ...], str]:
+    table = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            alias, keyword = line.split("\t")
+            table[tuple(alias.split())] = keyword.strip()
+    return table
+
+
+def syntax_error(source: str, filename: str = "prog.tr") -> TauraroSyntaxError:
+    with pytest.raises(TauraroSyntaxError) as info:
+        parse(source, filename)
+    return info.value
+
+
+def col_of(line: str, needle: str, occurrence: int = 1) -> int:
+    """1-based column of the n-th occurrence of `needle` in `line` (the user's text)."""
+    pos = -1
+    for _ in range(occurrence):
+        pos = line.index(needle, pos + 1)
+    return pos + 1
+
+
+def run_python(source: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(source, "<mapped>", "exec"), {"__name__": "__main__"})
+    return out.getvalue()
+
+
+# --- the alias table -------------------------------------------------------------------------
+
+ALIASES = sorted(keyword_aliases().items())
+
+
+@pytest.mark.skipif(not SHARED_TABLE.exists(), reason="shared/hausa-keywords.tsv not beside the repository")
+def test_packaged_table_matches_shared_list() -> None:
+    assert keyword_aliases() == read_table(SHARED_TABLE.read_text(encoding="utf-8"))
+
+
+def test_table_has_the_documented_aliases() -> None:
+    table = keyword_aliases()
+    for alias, keyword in {"aiki": "def", "idan": "if", "kokuma idan": "elif", "akasi": "else",
+                           "yayinda": "while", "duk": "for", "cikin": "in", "maido": "return",
+                           "gaskiyane": "True", "karyane": "False", "babu": "None", "func": "def",
+                           "catch": "except", "throw": "raise", "true": "True", "false": "False",
+                           "none": "None", "null": "None"}.items():
+        assert table[tuple(alias.split())] == keyword
+
+
+@pytest.mark.parametrize(("alias", "keyword"), ALIASES, ids=[" ".join(a) for a, _ in ALIASES])
+def test_each_alias_maps_to_its_keyword(alias: tuple[str, ...], keyword: str) -> None:
+    assert to_python(" ".join(alias) + "\n") == keyword + "\n"
+
+
+def test_kokuma_idan_is_elif() -> None:
+    src = "idan x < 0:\n    y = 1\nkokuma idan x == 0:\n    y = 2\nakasi:\n    y = 3\n"
+    assert to_python(src) == "if x < 0:\n    y = 1\nelif x == 0:\n    y = 2\nelse:\n    y = 3\n"
+    assert to_python("kokuma   idan x:\n") == "elif x:\n"
+
+
+def test_kokuma_alone_or_split_across_lines_is_not_an_alias() -> None:
+    assert to_python("kokuma = 1\n") == "kokuma = 1\n"
+    assert to_python("x = (kokuma\n     idan)\n") == "x = (kokuma\n     if)\n"
+
+
+def test_mixed_english_and_hausa_program_runs() -> None:
+    src = (
+        "aiki sign(n):\n"
+        "    idan n < 0:\n"
+        "        maido -1\n"
+        "    kokuma idan n == 0:\n"
+        "        return 0\n"
+        "    akasi:\n"
+        "        maido 1\n"
+        "duk v cikin [-3, 0, 5]:\n"
+        "    print(sign(v), v shine babu, gaskiyane dakuma ba karyane, null ko 'x')\n"
+    )
+    assert run_python(to_python(src)) == "-1 False True x\n0 False True x\n1 False True x\n"
+
+
+# --- what is left alone -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("src", [
+    'print("idan akasi maido duk cikin")\n',
+    "s = 'kokuma idan gaskiyane'\n",
+    'doc = """aiki\nidan\nkokuma idan\n"""\n',
+    "x = 1  # idan akasi maido babu\n",
+    "# aiki idan\n",
+    'f"{x} idan {y}"\n',
+    "obj.idan = obj.maido + obj.babu\n",
+    "obj . duk = 1\n",
+    "x = idan_ba + babu_komai + aiki2 + _idan + Idan + IDAN\n",
+    "value = data.kokuma\n",
+], ids=["string", "single-quoted", "triple-quoted", "comment", "comment-line", "f-string",
+        "attributes", "spaced-attribute", "longer-names", "attribute-kokuma"])
+def test_aliases_inside_strings_comments_and_attribute_names_are_untouched(src: str) -> None:
+    assert to_python(src) == src
+
+
+def test_alias_after_dot_is_attribute_but_next_word_is_mapped() -> None:
+    assert to_python("x = a.ko ko b.ba\n") == "x = a.ko or b.ba\n"
+
+
+def test_lines_and_unaffected_text_are_preserved() -> None:
+    src = "aiki f(a, b):\n\n    maido a  ko  b   # keep spacing\n\n\nprint(f(0, 2))\n"
+    out = to_python(src)
+    assert out == "def f(a, b):\n\n    return a  or  b   # keep spacing\n\n\nprint(f(0, 2))\n"
+    assert out.count("\n") == src.count("\n")
+
+
+def test_parse_returns_python_ast_of_mapped_source() -> None:
+    tree, mapped = parse("aiki f(x):\n    maido x\n", "m.tr")
+    assert isinstance(tree, ast.Module)
+    assert isinstance(tree.body[0], ast.FunctionDef) and isinstance(tree.body[0].body[0], ast.Return)
+    assert mapped.python == "def f(x):\n    return x\n"
+
+
+def test_user_col_maps_back_across_aliases_of_different_lengths() -> None:
+    #        user: "idan gaskiyane dakuma x: pass"   python: "if True and x: pass"
+    m = map_aliases("idan gaskiyane dakuma x: pass\n")
+    assert m.python == "if True and x: pass\n"
+    assert [m.user_col(1, c) for c in (0, 2, 3, 7, 8, 12, 15)] == [0, 4, 5, 14, 15, 22, 25]
+    #        user: "y = ba z"  python: "y = not z"  (the alias is shorter than the keyword)
+    m = map_aliases("y = ba z\n")
+    assert m.python == "y = not z\n"
+    assert m.user_col(1, 4) == 4 and m.user_col(1, 8) == 7
+    assert m.user_col(2, 5) == 5  # lines without aliases are unchanged
+
+
+# --- syntax errors, located in the user's source ----------------------------------------------
+
+def test_syntax_error_message_format() -> None:
+    err = syntax_error("x = 1\nif x > 2\n    print(x)\n", "dir/prog.tr")
+    assert (err.filename, err.line, err.col) == ("dir/prog.tr", 2, 9)
+    assert str(err) == "dir/prog.tr:2:9: error: expected ':'"
+    assert isinstance(err, TauraroError) and err.exit_status == 2
+
+
+@pytest.mark.parametrize(("src", "line", "needle", "occurrence"), [
+    ("idan gaskiyane dakuma karyane: x = = 1\n", 1, "=", 2),
+    ("idan ba gaskiyane: x = = 1\n", 1, "=", 2),
+    ("x = 0\nyayinda x < 3 ko ba x: y = = 2\n", 2, "=", 2),
+    ('s = "ééé"; x = = 1\n', 1, "=", 3),
+    ('s = "ééé"; t = dan_aiki: 1; x = = 1\n', 1, "=", 4),
+    ("duk i cikin range(3): tare a: wuce\n", 1, "tare", 1),
+    ('print("a" "b" idan)\n', 1, ")", 1),
+    ("aiki f(x):\n    maido x +\n", 2, "\n", 1),
+], ids=["long-aliases", "shorter-and-longer", "second-line", "non-ascii", "non-ascii-and-aliases",
+        "compound-after-colon", "alias-as-bad-token", "end-of-line"])
+def test_syntax_error_column_is_in_user_source(src: str, line: int, needle: str, occurrence: int) -> None:
+    err = syntax_error(src)
+    user_line = src.splitlines(keepends=True)[line - 1]
+    assert (err.line, err.col) == (line, col_of(user_line, needle, occurrence)), str(err)
+
+
+@pytest.mark.parametrize(("src", "line", "col", "message"), [
+    ("kokuma idan x:\n    pass\n", 1, 1, "invalid syntax"),
+    ("aiki f(a)\n    maido a\n", 1, 10, "expected ':'"),
+    ("x = (1,\ny = 2\n", 1, 5, "'(' was never closed"),
+    ("x = 1\n  y = 2\n", 2, 2, "unexpected indent"),
+    ('x = "unterminated\n', 1, 5, "unterminated string literal (detected at line 1)"),
+    ("idan x:\nmaido 1\n", 2, 1, "expected an indented block after 'if' statement on line 1"),
+])
+def test_syntax_errors(src: str, line: int, col: int, message: str) -> None:
+    err = syntax_error(src)
+    assert (err.line, err.col, err.message) == (line, col, message), str(err)
+
+
+# --- unsupported constructs, rejected before running ------------------------------------------
+
+UNSUPPORTED = [
+    ("def gen():\n    yield 1\n", 2, 5, "'yield'"),
+    ("aiki gen():\n    x = bayar 1\n", 2, 9, "'yield'"),
+    ("def gen():\n    yield from [1]\n", 2, 5, "'yield from'"),
+    ("with open('f') as fh:\n    pass\n", 1, 1, "'with'"),
+    ("idan gaskiyane:\n    tare a dasunan b:\n        wuce\n", 2, 5, "'with'"),
+    ("async def f():\n    pass\n", 1, 1, "'async def'"),
+    ("x = 1\nmatch x:\n    case 1:\n        pass\n", 2, 1, "'match'"),
+    ("def deco(f):\n    return f\n@deco\ndef g():\n    pass\n", 3, 2, "decorators"),
+    ("class A:\n    @staticmethod\n    def m():\n        pass\n", 2, 6, "decorators"),
+    ("def f(a, *rest):\n    pass\n", 1, 11, "'*args'"),
+    ("aiki f(a, *rest): maido a\n", 1, 12, "'*args'"),
+    ("g = lambda *xs: 0\n", 1, 13, "'*args'"),
+    ("def f(**kw):\n    pass\n", 1, 9, "'**kwargs'"),
+    ("h = dan_aiki a, **kw: a\n", 1, 19, "'**kwargs'"),
+    ("def f(a, *, b):\n    pass\n", 1, 13, "keyword-only arguments"),
+    ("import os\n", 1, 1, "importing module 'os'"),
+    ("import math\nshigoda random\n", 2, 1, "importing module 'random'"),
+    ("from os import path\n", 1, 1, "importing from module 'os'"),
+    ("daga math shigoda *\n", 1, 1, "'from ... import *'"),
+    ("print(*[1, 2])\n", 1, 7, "'*' unpacking in calls"),
+    ("d = {}\nprint(**d)\n", 2, 7, "'**' unpacking in calls"),
+    ("a, *b = [1, 2, 3]\n", 1, 4, "starred expressions"),
+    ("if (n := 10) > 5:\n    pass\n", 1, 5, "assignment expressions (':=')"),
+    ("class C(A, B):\n    pass\n", 1, 12, "multiple inheritance"),
+]
+
+
+@pytest.mark.parametrize(("src", "line", "col", "what"), UNSUPPORTED,
+                         ids=[f"{i}-{u[3]}" for i, u in enumerate(UNSUPPORTED)])
+def test_unsupported_constructs_are_located(src: str, line: int, col: int, what: str) -> None:
+    err = syntax_error(src, "u.tr")
+    assert str(err) == f"u.tr:{line}:{col}: error: {what} is not supported"
+
+
+def test_unsupported_column_counts_characters_after_aliases_and_non_ascii() -> None:
+    src = 'aiki f():\n    s = "ééé"; bayar s\n'
+    err = syntax_error(src)
+    assert (err.line, err.col) == (2, col_of(src.splitlines()[1], "bayar"))
+
+
+def test_supported_constructs_parse() -> None:
+    src = (
+        "import math\nfrom math import sqrt, pi\n"
+        "class A(Exception):\n    pass\n"
+        "def f(a, b=1):\n    global g\n    def h():\n        nonlocal a\n        a = 2\n    return a\n"
+        "x = {1, 2} | {3}\ny = [i for i in range(3) if i]\nz = (lambda q, r=2: q * r)(3)\n"
+        "try:\n    raise A('m')\nexcept A as e:\n    pass\nelse:\n    pass\nfinally:\n    pass\n"
+        "assert x\ndel y\ns = f'{z:>8.3f}' + '%d' % 3\n"
+    )
+    parse(src, "ok.tr")
