@@ -17,6 +17,7 @@ slots still hold what the VM wrote before the call) and resumes at ``resume_pc``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .ir import Const, Value
 from .reasons import ExitReason
@@ -32,12 +33,15 @@ class Snapshot:
     slots: slot -> SSA value (live at every op using this snapshot) or typed Const.
     reason: why this exit exists (stats, logs and dumps group exits by it).
     line: source line of the operation that exits (for messages and dumps).
+    extras: opaque data the translator/VM attaches for rebuilding its frame (not IR: ignored by
+        passes, the text form and backends; copied when a pass derives a snapshot from another).
     """
 
     resume_pc: int
     slots: dict[int, Value | Const] = field(default_factory=dict)
     reason: ExitReason = ExitReason.UNSUPPORTED
     line: int = 0
+    extras: Any = field(default=None, compare=False, repr=False)
 
     def values(self) -> list[Value]:
         """The SSA values this snapshot reads (constants excluded)."""

@@ -84,11 +84,16 @@ def _may_hoist(op: Op, blk: Block, guards_ok: bool, every_iteration: set[Block])
 
 
 def _entry_snapshot(fn: LoopFunction, original: Snapshot) -> int:
-    """Index of the loop-entry snapshot with the original's reason and line (created if needed)."""
+    """Index of the loop-entry snapshot with the original's reason and line (created if needed).
+
+    Its `extras` are copied from an existing loop-entry snapshot (the entry guards'), if any.
+    """
+    entry = [s for s in fn.snapshots if s.resume_pc == fn.entry_pc and not s.slots]
     for k, snap in enumerate(fn.snapshots):
-        if (snap.resume_pc, snap.slots, snap.reason, snap.line) == (fn.entry_pc, {}, original.reason, original.line):
+        if snap in entry and (snap.reason, snap.line) == (original.reason, original.line):
             return k
-    return fn.add_snapshot(Snapshot(fn.entry_pc, {}, original.reason, original.line))  # type: ignore[arg-type]
+    extras = entry[0].extras if entry else None
+    return fn.add_snapshot(Snapshot(fn.entry_pc, {}, original.reason, original.line, extras))  # type: ignore[arg-type]
 
 
 def _insert_preheaders(fn: LoopFunction) -> None:
