@@ -1,0 +1,1 @@
+"""Tauraro benchmark suite: Tauraro, C, CPython, PyPy and LuaJIT implementations of the same kernels."""
