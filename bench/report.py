@@ -238,7 +238,7 @@ def _ratio_table(cells: Cells, programs: list[Program], columns: list[tuple[str,
 
 
 def render_markdown(meta: dict, programs: list[Program], engines: dict[str, Engine], cells: Cells) -> str:
-    run_names = [n for n in engines if not engines[n].missing]
+    run_names = list(engines)  # missing engines keep their columns: their cells say "missing"
     quick = meta["quick"]
     lines: list[str] = []
     title = "Tauraro benchmark results"
@@ -265,7 +265,7 @@ def render_markdown(meta: dict, programs: list[Program], engines: dict[str, Engi
         lines += ["No Tauraro engine was run.", ""]
 
     ref_cols = [(f"{engines[n].label} / C", n, "c") for n in REFERENCE_ENGINES if n in run_names]
-    if ref_cols and "c" in run_names:
+    if ref_cols and "c" in run_names:  # (a missing C makes every ratio "—"; the details say why)
         lines += ["## Summary: reference engines vs C", ""]
         lines += _ratio_table(cells, programs, ref_cols)
         lines.append("")
