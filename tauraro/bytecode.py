@@ -273,3 +273,134 @@ def disassemble(code: CodeObject, *, recursive: bool = True) -> str:
         for child in code.children():
             text += "\n\n" + disassemble(child)
     return text
+
+
+# ---- register effects and successors (used by liveness analysis and the JIT's region extraction) -----
+# The default for an op whose operands are registers: `a` is written, `b` and `c` are read. Ops that
+# deviate are listed here, each with a function giving (registers read, registers written).
+def _span(start: int, count: int) -> list[int]:
+    return list(range(start, start + count))
+
+
+def _call_kw_span(ins: Instr, code: CodeObject) -> list[int]:
+    npos, kwnames = code.consts[ins.c]
+    return _span(ins.b, 1 + npos + len(kwnames))
+
+
+def _call_method_span(ins: Instr, code: CodeObject) -> list[int]:
+    _name, npos, kwnames = code.consts[ins.c]
+    return _span(ins.b, 1 + npos + len(kwnames))
+
+
+def _make_function_span(ins: Instr, code: CodeObject) -> list[int]:
+    f = code.consts[ins.b]
+    return _span(ins.c, f.ndefaults + len(f.free_regs))
+
+
+def _opt(*regs: int) -> list[int]:
+    return [r for r in regs if r >= 0]
+
+
+REGISTER_EFFECTS = {
+    "CheckBound": lambda i, c: ([i.a], []),
+    "DeleteFast": lambda i, c: ([i.a], [i.a]),
+    "StoreGlobal": lambda i, c: ([i.a], []),
+    "DeleteGlobal": lambda i, c: ([], []),
+    "LoadGlobal": lambda i, c: ([], [i.a]),
+    "LoadName": lambda i, c: ([0], [i.a]),
+    "StoreName": lambda i, c: ([i.a, 0], []),
+    "MakeCell": lambda i, c: (_opt(i.b), [i.a]),
+    "LoadDeref": lambda i, c: ([i.b], [i.a]),
+    "StoreDeref": lambda i, c: ([i.a, i.b], []),
+    "LoadConst": lambda i, c: ([], [i.a]),
+    "Move": lambda i, c: ([i.b], [i.a]),
+    "Jump": lambda i, c: ([], []),
+    "JumpBack": lambda i, c: ([], []),
+    "JumpIfTrue": lambda i, c: ([i.a], []),
+    "JumpIfFalse": lambda i, c: ([i.a], []),
+    "SetupLoop": lambda i, c: ([], []),
+    "PopBlock": lambda i, c: ([], []),
+    "Nop": lambda i, c: ([], []),
+    "GetIter": lambda i, c: ([i.b], [i.a]),
+    "UnpackSequence": lambda i, c: ([i.b], _span(i.a, i.c)),
+    "CallFunction": lambda i, c: (_span(i.b, 1 + i.c), [i.a]),
+    "CallFunctionKw": lambda i, c: (_call_kw_span(i, c), [i.a]),
+    "CallMethod": lambda i, c: (_call_method_span(i, c), [i.a]),
+    "ReturnValue": lambda i, c: ([i.a], []),
+    "YieldValue": lambda i, c: ([i.a], []),
+    "BuildDict": lambda i, c: (_span(i.b, 2 * i.c), [i.a]),
+    "FormatValue": lambda i, c: ([i.b, i.b + 1] if i.c & 1 else [i.b], [i.a]),
+    "ListAppend": lambda i, c: ([i.a, i.b], []),
+    "SetAdd": lambda i, c: ([i.a, i.b], []),
+    "MapAdd": lambda i, c: ([i.a, i.b, i.c], []),
+    "SubscrStore": lambda i, c: ([i.a, i.b, i.c], []),
+    "SubscrDelete": lambda i, c: ([i.a, i.b], []),
+    "LoadAttr": lambda i, c: ([i.b], [i.a]),
+    "StoreAttr": lambda i, c: ([i.a, i.c], []),
+    "DeleteAttr": lambda i, c: ([i.a], []),
+    "MakeFunction": lambda i, c: (_make_function_span(i, c), [i.a]),
+    "MakeClass": lambda i, c: (_span(i.c, 1 + len(c.consts[i.b].free_regs)), [i.a]),
+    "ImportModule": lambda i, c: ([], [i.a]),
+    "Raise": lambda i, c: (_opt(i.a, i.b), []),
+    "RaiseAssert": lambda i, c: (_opt(i.a), []),
+    "PushExcept": lambda i, c: ([i.a], []),
+    "PopExcept": lambda i, c: ([], []),
+    "Reraise": lambda i, c: ([i.a], []),
+}
+for _name in ("BuildList", "BuildTuple", "BuildSet", "BuildSlice", "BuildString"):
+    REGISTER_EFFECTS[_name] = lambda i, c: (_span(i.b, i.c), [i.a])
+for _name in ("UnaryNeg", "UnaryPos", "UnaryNot", "UnaryInvert"):
+    REGISTER_EFFECTS[_name] = lambda i, c: ([i.b], [i.a])
+for _name in ("ForIter", "FastForIterRange", "FastForIterList"):
+    REGISTER_EFFECTS[_name] = lambda i, c: ([i.b], [i.a])
+for _info in _OPS:
+    if _info.name not in REGISTER_EFFECTS:
+        assert _info.operands == "rrr", f"{_info.name} needs an explicit register-effect rule"
+        REGISTER_EFFECTS[_info.name] = lambda i, c: ([i.b, i.c], [i.a])
+
+
+def register_effects(ins: Instr, code: CodeObject) -> tuple[list[int], list[int]]:
+    """(registers read, registers written) by one instruction."""
+    return REGISTER_EFFECTS[ins.op](ins, code)
+
+
+def successors(ins: Instr, pc: int) -> list[int]:
+    """Normal-flow successor pcs of the instruction at pc (exception edges not included)."""
+    op = ins.op
+    if op in ("Jump", "JumpBack"):
+        return [ins.a]
+    if op in ("JumpIfTrue", "JumpIfFalse"):
+        return [pc + 1, ins.b]
+    if OPCODES[op].operands == "rrj":  # ForIter and its quickened forms
+        return [pc + 1, ins.c]
+    if op in ("ReturnValue", "Raise", "Reraise", "RaiseAssert"):
+        return []
+    return [pc + 1]
+
+
+def liveness(code: CodeObject) -> list[frozenset[int]]:
+    """Registers live before each instruction (exception edges included conservatively)."""
+    n = len(code.instrs)
+    effects = [register_effects(ins, code) for ins in code.instrs]
+    succ = [successors(ins, pc) for pc, ins in enumerate(code.instrs)]
+    for pc in range(n):
+        h = code.handler_for(pc)
+        if h is not None:
+            succ[pc] = succ[pc] + [h.handler]
+    live_in: list[set[int]] = [set() for _ in range(n)]
+    changed = True
+    while changed:
+        changed = False
+        for pc in range(n - 1, -1, -1):
+            out: set[int] = set()
+            for s in succ[pc]:
+                if s < n:
+                    out |= live_in[s]
+            uses, defs = effects[pc]
+            h = code.handler_for(pc)
+            kill = set(defs) if h is None else set()  # a raising op may not have written its target
+            new = (out - kill) | set(uses)
+            if new != live_in[pc]:
+                live_in[pc] = new
+                changed = True
+    return [frozenset(s) for s in live_in]

@@ -1,0 +1,133 @@
+"""Region extraction: a hot loop's bytecode between its SetupLoop and PopBlock, its blocks, slots and liveness."""
+from __future__ import annotations
+
+import math
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..bytecode import OPCODES, CodeObject, LoopInfo, liveness, register_effects, successors
+from .layout import Tag, is_i64
+
+RANGE_ITERATOR = type(iter(range(0)))
+# Host objects a loop may use as compile-time constants (checked by identity at every entry).
+CONSTANT_TYPES = (types.BuiltinFunctionType, types.ModuleType, type, type(None))
+
+
+@dataclass(frozen=True)
+class SlotRef:
+    """What a frame-window slot stands for: a register, a global, or half of a range iterator."""
+
+    kind: str  # "reg", "global", "iter.cur", "iter.stop"
+    key: int | str
+    name: str
+
+
+@dataclass
+class LoopRegion:
+    """The loop [header, pop) of one code object, with the slots its compiled form uses."""
+
+    code: CodeObject
+    loop: LoopInfo
+    live: list[frozenset[int]]
+    slots: list[SlotRef] = field(default_factory=list)
+    reg_slot: dict[int, int] = field(default_factory=dict)
+    global_slot: dict[str, int] = field(default_factory=dict)
+    iter_slots: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def header(self) -> int:
+        return self.loop.header
+
+    @property
+    def end(self) -> int:
+        return self.loop.pop
+
+    def contains(self, pc: int) -> bool:
+        return self.header <= pc < self.end
+
+    def add_slot(self, ref: SlotRef) -> int:
+        self.slots.append(ref)
+        return len(self.slots) - 1
+
+    def iterator_slots(self, reg: int) -> tuple[int, int]:
+        """The two hidden slots (cur, stop) holding a range iterator kept in register `reg`."""
+        if reg not in self.iter_slots:
+            name = self.code.register_name(reg)
+            cur = self.add_slot(SlotRef("iter.cur", reg, f"{name}.cur"))
+            stop = self.add_slot(SlotRef("iter.stop", reg, f"{name}.stop"))
+            self.iter_slots[reg] = (cur, stop)
+        return self.iter_slots[reg]
+
+    def block_leaders(self) -> list[int]:
+        leaders = {self.header}
+        for pc in range(self.header, self.end):
+            ins = self.code.instrs[pc]
+            succ = successors(ins, pc)
+            if succ != [pc + 1]:
+                for s in succ:
+                    if self.contains(s):
+                        leaders.add(s)
+                if pc + 1 < self.end:
+                    leaders.add(pc + 1)
+        return sorted(leaders)
+
+
+def live_registers(code: CodeObject) -> list[frozenset[int]]:
+    """Liveness per pc, computed once per code object."""
+    cached = getattr(code, "_liveness", None)
+    if cached is None:
+        cached = liveness(code)
+        code._liveness = cached
+    return cached
+
+
+def extract_region(code: CodeObject, loop: LoopInfo) -> LoopRegion:
+    """Collect the registers and globals the loop touches; each gets one slot of the frame window."""
+    region = LoopRegion(code, loop, live_registers(code))
+    regs: list[int] = []
+    globals_: list[str] = []
+    for pc in range(loop.header, loop.pop):
+        ins = code.instrs[pc]
+        uses, defs = register_effects(ins, code)
+        for r in (*uses, *defs):
+            if r not in regs:
+                regs.append(r)
+        if ins.op in ("LoadGlobal", "StoreGlobal"):
+            name = code.names[ins.b]
+            if name not in globals_:
+                globals_.append(name)
+    for r in sorted(regs):
+        region.reg_slot[r] = region.add_slot(SlotRef("reg", r, code.register_name(r)))
+    for name in globals_:
+        region.global_slot[name] = region.add_slot(SlotRef("global", name, name))
+    for pc in range(loop.header, loop.pop):  # registers that may hold a range iterator
+        ins = code.instrs[pc]
+        if ins.op == "GetIter":
+            region.iterator_slots(ins.a)
+        elif OPCODES[ins.op].quickens == "ForIter" or ins.op == "ForIter":
+            region.iterator_slots(ins.b)
+    return region
+
+
+def classify(value: Any) -> Any:
+    """The entry key of a value: a Tag for i64/f64/bool, ('iter', step) for a range iterator,
+    ('obj', id) for a host constant, or None when compiled code cannot use it."""
+    t = type(value)
+    if t is int:
+        return Tag.INT if is_i64(value) else None
+    if t is float:
+        return Tag.FLOAT
+    if t is bool:
+        return Tag.BOOL
+    if t is RANGE_ITERATOR:
+        return ("iter", range_iterator_state(value)[2])
+    if isinstance(value, CONSTANT_TYPES) or value is math:
+        return ("obj", id(value))
+    return None
+
+
+def range_iterator_state(it: Any) -> tuple[int, int, int]:
+    """(next value, stop, step) of a CPython range iterator, read through its pickling protocol."""
+    _fn, (rng,), index = it.__reduce__()
+    return rng.start + index * rng.step, rng.stop, rng.step

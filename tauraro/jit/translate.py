@@ -1,0 +1,598 @@
+"""IR building: abstract interpretation of a loop's quickened bytecode over the types of its live values.
+
+Every bytecode block of the region becomes an IR block whose parameters are the live slots' values;
+types come from the values at entry and flow forward (a merge whose types disagree aborts the
+compile). An instruction the translator does not model ends its path with an `exit` to the
+interpreter at that instruction (reason UNSUPPORTED): unsupported code never blocks compilation.
+Snapshots list the live slots at the resume pc; host constants and range iterators that must be
+rebuilt are attached to each snapshot as `snap.extras` for the driver.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..bytecode import GENERIC_OF, OPCODES, Instr
+from .ir import BOOL, F64, I64, Block, IRBuilder, LoopFunction, Type, Value
+from .layout import Tag
+from .reasons import AbortReason, ExitReason
+from .region import LoopRegion, SlotRef, classify, range_iterator_state
+
+TAG_TYPES = {Tag.INT: I64, Tag.FLOAT: F64, Tag.BOOL: BOOL}
+EXACT_FLOAT_INT = 2 ** 53
+MAX_BLOCKS = 400
+
+
+class Abort(Exception):
+    """The loop cannot be compiled at all."""
+
+    def __init__(self, reason: AbortReason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class SideExit(Exception):
+    """This instruction is not modelled: leave to the interpreter right before it."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+# Abstract values of a slot: Value (typed SSA), Obj (host constant), It (virtual range iterator),
+# Rng (virtual range object, only between range() and GetIter) or None (unchanged entry value).
+@dataclass(frozen=True)
+class Obj:
+    value: Any
+
+
+@dataclass(frozen=True)
+class It:
+    cur: Value
+    stop: Value
+    step: int
+
+
+@dataclass(frozen=True)
+class Rng:
+    start: Value
+    stop: Value
+    step: int
+
+
+@dataclass
+class SnapshotExtras:
+    """What the driver restores beside the slots: host constants and rebuilt range iterators."""
+
+    objects: dict[SlotRef, Any] = field(default_factory=dict)
+    iterators: list[tuple[int, int, int, int]] = field(default_factory=list)  # (reg, cur slot, stop slot, step)
+
+
+def _op_kind(op: str) -> str:
+    """'Add', 'Less', ... for generic, in-place and quickened arithmetic/compare ops."""
+    generic = GENERIC_OF.get(op, op)
+    for prefix in ("Binary", "Inplace", "Compare"):
+        if generic.startswith(prefix):
+            return generic[len(prefix):-2]
+    return generic
+
+
+ARITH_I64 = {"Add": "add.i64", "Sub": "sub.i64", "Mul": "mul.i64", "FloorDiv": "floordiv.i64",
+             "Mod": "mod.i64", "Div": "truediv.i64", "LShift": "lshift.i64", "RShift": "rshift.i64",
+             "And": "and.i64", "Or": "or.i64", "Xor": "xor.i64"}
+ARITH_F64 = {"Add": "add.f64", "Sub": "sub.f64", "Mul": "mul.f64", "Div": "div.f64",
+             "FloorDiv": "floordiv.f64", "Mod": "mod.f64"}
+ARITH_BOOL = {"And": "and.bool", "Or": "or.bool", "Xor": "ne.bool"}
+COMPARE = {"Less": "lt", "LessEqual": "le", "Greater": "gt", "GreaterEqual": "ge", "Equal": "eq",
+           "NotEqual": "ne"}
+EXIT_REASON_OF_OP = {"add.i64": ExitReason.OVERFLOW, "sub.i64": ExitReason.OVERFLOW,
+                     "mul.i64": ExitReason.OVERFLOW, "neg.i64": ExitReason.OVERFLOW,
+                     "abs.i64": ExitReason.OVERFLOW, "floordiv.i64": ExitReason.ZERO_DIV,
+                     "mod.i64": ExitReason.ZERO_DIV, "truediv.i64": ExitReason.ZERO_DIV,
+                     "div.f64": ExitReason.ZERO_DIV, "floordiv.f64": ExitReason.ZERO_DIV,
+                     "mod.f64": ExitReason.ZERO_DIV, "lshift.i64": ExitReason.SHIFT,
+                     "rshift.i64": ExitReason.SHIFT, "int.f64": ExitReason.RANGE,
+                     "sqrt.f64": ExitReason.DOMAIN, "callf.f64": ExitReason.DOMAIN,
+                     "floor.f64": ExitReason.RANGE, "ceil.f64": ExitReason.RANGE}
+MATH_CALLF = {"sin", "cos", "tan", "exp", "log", "atan", "asin", "acos", "sinh", "cosh", "tanh", "log2",
+              "log10", "expm1"}
+
+
+class Translator:
+    """Builds the LoopFunction of one region for one set of entry values."""
+
+    def __init__(self, region: LoopRegion, entry_values: list[Any], name: str, location: str) -> None:
+        self.region = region
+        self.code = region.code
+        self.entry_values = entry_values
+        self.fn = LoopFunction(name, location, len(region.slots),
+                               {i: s.name for i, s in enumerate(region.slots)}, entry_pc=region.header)
+        self.b = IRBuilder(self.fn)
+        self.blocks: dict[int, Block] = {}
+        self.block_layout: dict[int, list[tuple[int, str]]] = {}  # leader -> [(slot, kind)] of params
+        self.block_state: dict[int, dict[int, Any]] = {}  # leader -> abstract values at entry
+        self.state: dict[int, Any] = {}
+        self.pc = 0
+        self.line = region.loop.line
+        self.exits_unsupported: list[tuple[int, str]] = []
+
+    # --- entry -----------------------------------------------------------------------------------
+    def translate(self) -> LoopFunction:
+        region = self.region
+        leaders = region.block_leaders()
+        if len(leaders) > MAX_BLOCKS:
+            raise Abort(AbortReason.TOO_LARGE, f"{len(leaders)} blocks")
+        entry = self.b.new_block("entry")
+        self.b.set_block(entry)
+        guard = self.b.snapshot(region.header, {}, ExitReason.GUARD_TYPE, line=self.line)
+        self.state = self._entry_state(guard)
+        self._jump_to(region.header, self.state)
+        for i, leader in enumerate(leaders):
+            if leader not in self.blocks:
+                continue  # unreachable from the header
+            end = leaders[i + 1] if i + 1 < len(leaders) else region.end
+            self._translate_block(leader, end)
+        self.fn.nslots = len(region.slots)
+        self.fn.slot_names = {i: s.name for i, s in enumerate(region.slots)}
+        return self.fn
+
+    def _entry_state(self, guard: int) -> dict[int, Any]:
+        state: dict[int, Any] = {}
+        region = self.region
+        for slot, ref in enumerate(list(region.slots)):
+            value = self.entry_values[slot]
+            key = classify(value)
+            if isinstance(key, Tag):
+                self.b.guard_tag(slot, TAG_TYPES[key], guard)
+                state[slot] = self.b.load(slot, TAG_TYPES[key], hint=_hint(ref.name))
+            elif isinstance(key, tuple) and key[0] == "iter" and ref.kind == "reg":
+                cur_slot, stop_slot = region.iterator_slots(ref.key)
+                self.b.guard_tag(cur_slot, I64, guard)
+                self.b.guard_tag(stop_slot, I64, guard)
+                cur = self.b.load(cur_slot, I64, hint=_hint(ref.name) + "_cur")
+                stop = self.b.load(stop_slot, I64, hint=_hint(ref.name) + "_stop")
+                state[slot] = It(cur, stop, key[1])
+            elif isinstance(key, tuple) and key[0] == "obj":
+                state[slot] = Obj(value)
+        return state
+
+    # --- blocks and edges --------------------------------------------------------------------------
+    def _live_slots(self, pc: int) -> list[int]:
+        live = self.region.live[pc] if pc < len(self.region.live) else frozenset()
+        out = [s for r, s in self.region.reg_slot.items() if r in live]
+        out += list(self.region.global_slot.values())
+        return sorted(out)
+
+    def _define_block(self, leader: int, state: dict[int, Any]) -> None:
+        layout: list[tuple[int, str]] = []
+        types: list[Type] = []
+        names: list[str] = []
+        entry_state: dict[int, Any] = {}
+        for slot in self._live_slots(leader):
+            v = state.get(slot)
+            name = _hint(self.region.slots[slot].name)
+            if isinstance(v, Value):
+                layout.append((slot, "v"))
+                types.append(v.type)
+                names.append(name)
+            elif isinstance(v, It):
+                layout.append((slot, "it"))
+                types += [I64, I64]
+                names += [name + "_cur", name + "_stop"]
+            elif isinstance(v, Obj):
+                entry_state[slot] = v
+            elif isinstance(v, Rng):
+                raise Abort(AbortReason.UNSUPPORTED_TYPE, "range object live across blocks")
+        block = self.b.new_block(f"pc{leader}", params=types, names=names)
+        params = iter(block.params)
+        for slot, kind in layout:
+            if kind == "v":
+                entry_state[slot] = next(params)
+            else:
+                entry_state[slot] = It(next(params), next(params), state[slot].step)
+        self.blocks[leader] = block
+        self.block_layout[leader] = layout
+        self.block_state[leader] = entry_state
+
+    def _edge_args(self, leader: int, state: dict[int, Any]) -> list[Value]:
+        """Arguments for the block at `leader` from `state`; aborts if the types disagree."""
+        if leader not in self.blocks:
+            self._define_block(leader, state)
+        args: list[Value] = []
+        for slot, kind in self.block_layout[leader]:
+            v = state.get(slot)
+            want = self.block_state[leader][slot]
+            if kind == "v":
+                if not isinstance(v, Value) or v.type is not want.type:
+                    raise Abort(AbortReason.UNSTABLE_TYPE,
+                                f"'{self.region.slots[slot].name}' changes type at pc {leader}")
+                args.append(v)
+            else:
+                if not isinstance(v, It) or v.step != want.step:
+                    raise Abort(AbortReason.UNSTABLE_TYPE, f"iterator '{self.region.slots[slot].name}' changes")
+                args += [v.cur, v.stop]
+        for slot in self._live_slots(leader):
+            want = self.block_state[leader].get(slot)
+            have = state.get(slot)
+            if isinstance(want, Obj) and not (isinstance(have, Obj) and have.value is want.value):
+                raise Abort(AbortReason.UNSTABLE_TYPE, f"'{self.region.slots[slot].name}' changes at pc {leader}")
+            if want is None and have is not None and slot in self.block_state[leader]:
+                raise Abort(AbortReason.UNSTABLE_TYPE, f"'{self.region.slots[slot].name}' changes at pc {leader}")
+            if want is None and have is not None and not isinstance(have, (Value, It)):
+                raise Abort(AbortReason.UNSTABLE_TYPE, f"'{self.region.slots[slot].name}' changes at pc {leader}")
+        return args
+
+    def _target(self, pc: int, state: dict[int, Any], reason: ExitReason) -> tuple[Block, list[Value]]:
+        """The IR block and arguments for control reaching bytecode `pc` with `state`."""
+        if self.region.contains(pc):
+            return self.blocks.get(pc) or self._defined(pc, state), self._edge_args(pc, state)
+        exit_block = self.b.new_block(f"exit{pc}")
+        saved = self.b.block
+        self.b.set_block(exit_block)
+        self.b.exit(self.snapshot(pc, state, reason))
+        self.b.set_block(saved)
+        return exit_block, []
+
+    def _defined(self, pc: int, state: dict[int, Any]) -> Block:
+        self._define_block(pc, state)
+        return self.blocks[pc]
+
+    def _jump_to(self, pc: int, state: dict[int, Any], reason: ExitReason = ExitReason.LOOP_EXIT) -> None:
+        block, args = self._target(pc, state, reason)
+        self.b.jump(block, args)
+
+    def _branch(self, cond: Value, pc_true: int, state_true: dict, pc_false: int, state_false: dict,
+                reason: ExitReason = ExitReason.LOOP_EXIT) -> None:
+        bt, at = self._target(pc_true, state_true, reason)
+        bf, af = self._target(pc_false, state_false, reason)
+        self.b.br(cond, bt, at, bf, af)
+
+    # --- snapshots -----------------------------------------------------------------------------------
+    def snapshot(self, pc: int, state: dict[int, Any], reason: ExitReason) -> int:
+        region = self.region
+        slots: dict[int, Any] = {}
+        extras = SnapshotExtras()
+        for slot in self._live_slots(pc):
+            v = state.get(slot)
+            ref = region.slots[slot]
+            if isinstance(v, Value):
+                slots[slot] = v
+            elif isinstance(v, It):
+                cur_slot, stop_slot = region.iterator_slots(ref.key)
+                slots[cur_slot] = v.cur
+                slots[stop_slot] = v.stop
+                extras.iterators.append((ref.key, cur_slot, stop_slot, v.step))
+            elif isinstance(v, Obj):
+                entry = self.entry_values[slot] if slot < len(self.entry_values) else None
+                if entry is not v.value:
+                    extras.objects[ref] = v.value
+            elif isinstance(v, Rng):
+                raise Abort(AbortReason.UNSUPPORTED_TYPE, "range object live at an exit")
+        index = self.b.snapshot(pc, slots, reason, line=self.code.line_of(pc))
+        self.fn.snapshots[index].extras = extras
+        return index
+
+    # --- instructions ------------------------------------------------------------------------------
+    def _translate_block(self, leader: int, end: int) -> None:
+        self.b.set_block(self.blocks[leader])
+        self.state = dict(self.block_state[leader])
+        pc = leader
+        while pc < end:
+            self.pc = pc
+            ins = self.code.instrs[pc]
+            self.line = ins.line
+            try:
+                done = self._instr(ins, pc)
+            except SideExit as e:
+                self.exits_unsupported.append((ins.line, e.detail))
+                self.b.exit(self.snapshot(pc, self.state, ExitReason.UNSUPPORTED))
+                return
+            if done:
+                return
+            pc += 1
+        self._jump_to(end, self.state)
+
+    def _instr(self, ins: Instr, pc: int) -> bool:
+        """Translate one instruction; True when it ended the IR block."""
+        method = getattr(self, "op_" + ins.op, None)
+        if method is not None:
+            return bool(method(ins, pc))
+        kind = _op_kind(ins.op)
+        generic = GENERIC_OF.get(ins.op, ins.op)
+        if generic.startswith(("Binary", "Inplace")):
+            self.set(ins.a, self.arith(kind, self.get(ins.b), self.get(ins.c)))
+            return False
+        if generic.startswith("Compare") and kind in COMPARE:
+            self.set(ins.a, self.compare(kind, self.get(ins.b), self.get(ins.c)))
+            return False
+        raise SideExit(f"unsupported {ins.op}")
+
+    # register access
+    def slot_of(self, reg: int) -> int:
+        return self.region.reg_slot[reg]
+
+    def get(self, reg: int) -> Any:
+        return self.state.get(self.slot_of(reg))
+
+    def num(self, reg: int) -> Value:
+        v = self.get(reg)
+        if not isinstance(v, Value):
+            raise SideExit(f"'{self.code.register_name(reg)}' is not a number the JIT tracks")
+        return v
+
+    def set(self, reg: int, value: Any) -> None:
+        self.state[self.slot_of(reg)] = value
+
+    def op(self, opcode: str, *args: Value, **attrs: Any) -> Value:
+        from .ir import OPS, Flag
+
+        snapshot = None
+        if Flag.GUARD in OPS[opcode].flags:
+            reason = EXIT_REASON_OF_OP.get(opcode, ExitReason.GUARD_VALUE)
+            snapshot = self.snapshot(self.pc, self.state, reason)
+        return self.b.op(opcode, *args, snapshot=snapshot, **attrs)
+
+    def const(self, value: int | float | bool) -> Value:
+        t = BOOL if type(value) is bool else I64 if type(value) is int else F64
+        return self.b.const(t, value)
+
+    # conversions
+    def as_i64(self, v: Any) -> Value:
+        if isinstance(v, Value):
+            if v.type is I64:
+                return v
+            if v.type is BOOL:
+                return self.op("int.bool", v)
+        raise SideExit("operand is not an int")
+
+    def as_f64(self, v: Value) -> Value:
+        if v.type is F64:
+            return v
+        return self.op("float.i64", self.as_i64(v))
+
+    def truth(self, v: Any) -> Value:
+        if isinstance(v, Value):
+            if v.type is BOOL:
+                return v
+            return self.op("bool.i64" if v.type is I64 else "bool.f64", v)
+        raise SideExit("truth value of an untracked object")
+
+    def arith(self, kind: str, x: Any, y: Any) -> Value:
+        if not (isinstance(x, Value) and isinstance(y, Value)):
+            raise SideExit(f"{kind} on untracked operands")
+        if x.type is BOOL and y.type is BOOL and kind in ARITH_BOOL:
+            return self.op(ARITH_BOOL[kind], x, y)
+        if F64 in (x.type, y.type):
+            if kind == "Pow" or kind not in ARITH_F64:
+                raise SideExit(f"float {kind}")
+            return self.op(ARITH_F64[kind], self.as_f64(x), self.as_f64(y))
+        xi, yi = self.as_i64(x), self.as_i64(y)
+        if kind == "Pow":
+            return self.int_pow(xi, yi)
+        if kind not in ARITH_I64:
+            raise SideExit(f"int {kind}")
+        return self.op(ARITH_I64[kind], xi, yi)
+
+    def int_pow(self, x: Value, y: Value) -> Value:
+        exponent = _const_value(y)
+        if not isinstance(exponent, int) or not 0 <= exponent <= 8:
+            raise SideExit("int ** with a non-constant or large exponent")
+        result = self.const(1)
+        for _ in range(exponent):
+            result = self.op("mul.i64", result, x)
+        return result
+
+    def compare(self, kind: str, x: Any, y: Any) -> Value:
+        if not (isinstance(x, Value) and isinstance(y, Value)):
+            raise SideExit(f"compare {kind} on untracked operands")
+        cmp = COMPARE[kind]
+        if x.type is BOOL and y.type is BOOL and kind in ("Equal", "NotEqual"):
+            return self.op(f"{cmp}.bool", x, y)
+        if F64 in (x.type, y.type):
+            return self.op(f"{cmp}.f64", self.exact_f64(x), self.exact_f64(y))
+        return self.op(f"{cmp}.i64", self.as_i64(x), self.as_i64(y))
+
+    def exact_f64(self, v: Value) -> Value:
+        """An int as f64 for comparing with a float: exact only within 2**53, so guard that."""
+        if v.type is F64:
+            return v
+        i = self.as_i64(v)
+        lo = self.op("ge.i64", i, self.const(-EXACT_FLOAT_INT))
+        hi = self.op("le.i64", i, self.const(EXACT_FLOAT_INT))
+        snap = self.snapshot(self.pc, self.state, ExitReason.RANGE)
+        self.b.guard_true(self.b.op("and.bool", lo, hi), snap)
+        return self.op("float.i64", i)
+
+    # --- bytecode handlers ---------------------------------------------------------------------------
+    def op_Nop(self, ins: Instr, pc: int) -> None:
+        pass
+
+    op_SetupLoop = op_Nop
+    op_PopBlock = op_Nop
+
+    def op_LoadConst(self, ins: Instr, pc: int) -> None:
+        value = self.code.consts[ins.b]
+        if type(value) in (int, float, bool) and classify(value) is not None:
+            self.set(ins.a, self.const(value))
+        else:
+            self.set(ins.a, Obj(value))
+
+    def op_Move(self, ins: Instr, pc: int) -> None:
+        v = self.get(ins.b)
+        if v is None:
+            raise SideExit(f"copy of untracked '{self.code.register_name(ins.b)}'")
+        self.set(ins.a, v)
+
+    def op_CheckBound(self, ins: Instr, pc: int) -> None:
+        if self.get(ins.a) is None:
+            raise SideExit("possibly unbound local")
+
+    def op_LoadGlobal(self, ins: Instr, pc: int) -> None:
+        slot = self.region.global_slot[self.code.names[ins.b]]
+        v = self.state.get(slot)
+        if v is None:
+            raise SideExit(f"global '{self.code.names[ins.b]}' the JIT does not track")
+        self.set(ins.a, v)
+
+    def op_StoreGlobal(self, ins: Instr, pc: int) -> None:
+        v = self.get(ins.a)
+        if not isinstance(v, Value):
+            raise SideExit("storing an untracked value in a global")
+        self.state[self.region.global_slot[self.code.names[ins.b]]] = v
+
+    def op_UnaryNeg(self, ins: Instr, pc: int) -> None:
+        v = self.num(ins.b)
+        self.set(ins.a, self.op("neg.f64", v) if v.type is F64 else self.op("neg.i64", self.as_i64(v)))
+
+    def op_UnaryPos(self, ins: Instr, pc: int) -> None:
+        v = self.num(ins.b)
+        self.set(ins.a, v if v.type is F64 else self.as_i64(v))
+
+    def op_UnaryNot(self, ins: Instr, pc: int) -> None:
+        self.set(ins.a, self.op("not.bool", self.truth(self.get(ins.b))))
+
+    def op_UnaryInvert(self, ins: Instr, pc: int) -> None:
+        v = self.num(ins.b)
+        if v.type is F64:
+            raise SideExit("~ on a float")
+        self.set(ins.a, self.op("invert.i64", self.as_i64(v)))
+
+    def op_Jump(self, ins: Instr, pc: int) -> bool:
+        self._jump_to(ins.a, self.state, ExitReason.BREAK)
+        return True
+
+    def op_JumpBack(self, ins: Instr, pc: int) -> bool:
+        poll = self.snapshot(ins.a, self.state, ExitReason.INTERRUPT)
+        self.b.poll(poll)
+        self._jump_to(ins.a, self.state)
+        return True
+
+    def op_JumpIfTrue(self, ins: Instr, pc: int) -> bool:
+        cond = self.truth(self.get(ins.a))
+        self._branch(cond, ins.b, self.state, pc + 1, self.state)
+        return True
+
+    def op_JumpIfFalse(self, ins: Instr, pc: int) -> bool:
+        cond = self.truth(self.get(ins.a))
+        self._branch(cond, pc + 1, self.state, ins.b, self.state)
+        return True
+
+    def op_ReturnValue(self, ins: Instr, pc: int) -> bool:
+        self.b.exit(self.snapshot(pc, self.state, ExitReason.RETURN))
+        return True
+
+    def op_GetIter(self, ins: Instr, pc: int) -> None:
+        v = self.get(ins.b)
+        if not isinstance(v, Rng):
+            raise SideExit("iteration over something other than range()")
+        self.set(ins.a, It(v.start, v.stop, v.step))
+        self.region.iterator_slots(ins.a)
+
+    def op_ForIter(self, ins: Instr, pc: int) -> bool:
+        it = self.get(ins.b)
+        if not isinstance(it, It):
+            raise SideExit("for loop over something other than range()")
+        more = self.op("lt.i64" if it.step > 0 else "gt.i64", it.cur, it.stop)
+        nxt = self.op("add.i64", it.cur, self.const(it.step))
+        body = dict(self.state)
+        body[self.slot_of(ins.b)] = It(nxt, it.stop, it.step)
+        body[self.slot_of(ins.a)] = it.cur
+        self._branch(more, pc + 1, body, ins.c, self.state)
+        return True
+
+    op_FastForIterRange = op_ForIter
+
+    def op_LoadAttr(self, ins: Instr, pc: int) -> None:
+        obj = self.get(ins.b)
+        if not (isinstance(obj, Obj) and obj.value is math):
+            raise SideExit("attribute of an untracked object")
+        value = getattr(math, self.code.names[ins.c])
+        if type(value) in (int, float) and classify(value) is not None:
+            self.set(ins.a, self.const(value))
+        else:
+            self.set(ins.a, Obj(value))
+
+    def op_CallFunction(self, ins: Instr, pc: int) -> None:
+        f = self.get(ins.b)
+        if not isinstance(f, Obj):
+            raise SideExit("call of an untracked function")
+        args = [self.get(ins.b + 1 + i) for i in range(ins.c)]
+        self.set(ins.a, self.call_builtin(f.value, args))
+
+    def call_builtin(self, fn: Any, args: list[Any]) -> Any:
+        name = getattr(fn, "__name__", "?")
+        if fn is range:
+            return self.range_of(args)
+        if not all(isinstance(a, Value) for a in args):
+            raise SideExit(f"call of {name} with untracked arguments")
+        if fn is abs and len(args) == 1:
+            v = args[0]
+            return self.op("abs.f64", v) if v.type is F64 else self.op("abs.i64", self.as_i64(v))
+        if fn in (min, max) and len(args) == 2 and args[0].type is args[1].type and args[0].type is not BOOL:
+            return self.op(f"{fn.__name__}.{args[0].type}", *args)
+        if fn is int and len(args) == 1:
+            v = args[0]
+            return self.op("int.f64", v) if v.type is F64 else self.as_i64(v)
+        if fn is float and len(args) == 1:
+            return self.as_f64(args[0])
+        if fn is bool and len(args) == 1:
+            return self.truth(args[0])
+        if getattr(fn, "__module__", None) == "math" and getattr(math, name, None) is fn and len(args) == 1:
+            return self.math_call(name, args[0])
+        raise SideExit(f"call of {name}")
+
+    def math_call(self, name: str, v: Value) -> Value:
+        if name in ("floor", "ceil"):
+            return self.as_i64(v) if v.type is not F64 else self.op(f"{name}.f64", v)
+        x = self.as_f64(v)
+        if name == "sqrt":
+            return self.op("sqrt.f64", x)
+        if name == "fabs":
+            return self.op("abs.f64", x)
+        if name == "isnan":
+            return self.op("ne.f64", x, x)
+        if name == "isinf":
+            return self.op("eq.f64", self.op("abs.f64", x), self.const(math.inf))
+        if name in MATH_CALLF:
+            return self.op("callf.f64", x, fn=name)
+        raise SideExit(f"call of math.{name}")
+
+    def range_of(self, args: list[Any]) -> Rng:
+        if not 1 <= len(args) <= 3 or not all(isinstance(a, Value) and a.type is I64 for a in args):
+            raise SideExit("range() with arguments that are not ints")
+        if len(args) == 1:
+            return Rng(self.const(0), args[0], 1)
+        step = 1 if len(args) == 2 else _const_value(args[2])
+        if not isinstance(step, int) or step == 0:
+            raise SideExit("range() with a step that is not a nonzero constant")
+        return Rng(args[0], args[1], step)
+
+
+def _const_value(v: Value) -> Any:
+    op = v.op
+    if op is not None and op.opcode.startswith("const."):
+        return op.attrs["value"]
+    return None
+
+
+def _hint(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name) or "v"
+
+
+def entry_values(region: LoopRegion, R: list, globals_: dict, builtins: dict) -> list[Any]:
+    """The current value of every slot's VM location (registers, globals, iterator halves)."""
+    out: list[Any] = []
+    for ref in region.slots:
+        if ref.kind == "reg":
+            out.append(R[ref.key])
+        elif ref.kind == "global":
+            out.append(globals_.get(ref.key, builtins.get(ref.key)))
+        else:
+            cur, stop, _step = range_iterator_state(R[ref.key])
+            out.append(cur if ref.kind == "iter.cur" else stop)
+    return out
+
+
+assert all(name in OPCODES for name in ("ForIter", "FastForIterRange"))
