@@ -1,0 +1,335 @@
+"""Backend conformance corpus: IR snippets for every op and guard kind, with inputs, and the window comparison.
+
+Every backend must give, for every case and input, the same exit number and the same frame
+window bytes as the IR interpreter (any NaN payload matches any NaN). Backend authors can run
+``python -m tauraro.jit.conformance BACKEND`` while developing; tests/backends runs it in CI.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from .ir import (
+    BOOL,
+    CONST_OPS,
+    F64,
+    I64,
+    LIBM_FUNCTIONS,
+    OPS,
+    Const,
+    Flag,
+    IRBuilder,
+    LoopFunction,
+    Type,
+    Value,
+)
+from .irinterp import IRInterpreter
+from .irtext import print_function
+from .layout import (
+    HEADER_SIZE,
+    I64_MAX,
+    I64_MIN,
+    SLOT_SIZE,
+    LinearMemory,
+    Tag,
+    bits_to_float,
+    box,
+    frame_size,
+)
+from .reasons import ExitReason
+from .semantics import SEMANTICS
+
+I64_SAMPLES: tuple[int, ...] = (
+    0, 1, -1, 2, -2, 3, -7, 63, 64, 65, 100, -100, 3037000499, 3037000500, -3037000500,
+    2**31, 2**32 + 1, 2**53, 2**53 + 1, -(2**53), -(2**53) - 1, 2**62, -(2**62),
+    I64_MAX, I64_MAX - 1, I64_MIN, I64_MIN + 1,
+)
+F64_SAMPLES: tuple[float, ...] = (
+    0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, -2.5, 3.0, -3.0, 7.0, 0.1, math.pi, 1e300, -1e300,
+    1e-310, 5e-324, 710.0, -745.5, 2.0**53 + 2, 2.0**63, -(2.0**63), 2.0**64, math.inf, -math.inf, math.nan,
+)
+BOOL_SAMPLES: tuple[bool, ...] = (False, True)
+SAMPLES: dict[Type, tuple] = {I64: I64_SAMPLES, F64: F64_SAMPLES, BOOL: BOOL_SAMPLES}
+# A value of the wrong type for each type, to trip entry guards.
+WRONG: dict[Type, object] = {I64: 1.0, F64: 1, BOOL: 2}
+# An input entry that is not a Python value: a raw (tag, payload) pair written as is.
+Raw = tuple
+
+
+@dataclass
+class Case:
+    """An IR snippet and the slot values to run it on (one tuple per run)."""
+
+    name: str
+    fn: LoopFunction
+    inputs: list[tuple] = field(default_factory=list)
+    interrupt: bool = False  # set the header interrupt flag before running
+
+    @property
+    def text(self) -> str:
+        return print_function(self.fn)
+
+
+def _new(name: str, nslots: int) -> tuple[LoopFunction, IRBuilder]:
+    fn = LoopFunction(name, "conformance:1", nslots, {k: f"v{k}" for k in range(nslots)}, entry_pc=0)
+    b = IRBuilder(fn)
+    b.set_block(b.new_block("entry"))
+    return fn, b
+
+
+def _load_args(b: IRBuilder, types: Sequence[Type]) -> list[Value]:
+    snap = b.snapshot(0, {}, ExitReason.GUARD_TYPE, 1)
+    for slot, ty in enumerate(types):
+        b.guard_tag(slot, ty, snap)
+    return [b.load(slot, ty) for slot, ty in enumerate(types)]
+
+
+def op_case(opcode: str, attrs: dict | None = None) -> Case:
+    """`result = opcode(slots...)`; exits through !1 if the op exits, else writes the result."""
+    d = OPS[opcode]
+    suffix = f"_{'_'.join(map(str, attrs.values()))}" if attrs else ""
+    nslots = len(d.operands) + 1
+    fn, b = _new(f"op_{opcode.replace('.', '_')}{suffix}", nslots)
+    args = _load_args(b, d.operands)
+    inputs_snapshot = {k: v for k, v in enumerate(args[:1])}
+    fail = b.snapshot(1, inputs_snapshot, (d.exits or (ExitReason.UNSUPPORTED,))[0], 1)
+    result = b.op(opcode, *args, snapshot=fail if Flag.DEOPT in d.flags else None, **(attrs or {}))
+    out = {len(args): result} if result is not None else {}
+    b.exit(b.snapshot(2, out, ExitReason.LOOP_EXIT, 1))
+    return Case(fn.name, fn, _inputs(d.operands))
+
+
+def _inputs(types: Sequence[Type], limit: int = 1200) -> list[tuple]:
+    if not types:
+        return [()]
+    grid: list[tuple] = [()]
+    for ty in types:
+        grid = [(*prefix, x) for prefix in grid for x in SAMPLES[ty]]
+    if len(grid) > limit:
+        step = len(grid) // limit + 1
+        grid = grid[::step]
+    for k, ty in enumerate(types):  # each entry guard fails once
+        bad = list(grid[0])
+        bad[k] = WRONG[ty]
+        grid.append(tuple(bad))
+    return grid
+
+
+def op_cases() -> Iterator[Case]:
+    """One snippet per computing op of the table (one per libm function for callf)."""
+    for name in OPS:
+        if name not in SEMANTICS or name in CONST_OPS:
+            continue
+        if name == "callf.f64":
+            for fn_name in LIBM_FUNCTIONS:
+                yield op_case(name, {"fn": fn_name})
+        else:
+            yield op_case(name)
+
+
+def const_cases() -> Iterator[Case]:
+    """Constants of every type (incl. -0.0, inf, NaN, extremes) stored through an exit and as snapshot Consts."""
+    values = [(I64, v) for v in (0, -1, I64_MAX, I64_MIN)] + [(F64, v) for v in (0.0, -0.0, math.inf, -math.nan, 5e-324)]
+    values += [(BOOL, False), (BOOL, True)]
+    fn, b = _new("consts", len(values) * 2)
+    out: dict[int, Value | Const] = {}
+    for k, (ty, v) in enumerate(values):
+        out[k] = b.const(ty, v)
+        out[len(values) + k] = Const(ty, v)
+    b.exit(b.snapshot(5, out, ExitReason.LOOP_EXIT, 1))
+    yield Case("consts", fn, [tuple([7] * len(values) * 2)])
+
+
+def _counting_loop(name: str, *, poll: bool, nested: bool = False) -> LoopFunction:
+    """s0 = i, s1 = n, s2 = acc (float): for i < n: acc += float(i) * 0.5 (inner loop: j < 3)."""
+    fn, b = _new(name, 4)
+    i0, n0 = _load_args(b, (I64, I64))
+    acc0 = b.const(F64, 0.0)
+    header = b.new_block("header", [I64, F64], ["i", "acc"])
+    body, done = b.new_block("body"), b.new_block("done")
+    b.jump(header, [i0, acc0])
+    b.set_block(header)
+    i, acc = header.params
+    b.br(b.op("lt.i64", i, n0), body, [], done, [])
+    b.set_block(body)
+    half = b.const(F64, 0.5)
+    acc2 = b.op("add.f64", acc, b.op("mul.f64", b.op("float.i64", i), half))
+    if nested:
+        acc2 = _inner_loop(b, acc2)
+    i2 = b.op("add.i64", i, b.const(I64, 1), snapshot=b.snapshot(3, {0: i, 2: acc2}, ExitReason.OVERFLOW, 1))
+    if poll:
+        b.poll(b.snapshot(1, {0: i2, 2: acc2}, ExitReason.INTERRUPT, 1))
+    b.jump(header, [i2, acc2])
+    b.set_block(done)
+    b.exit(b.snapshot(9, {0: i, 2: acc, 3: Const(BOOL, True)}, ExitReason.LOOP_EXIT, 2))
+    return fn
+
+
+def _inner_loop(b: IRBuilder, acc: Value) -> Value:
+    hdr = b.new_block(None, [I64, F64], ["j", "acc"])
+    body, out = b.new_block(None), b.new_block(None, [F64], ["acc"])
+    b.jump(hdr, [b.const(I64, 0), acc])
+    b.set_block(hdr)
+    j, a = hdr.params
+    b.br(b.op("lt.i64", j, b.const(I64, 3)), body, [], out, [a])
+    b.set_block(body)
+    b.jump(hdr, [b.op("wadd.i64", j, b.const(I64, 1)), b.op("add.f64", a, b.const(F64, 1.0))])
+    b.set_block(out)
+    return out.params[0]
+
+
+def control_cases() -> Iterator[Case]:
+    """Loops, branches, block-parameter swaps, guards, polls and untouched slots."""
+    runs = [(0, 0, 0.0, 0), (0, 10, 0.0, 0), (5, 3, 0.0, 0), (0, 100, 0.0, 0), (I64_MAX - 2, I64_MAX, 0.0, 0)]
+    yield Case("loop", _counting_loop("loop", poll=False), runs)
+    yield Case("loop_poll", _counting_loop("loop_poll", poll=True), runs)
+    yield Case("loop_interrupted", _counting_loop("loop_interrupted", poll=True), runs, interrupt=True)
+    yield Case("nested_loops", _counting_loop("nested_loops", poll=True, nested=True), runs)
+    yield _swap_case()
+    yield _guard_case("guard.true")
+    yield _guard_case("guard.false")
+    yield _select_branch_case()
+
+
+def _swap_case() -> Case:
+    """Block arguments are assigned in parallel: jump h(%b, %a) swaps."""
+    fn, b = _new("swap", 3)
+    a0, b0, n0 = _load_args(b, (I64, F64, I64))
+    hdr = b.new_block("header", [I64, I64, F64], ["k", "a", "x"])
+    body, done = b.new_block("body"), b.new_block("done")
+    b.jump(hdr, [b.const(I64, 0), a0, b0])
+    b.set_block(hdr)
+    k, a, x = hdr.params
+    b.br(b.op("lt.i64", k, n0), body, [], done, [])
+    b.set_block(body)
+    xi = b.op("int.f64", x, snapshot=b.snapshot(4, {0: a, 1: x}, ExitReason.RANGE, 1))
+    b.jump(hdr, [b.op("wadd.i64", k, b.const(I64, 1)), xi, b.op("float.i64", a)])
+    b.set_block(done)
+    b.exit(b.snapshot(8, {0: a, 1: x, 2: k}, ExitReason.LOOP_EXIT, 1))
+    inputs = [(3, 4.5, n) for n in (0, 1, 2, 5)] + [(3, math.inf, 2), (3, math.nan, 1), (3, 2.0**63, 2)]
+    return Case("swap", fn, inputs)
+
+
+def _guard_case(opcode: str) -> Case:
+    fn, b = _new(opcode.replace(".", "_"), 2)
+    c, v = _load_args(b, (BOOL, I64))
+    b.op(opcode, c, snapshot=b.snapshot(3, {1: b.op("neg.i64", v, snapshot=0)}, ExitReason.GUARD_VALUE, 1))
+    b.exit(b.snapshot(4, {0: b.op("not.bool", c), 1: Const(I64, 42)}, ExitReason.LOOP_EXIT, 1))
+    return Case(fn.name, fn, [(False, 5), (True, 5), (True, I64_MIN), (1, 5)])
+
+
+def _select_branch_case() -> Case:
+    """br on a comparison with arguments into two different blocks."""
+    fn, b = _new("branch_args", 3)
+    x, y = _load_args(b, (F64, F64))
+    left, right = b.new_block("left", [F64], ["m"]), b.new_block("right", [F64, BOOL], ["m", "q"])
+    cond = b.op("lt.f64", x, y)
+    b.br(cond, left, [x], right, [y, cond])
+    b.set_block(left)
+    b.exit(b.snapshot(2, {2: left.params[0]}, ExitReason.BREAK, 1))
+    b.set_block(right)
+    b.exit(b.snapshot(3, {2: right.params[0], 0: right.params[1]}, ExitReason.RETURN, 1))
+    pairs = [(a, c) for a in (0.0, -0.0, 1.0, math.nan, -math.inf) for c in (0.0, -0.0, 2.0, math.nan)]
+    return Case(fn.name, fn, pairs)
+
+
+def reserved_case() -> Case:
+    """Uses a reserved op: every backend must raise NotImplementedError naming it."""
+    fn = LoopFunction("reserved", "conformance:1", 1, entry_pc=0)
+    b = IRBuilder(fn)
+    b.set_block(b.new_block("entry"))
+    n = b.op("list.len", b.op("load.ptr", slot=0))
+    b.exit(b.snapshot(1, {0: n}, ExitReason.LOOP_EXIT, 1))
+    return Case("reserved", fn, [(0,)])
+
+
+def cases() -> list[Case]:
+    """The whole corpus (fresh LoopFunction objects each call)."""
+    return [*op_cases(), *const_cases(), *control_cases()]
+
+
+# -- running and comparing -------------------------------------------------------------------------
+
+
+def prepare_window(memory: LinearMemory, frame: int, nslots: int, values: tuple, interrupt: bool) -> None:
+    """Fill a window: a recognisable header and slot pattern, then the given slot values."""
+    memory.write_bytes(frame, bytes(frame_size(nslots)))
+    for word in range(0, HEADER_SIZE, 8):
+        memory._q[(frame + word) >> 3] = -0x5A5A5A5A5A5A5A5B
+    memory.set_interrupt(frame, 1 if interrupt else 0)
+    for slot in range(nslots):
+        memory.write_slot(frame, slot, 0x77, 0x1234567 + slot)  # unlisted slots must stay like this
+    for slot, v in enumerate(values):
+        if isinstance(v, Raw) and not isinstance(v, str):
+            memory.write_slot(frame, slot, *v)
+        elif box(v) is None:
+            raise ValueError(f"input {v!r} has no slot representation")
+        else:
+            memory.write_value(frame, slot, v)
+
+
+def compare_windows(expected: bytes, actual: bytes) -> str | None:
+    """None if the windows match (any NaN payload equals any NaN), else a description of the first difference."""
+    if len(expected) != len(actual):
+        return f"window sizes differ: {len(expected)} vs {len(actual)}"
+    for off in range(0, len(expected), 8):
+        e, a = expected[off : off + 8], actual[off : off + 8]
+        if e == a:
+            continue
+        if off >= HEADER_SIZE and (off - HEADER_SIZE) % SLOT_SIZE == 8:
+            tag_e = int.from_bytes(expected[off - 8 : off], "little", signed=True)
+            tag_a = int.from_bytes(actual[off - 8 : off], "little", signed=True)
+            fe = bits_to_float(int.from_bytes(e, "little"))
+            fa = bits_to_float(int.from_bytes(a, "little"))
+            if tag_e == tag_a == Tag.FLOAT and math.isnan(fe) and math.isnan(fa):
+                continue
+        return f"{_describe(off)}: expected {e.hex()} got {a.hex()}"
+    return None
+
+
+def _describe(off: int) -> str:
+    if off < HEADER_SIZE:
+        return {0: "header exit number", 8: "header interrupt flag", 16: "header iterations"}.get(off, f"header +{off}")
+    slot, part = divmod(off - HEADER_SIZE, SLOT_SIZE)
+    return f"slot {slot} {'tag' if part == 0 else 'payload'}"
+
+
+def check_backend(backend: object, case: Case) -> list[str]:
+    """Run `case` on `backend` and on the IR interpreter; returns the mismatches (empty: conforms)."""
+    ref_mem = LinearMemory(1 << 16)
+    ref = IRInterpreter(case.fn, ref_mem)
+    mem = backend.make_memory(1 << 16)  # type: ignore[attr-defined]
+    loop = backend.compile(case.fn, mem)  # type: ignore[attr-defined]
+    problems = []
+    try:
+        ref_frame, frame = ref_mem.alloc_frame(case.fn.nslots), mem.alloc_frame(case.fn.nslots)
+        size = frame_size(case.fn.nslots)
+        for values in case.inputs:
+            prepare_window(ref_mem, ref_frame, case.fn.nslots, values, case.interrupt)
+            prepare_window(mem, frame, case.fn.nslots, values, case.interrupt)
+            want, got = ref.run(ref_frame), loop.run(frame)
+            diff = compare_windows(ref_mem.read_bytes(ref_frame, size), mem.read_bytes(frame, size))
+            if want != got or diff:
+                problems.append(f"{case.name} {values!r}: exit {got} (expected {want}); {diff or 'window ok'}")
+    finally:
+        loop.release()
+    return problems
+
+
+def _main(argv: list[str]) -> int:
+    from ..backends.base import get_backend
+
+    backend = get_backend(argv[0] if argv else "ir")
+    failures = 0
+    for case in cases():
+        for problem in check_backend(backend, case)[:3]:
+            print(problem)
+            failures += 1
+    print(f"{failures} mismatches")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
