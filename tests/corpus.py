@@ -271,7 +271,20 @@ def stdout_diff(actual: str, expected: str, limit: int = 40) -> str:
 
 
 def _tail(text: str, n: int) -> str:
-    return "\n".join(text.splitlines()[-n:])
+    """The last n lines, runs of identical lines collapsed (deep-recursion tracebacks)."""
+    lines: list[str] = []
+    repeats = 0
+    for ln in text.splitlines():
+        if lines and ln == lines[-1]:
+            repeats += 1
+            continue
+        if repeats:
+            lines.append(f"  [previous line repeated {repeats} more times]")
+            repeats = 0
+        lines.append(ln)
+    if repeats:
+        lines.append(f"  [previous line repeated {repeats} more times]")
+    return "\n".join(lines[-n:])
 
 
 def _indent(text: str) -> str:

@@ -104,12 +104,13 @@ CLI_PROGRAMS = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", CLI_PROGRAMS)
+@pytest.mark.parametrize("name", CLI_PROGRAMS, ids=[f"interp-{n}" for n in CLI_PROGRAMS])
 def test_cli(name: str, oracle) -> None:
     program = BY_NAME[name]
-    require_backend("interp")
-    where = "cli --backend interp"
-    actual = run_cli(program, "--backend", "interp")
+    backend = "interp"
+    require_backend(backend)
+    where = f"cli --backend {backend}"
+    actual = run_cli(program, "--backend", backend)
     if program.expect == "unsupported":
         check_unsupported(program, where, actual)
         return
