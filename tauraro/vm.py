@@ -62,6 +62,11 @@ class VM:
         self.depth = 0
         self.handled: list[BaseException] = []
         self.jit = jit
+        # Each Tauraro call nests three host frames (execute, the call handler, call); leave room for
+        # RECURSION_LIMIT of them so our own limit, with CPython's message, is the one that triggers.
+        needed = 4 * RECURSION_LIMIT + 2000
+        if sys.getrecursionlimit() < needed:
+            sys.setrecursionlimit(needed)
 
     def get_stdout(self) -> Any:
         return self.stdout if self.stdout is not None else sys.stdout
