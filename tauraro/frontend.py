@@ -181,15 +181,15 @@ class SubsetChecker(ast.NodeVisitor):
         if args.kwarg:
             self.fail(args.kwarg, "'**kwargs'")
         if args.kwonlyargs:
-            self.fail(args.kwonlyargs[0], "keyword-only arguments")
+            self.fail(args.kwonlyargs[0], "a keyword-only parameter")
         if args.posonlyargs:
-            self.fail(args.posonlyargs[0], "positional-only arguments")
+            self.fail(args.posonlyargs[0], "a positional-only parameter")
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         if node.decorator_list:
-            self.fail(node.decorator_list[0], "decorators")
+            self.fail(node.decorator_list[0], "a decorator")
         if node.type_params if hasattr(node, "type_params") else False:
-            self.fail(node, "type parameters")
+            self.fail(node, "a type parameter list")
         self._check_function(node)
         self.generic_visit(node)
 
@@ -199,9 +199,9 @@ class SubsetChecker(ast.NodeVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         if node.decorator_list:
-            self.fail(node.decorator_list[0], "decorators")
+            self.fail(node.decorator_list[0], "a decorator")
         if node.keywords:
-            self.fail(node.keywords[0], "class keywords")
+            self.fail(node.keywords[0], "a class keyword argument")
         if len(node.bases) > 1:
             self.fail(node.bases[1], "multiple inheritance")
         self.generic_visit(node)
@@ -216,7 +216,7 @@ class SubsetChecker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Starred(self, node: ast.Starred) -> None:
-        self.fail(node, "starred expressions")
+        self.fail(node, "a starred expression")
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -238,7 +238,7 @@ UNSUPPORTED: dict[type, str] = {
     ast.Await: "'await'",
     ast.With: "'with'",
     ast.Match: "'match'",
-    ast.NamedExpr: "assignment expressions (':=')",
+    ast.NamedExpr: "an assignment expression (':=')",
     ast.Set: None,  # supported; listed so the table names every construct considered
 }
 UNSUPPORTED = {k: v for k, v in UNSUPPORTED.items() if v}
