@@ -1,0 +1,646 @@
+"""Lowering of a LoopFunction to LLVM IR text: `i64 @sym(ptr base, i64 frame)`, SSA values, exits storing snapshots.
+
+Shape of the emitted function (the exit contract is tauraro.jit.deopt's):
+
+* ``start`` computes the window pointer and jumps to the IR entry block (LLVM forbids branches to
+  its entry block, and the IR entry block may be a loop header).
+* Every IR block becomes an LLVM block whose phis are the block parameters plus ``%it.<block>``,
+  the back-edges taken so far; a back-edge passes ``it + 1``. Guards split blocks: the failing
+  side branches (with cold branch weights) to the exit block of the guard's snapshot.
+* One exit block per used snapshot: a phi for the iteration count (one incoming edge per exit
+  site), then exactly the snapshot's slot stores, header +0 = N, +16 = iterations, ``ret N``.
+* Slots are read with plain loads marked ``!invariant.load`` (nothing writes them while the loop
+  runs) and written only in exit blocks, so loop values live in registers. The interrupt flag is
+  read with a monotonic atomic load: another thread sets it, so it must not be hoisted.
+
+Integer ops are Python-exact (overflow intrinsics, floor division/modulo, shift checks); float
+`//` and `%` follow CPython's float_floor_div/float_rem; `callf.f64` calls the libm function by
+name (marked nobuiltin so LLVM never folds or replaces it) and exits where CPython's math_1()
+raises.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ...jit.analysis import Dominators, is_back_edge, predecessors
+from ...jit.ir import BOOL, F64, I64, RESERVED_OPS, TYPE_TAG, Block, Const, LoopFunction, Op, Type, Value
+from ...jit.layout import (
+    HDR_EXIT,
+    HDR_INTERRUPT,
+    HDR_ITERATIONS,
+    HEADER_SIZE,
+    SLOT_PAYLOAD,
+    SLOT_SIZE,
+    float_to_bits,
+)
+
+LLTYPE = {I64: "i64", F64: "double", BOOL: "i1"}
+
+# Branch weights for guard failures: exits are rare, so LLVM lays them out of the hot path.
+COLD = "!0"
+METADATA = '!0 = !{!"branch_weights", i32 1, i32 1048575}\n!1 = !{}\n'
+
+_NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
+
+TWO_53 = 2**53
+F_TWO_63 = "0x43E0000000000000"  # 2.0**63
+F_MINUS_TWO_63 = "0xC3E0000000000000"  # -2.0**63
+F_ZERO = "0x0000000000000000"
+F_ONE = "0x3FF0000000000000"
+F_HALF = "0x3FE0000000000000"
+F_INF = "0x7FF0000000000000"
+
+
+def f64_literal(x: float) -> str:
+    """An LLVM double literal with the exact bits of `x` (NaN payloads and -0.0 included)."""
+    return f"0x{float_to_bits(x) & 0xFFFFFFFFFFFFFFFF:016X}"
+
+
+def const_literal(ty: Type, value: int | float | bool) -> str:
+    if ty is F64:
+        return f64_literal(value)  # type: ignore[arg-type]
+    if ty is BOOL:
+        return "true" if value else "false"
+    return str(int(value))
+
+
+def slot_payload_word(ty: Type, value: int | float | bool) -> int:
+    """The payload word of a constant (signed i64), as stored in a slot."""
+    if ty is F64:
+        return float_to_bits(value)  # type: ignore[arg-type]
+    return int(value)
+
+
+@dataclass
+class Lowered:
+    """The LLVM IR text of one loop and what it needs from the outside world."""
+
+    symbol: str
+    text: str
+    libm: set[str] = field(default_factory=set)  # libm functions called by name
+
+
+class _Block:
+    """An LLVM basic block under construction."""
+
+    __slots__ = ("label", "lines", "phis")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.lines: list[str] = []
+        self.phis: list[str] = []
+
+
+class _Lowerer:
+    def __init__(self, fn: LoopFunction, symbol: str) -> None:
+        self.fn = fn
+        self.symbol = symbol
+        self.doms = Dominators(fn)
+        # Reverse postorder: every block comes after its dominators, so each operand is named
+        # before its uses (phi arguments are named when the edge is emitted, at the predecessor).
+        self.reachable = list(self.doms.order)
+        self.names: dict[Value, str] = {}
+        self.used_names: set[str] = set()
+        self.tmp = 0
+        self.libm: set[str] = set()
+        self.intrinsics: set[str] = set()
+        self.out: list[_Block] = []
+        self.cur: _Block = _Block("start")
+        self.iters = "0"
+        # incoming[(block label)] -> list of (pred label, [arg texts], iters text)
+        self.incoming: dict[str, list[tuple[str, list[str], str]]] = {}
+        self.exit_sites: dict[int, list[tuple[str, str]]] = {}
+        self.single: set[str] = set()  # labels of blocks lowered without phis
+        preds = predecessors(fn)
+        self.npreds = {blk: sum(1 for p in preds.get(blk, []) if self.doms.reachable(p)) for blk in self.reachable}
+        self.npreds[fn.entry] = self.npreds.get(fn.entry, 0) + 1  # the edge from `start`
+        self.block_label = {blk: self._unique("b." + blk.name if _NAME_OK.match(blk.name) else f"b{len(self.used_names)}")
+                            for blk in self.reachable}
+
+    # -- names -----------------------------------------------------------------------------------
+    def _unique(self, base: str) -> str:
+        name, k = base, 0
+        while name in self.used_names:
+            k += 1
+            name = f"{base}.{k}"
+        self.used_names.add(name)
+        return name
+
+    def new_tmp(self) -> str:
+        self.tmp += 1
+        return f"%.{self.tmp}"
+
+    def bind(self, v: Value) -> str:
+        """The LLVM register name of an SSA value defined by an instruction or phi."""
+        base = v.name if _NAME_OK.match(v.name) else f"v.{v.name}"
+        name = "%" + self._unique(base if not base[0].isdigit() else f"v.{base}")
+        self.names[v] = name
+        return name
+
+    def ref(self, v: Value) -> str:
+        return self.names[v]
+
+    # -- emission helpers ------------------------------------------------------------------------
+    def emit(self, line: str) -> None:
+        self.cur.lines.append("  " + line)
+
+    def inst(self, text: str) -> str:
+        t = self.new_tmp()
+        self.emit(f"{t} = {text}")
+        return t
+
+    def start_block(self, label: str) -> None:
+        self.cur = _Block(label)
+        self.out.append(self.cur)
+
+    def slot_ptr(self, slot: int, word: int) -> str:
+        return self.inst(f"getelementptr inbounds i8, ptr %fp, i64 {HEADER_SIZE + SLOT_SIZE * slot + word}")
+
+    def guard_exit(self, fail: str, snapshot: int) -> None:
+        """Branch to the exit of `snapshot` when `fail` (an i1) is true; continue in a new block."""
+        cont = self._unique(f"{self.cur.label}.ok")
+        exit_label = f"x.{snapshot}"
+        self.exit_sites.setdefault(snapshot, []).append((self.cur.label, self.iters))
+        self.emit(f"br i1 {fail}, label %{exit_label}, label %{cont}, !prof {COLD}")
+        self.start_block(cont)
+
+    def intrinsic(self, decl: str) -> None:
+        self.intrinsics.add(decl)
+
+    # -- the function ----------------------------------------------------------------------------
+    def lower(self) -> Lowered:
+        fn = self.fn
+        for op in fn.ops():
+            if op.opcode in RESERVED_OPS:
+                raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the llvm backend")
+        self.out.append(self.cur)
+        self.emit("%fp = getelementptr inbounds i8, ptr %base, i64 %frame")
+        self.emit_edge(fn.entry, [], back=False)
+        # Bind block parameters first: a block may use the parameters of a block emitted later
+        # only through phis, but phis of a loop header are referenced by its body.
+        for blk in self.reachable:
+            for p in blk.params:
+                self.bind(p)
+        for blk in self.reachable:
+            self.lower_block(blk)
+        for n in sorted(self.exit_sites):
+            self.lower_exit(n)
+        return Lowered(self.symbol, self.render(), self.libm)
+
+    def emit_edge(self, target: Block, args: list[str], back: bool) -> None:
+        """Record an edge from the current block into `target` (phi incoming values) and branch."""
+        iters = self.iters
+        if back:
+            iters = self.inst(f"add i64 {self.iters}, 1")
+        label = self.block_label[target]
+        self.incoming.setdefault(label, []).append((self.cur.label, args, iters))
+        self.emit(f"br label %{label}")
+
+    def lower_block(self, blk: Block) -> None:
+        label = self.block_label[blk]
+        self.start_block(label)
+        inc = self.incoming.get(label, [])
+        if self.npreds[blk] == 1 and len(inc) == 1:
+            # A single predecessor, already emitted: no phis, the arguments are the parameters.
+            _, args, self.iters = inc[0]
+            for p, a in zip(blk.params, args):
+                self.names[p] = a
+            self.single.add(label)
+        else:
+            self.iters = f"%it.{label}"
+        for op in blk.ops:
+            self.lower_op(blk, op)
+
+    def lower_terminator(self, blk: Block, op: Op) -> None:
+        if op.opcode == "exit":
+            self.exit_sites.setdefault(op.snapshot, []).append((self.cur.label, self.iters))  # type: ignore[arg-type]
+            self.emit(f"br label %x.{op.snapshot}")
+            return
+        if op.opcode == "jump":
+            t = op.targets[0]
+            self.emit_edge(t.block, [self.ref(a) for a in t.args], is_back_edge(self.doms, blk, t.block))
+            return
+        # br: one edge block per target, so two edges into the same block (or a back-edge
+        # increment) never need two phi entries from one predecessor.
+        cond = self.ref(op.args[0])
+        labels = []
+        here = self.cur.label
+        edges = []
+        for k, t in enumerate(op.targets):
+            if not t.block.params and not is_back_edge(self.doms, blk, t.block) and (
+                k == 0 or t.block is not op.targets[0].block
+            ):
+                labels.append(self.block_label[t.block])
+                self.incoming.setdefault(labels[-1], []).append((here, [], self.iters))
+            else:
+                edge = self._unique(f"{here}.e{k}")
+                labels.append(edge)
+                edges.append((edge, t))
+        self.emit(f"br i1 {cond}, label %{labels[0]}, label %{labels[1]}")
+        for edge, t in edges:
+            self.start_block(edge)
+            self.emit_edge(t.block, [self.ref(a) for a in t.args], is_back_edge(self.doms, blk, t.block))
+
+    def lower_exit(self, n: int) -> None:
+        snap = self.fn.snapshots[n]
+        self.start_block(f"x.{n}")
+        sites = self.exit_sites[n]
+        if len({it for _, it in sites}) == 1:
+            iters = sites[0][1]
+        else:
+            iters = "%it.x." + str(n)
+            incoming = ", ".join(f"[ {it}, %{lab} ]" for lab, it in sites)
+            self.cur.phis.append(f"  {iters} = phi i64 {incoming}")
+        for slot in sorted(snap.slots):
+            v = snap.slots[slot]
+            tag = int(TYPE_TAG[v.type])
+            p_tag = self.slot_ptr(slot, 0)
+            self.emit(f"store i64 {tag}, ptr {p_tag}, align 8")
+            p_val = self.slot_ptr(slot, SLOT_PAYLOAD)
+            if isinstance(v, Const):
+                self.emit(f"store i64 {slot_payload_word(v.type, v.value)}, ptr {p_val}, align 8")
+            elif v.type is BOOL:
+                w = self.inst(f"zext i1 {self.ref(v)} to i64")
+                self.emit(f"store i64 {w}, ptr {p_val}, align 8")
+            else:
+                self.emit(f"store {LLTYPE[v.type]} {self.ref(v)}, ptr {p_val}, align 8")
+        p_exit = self.inst(f"getelementptr inbounds i8, ptr %fp, i64 {HDR_EXIT}")
+        self.emit(f"store i64 {n}, ptr {p_exit}, align 8")
+        p_it = self.inst(f"getelementptr inbounds i8, ptr %fp, i64 {HDR_ITERATIONS}")
+        self.emit(f"store i64 {iters}, ptr {p_it}, align 8")
+        self.emit(f"ret i64 {n}")
+
+    def render(self) -> str:
+        # Phis for block parameters and iteration counters, from the recorded incoming edges.
+        for blk in self.reachable:
+            label = self.block_label[blk]
+            if label in self.single:
+                continue
+            b = next(x for x in self.out if x.label == label)
+            inc = self.incoming.get(label, [])
+            b.phis.append(f"  %it.{label} = phi i64 " + ", ".join(f"[ {it}, %{lab} ]" for lab, _, it in inc))
+            for k, p in enumerate(blk.params):
+                entries = ", ".join(f"[ {args[k]}, %{lab} ]" for lab, args, _ in inc)
+                b.phis.append(f"  {self.ref(p)} = phi {LLTYPE[p.type]} {entries}")
+        lines = [f"define i64 @{self.symbol}(ptr noalias %base, i64 %frame) #0 {{"]
+        for b in self.out:
+            lines.append(f"{b.label}:")
+            lines.extend(b.phis)
+            lines.extend(b.lines)
+        lines.append("}")
+        decls = sorted(self.intrinsics)
+        decls += [f"declare double @{name}(double) #1" for name in sorted(self.libm)]
+        attrs = [
+            'attributes #0 = { nounwind }',
+            "attributes #1 = { nounwind }",
+            "attributes #2 = { nobuiltin nounwind }",
+        ]
+        head = f"; loop {self.fn.name} ({self.fn.location})\n"
+        return head + "\n".join(lines) + "\n\n" + "\n".join(decls) + "\n\n" + "\n".join(attrs) + "\n" + METADATA
+
+    # -- ops -------------------------------------------------------------------------------------
+    def lower_op(self, blk: Block, op: Op) -> None:
+        name = op.opcode
+        if op.is_terminator:
+            self.lower_terminator(blk, op)
+            return
+        if name.startswith("const."):
+            assert op.result is not None
+            self.names[op.result] = const_literal(op.result.type, op.attrs["value"])
+            return
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            raise NotImplementedError(f"IR op {name} is not implemented by the llvm backend")
+        args = [self.ref(a) for a in op.args]
+        result = handler(self, op, *args)
+        if op.result is not None:
+            assert result is not None, name
+            # Give the final instruction the IR value's name (readable dumps): rename the temp.
+            self.rename_last(result, op.result)
+
+    def rename_last(self, tmp: str, v: Value) -> None:
+        """Bind `v` to the instruction that produced `tmp` (renaming it when it is the last line)."""
+        lines = self.cur.lines
+        if tmp.startswith("%.") and lines and lines[-1].startswith(f"  {tmp} = "):
+            name = self.bind(v)
+            lines[-1] = f"  {name} = " + lines[-1][len(tmp) + 5 :]
+        else:
+            self.names[v] = tmp
+
+    # frame access
+    def op_load(self, op: Op) -> str:
+        ty = op.result.type  # type: ignore[union-attr]
+        p = self.slot_ptr(op.attrs["slot"], SLOT_PAYLOAD)
+        if ty is BOOL:
+            w = self.inst(f"load i64, ptr {p}, align 8, !invariant.load !1")
+            return self.inst(f"icmp ne i64 {w}, 0")
+        return self.inst(f"load {LLTYPE[ty]}, ptr {p}, align 8, !invariant.load !1")
+
+    def op_guard_tag(self, op: Op) -> None:
+        p = self.slot_ptr(op.attrs["slot"], 0)
+        tag = self.inst(f"load i64, ptr {p}, align 8, !invariant.load !1")
+        fail = self.inst(f"icmp ne i64 {tag}, {int(TYPE_TAG[op.attrs['type']])}")
+        self.guard_exit(fail, op.snapshot)  # type: ignore[arg-type]
+
+    def op_poll(self, op: Op) -> None:
+        p = self.inst(f"getelementptr inbounds i8, ptr %fp, i64 {HDR_INTERRUPT}")
+        flag = self.inst(f"load atomic i64, ptr {p} monotonic, align 8")
+        fail = self.inst(f"icmp ne i64 {flag}, 0")
+        self.guard_exit(fail, op.snapshot)  # type: ignore[arg-type]
+
+    def op_guard_bool(self, op: Op, c: str) -> None:
+        fail = c if op.opcode == "guard.false" else self.inst(f"xor i1 {c}, true")
+        self.guard_exit(fail, op.snapshot)  # type: ignore[arg-type]
+
+    # i64 arithmetic
+    def op_ovf(self, op: Op, a: str, b: str) -> str:
+        kind = {"add.i64": "sadd", "sub.i64": "ssub", "mul.i64": "smul"}[op.opcode]
+        self.intrinsic(f"declare {{i64, i1}} @llvm.{kind}.with.overflow.i64(i64, i64)")
+        pair = self.inst(f"call {{i64, i1}} @llvm.{kind}.with.overflow.i64(i64 {a}, i64 {b})")
+        ovf = self.inst(f"extractvalue {{i64, i1}} {pair}, 1")
+        self.guard_exit(ovf, op.snapshot)  # type: ignore[arg-type]
+        return self.inst(f"extractvalue {{i64, i1}} {pair}, 0")
+
+    def op_wrap(self, op: Op, a: str, b: str) -> str:
+        return self.inst(f"{op.opcode[1:4]} i64 {a}, {b}")
+
+    def op_neg(self, op: Op, a: str) -> str:
+        self.guard_exit(self.inst(f"icmp eq i64 {a}, -9223372036854775808"), op.snapshot)  # type: ignore[arg-type]
+        return self.inst(f"sub nsw i64 0, {a}")
+
+    def op_abs(self, op: Op, a: str) -> str:
+        self.guard_exit(self.inst(f"icmp eq i64 {a}, -9223372036854775808"), op.snapshot)  # type: ignore[arg-type]
+        neg = self.inst(f"sub nsw i64 0, {a}")
+        is_neg = self.inst(f"icmp slt i64 {a}, 0")
+        return self.inst(f"select i1 {is_neg}, i64 {neg}, i64 {a}")
+
+    def op_floordiv_i64(self, op: Op, a: str, b: str) -> str:
+        zero = self.inst(f"icmp eq i64 {b}, 0")
+        amin = self.inst(f"icmp eq i64 {a}, -9223372036854775808")
+        bm1 = self.inst(f"icmp eq i64 {b}, -1")
+        ovf = self.inst(f"and i1 {amin}, {bm1}")
+        self.guard_exit(self.inst(f"or i1 {zero}, {ovf}"), op.snapshot)  # type: ignore[arg-type]
+        q = self.inst(f"sdiv i64 {a}, {b}")
+        r = self.inst(f"srem i64 {a}, {b}")
+        # Floor: step down when the remainder is nonzero and its sign differs from the divisor's.
+        nz = self.inst(f"icmp ne i64 {r}, 0")
+        sx = self.inst(f"xor i64 {r}, {b}")
+        neg = self.inst(f"icmp slt i64 {sx}, 0")
+        adj = self.inst(f"and i1 {nz}, {neg}")
+        dec = self.inst(f"sext i1 {adj} to i64")
+        return self.inst(f"add i64 {q}, {dec}")
+
+    def op_mod_i64(self, op: Op, a: str, b: str) -> str:
+        self.guard_exit(self.inst(f"icmp eq i64 {b}, 0"), op.snapshot)  # type: ignore[arg-type]
+        # x % -1 == 0 for every x; dividing by 1 instead avoids srem's trap on INT_MIN % -1.
+        bm1 = self.inst(f"icmp eq i64 {b}, -1")
+        d = self.inst(f"select i1 {bm1}, i64 1, i64 {b}")
+        r = self.inst(f"srem i64 {a}, {d}")
+        nz = self.inst(f"icmp ne i64 {r}, 0")
+        sx = self.inst(f"xor i64 {r}, {b}")
+        neg = self.inst(f"icmp slt i64 {sx}, 0")
+        adj = self.inst(f"and i1 {nz}, {neg}")
+        fix = self.inst(f"select i1 {adj}, i64 {b}, i64 0")
+        return self.inst(f"add i64 {r}, {fix}")
+
+    def op_truediv_i64(self, op: Op, a: str, b: str) -> str:
+        # |x| <= 2**53  <=>  (x + 2**53) as unsigned <= 2**54: both operands are exact doubles.
+        zero = self.inst(f"icmp eq i64 {b}, 0")
+        ab = self.inst(f"add i64 {a}, {TWO_53}")
+        abig = self.inst(f"icmp ugt i64 {ab}, {2 * TWO_53}")
+        bb = self.inst(f"add i64 {b}, {TWO_53}")
+        bbig = self.inst(f"icmp ugt i64 {bb}, {2 * TWO_53}")
+        big = self.inst(f"or i1 {abig}, {bbig}")
+        self.guard_exit(self.inst(f"or i1 {zero}, {big}"), op.snapshot)  # type: ignore[arg-type]
+        fa = self.inst(f"sitofp i64 {a} to double")
+        fb = self.inst(f"sitofp i64 {b} to double")
+        return self.inst(f"fdiv double {fa}, {fb}")
+
+    def op_lshift(self, op: Op, a: str, n: str) -> str:
+        # Exit if n < 0, or a != 0 and (n > 63 or bits are lost: (a << n) >> n != a).
+        negn = self.inst(f"icmp slt i64 {n}, 0")
+        big = self.inst(f"icmp sgt i64 {n}, 63")
+        nn = self.inst(f"and i64 {n}, 63")
+        r = self.inst(f"shl i64 {a}, {nn}")
+        back = self.inst(f"ashr i64 {r}, {nn}")
+        lost = self.inst(f"icmp ne i64 {back}, {a}")
+        anz = self.inst(f"icmp ne i64 {a}, 0")
+        bad = self.inst(f"or i1 {big}, {lost}")
+        bad2 = self.inst(f"and i1 {anz}, {bad}")
+        self.guard_exit(self.inst(f"or i1 {negn}, {bad2}"), op.snapshot)  # type: ignore[arg-type]
+        return r
+
+    def op_rshift(self, op: Op, a: str, n: str) -> str:
+        self.guard_exit(self.inst(f"icmp slt i64 {n}, 0"), op.snapshot)  # type: ignore[arg-type]
+        big = self.inst(f"icmp ugt i64 {n}, 63")
+        nn = self.inst(f"select i1 {big}, i64 63, i64 {n}")
+        return self.inst(f"ashr i64 {a}, {nn}")
+
+    def op_bitwise(self, op: Op, a: str, b: str) -> str:
+        return self.inst(f"{op.opcode[:-4]} i64 {a}, {b}")
+
+    def op_invert(self, op: Op, a: str) -> str:
+        return self.inst(f"xor i64 {a}, -1")
+
+    def op_minmax_i64(self, op: Op, a: str, b: str) -> str:
+        # Python: min(a, b) = b if b < a else a; max(a, b) = b if b > a else a.
+        pred = "slt" if op.opcode == "min.i64" else "sgt"
+        c = self.inst(f"icmp {pred} i64 {b}, {a}")
+        return self.inst(f"select i1 {c}, i64 {b}, i64 {a}")
+
+    def op_icmp(self, op: Op, a: str, b: str) -> str:
+        pred = {"lt": "slt", "le": "sle", "gt": "sgt", "ge": "sge", "eq": "eq", "ne": "ne"}[op.opcode[:2]]
+        return self.inst(f"icmp {pred} i64 {a}, {b}")
+
+    # f64 arithmetic
+    def op_farith(self, op: Op, a: str, b: str) -> str:
+        return self.inst(f"f{op.opcode[:3]} double {a}, {b}")
+
+    def _fail_if_zero(self, op: Op, b: str) -> None:
+        self.guard_exit(self.inst(f"fcmp oeq double {b}, {F_ZERO}"), op.snapshot)  # type: ignore[arg-type]
+
+    def op_fdiv(self, op: Op, a: str, b: str) -> str:
+        self._fail_if_zero(op, b)
+        return self.inst(f"fdiv double {a}, {b}")
+
+    def _fmod_fixed(self, a: str, b: str) -> tuple[str, str, str]:
+        """CPython's remainder step: (mod, adjusted?) with mod carrying the sign of b."""
+        self.intrinsic("declare double @llvm.copysign.f64(double, double)")
+        mod = self.inst(f"frem double {a}, {b}")
+        nz = self.inst(f"fcmp une double {mod}, {F_ZERO}")  # C's `if (mod)`: true for NaN
+        bneg = self.inst(f"fcmp olt double {b}, {F_ZERO}")
+        mneg = self.inst(f"fcmp olt double {mod}, {F_ZERO}")
+        differ = self.inst(f"xor i1 {bneg}, {mneg}")
+        adjust = self.inst(f"and i1 {nz}, {differ}")
+        plus = self.inst(f"fadd double {mod}, {b}")
+        signed_zero = self.inst(f"call double @llvm.copysign.f64(double {F_ZERO}, double {b})")
+        kept = self.inst(f"select i1 {adjust}, double {plus}, double {mod}")
+        return self.inst(f"select i1 {nz}, double {kept}, double {signed_zero}"), mod, adjust
+
+    def op_fmod(self, op: Op, a: str, b: str) -> str:
+        self._fail_if_zero(op, b)
+        return self._fmod_fixed(a, b)[0]
+
+    def op_ffloordiv(self, op: Op, a: str, b: str) -> str:
+        # CPython _float_div_mod: div = (a - fmod(a, b)) / b, minus 1 when the remainder was
+        # adjusted; then snapped to the nearest integer, or a zero with the sign of a / b.
+        self._fail_if_zero(op, b)
+        self.intrinsic("declare double @llvm.floor.f64(double)")
+        _, mod, adjust = self._fmod_fixed(a, b)
+        diff = self.inst(f"fsub double {a}, {mod}")
+        div0 = self.inst(f"fdiv double {diff}, {b}")
+        dec = self.inst(f"fsub double {div0}, {F_ONE}")
+        div = self.inst(f"select i1 {adjust}, double {dec}, double {div0}")
+        fl = self.inst(f"call double @llvm.floor.f64(double {div})")
+        frac = self.inst(f"fsub double {div}, {fl}")
+        up = self.inst(f"fcmp ogt double {frac}, {F_HALF}")
+        fl1 = self.inst(f"fadd double {fl}, {F_ONE}")
+        snapped = self.inst(f"select i1 {up}, double {fl1}, double {fl}")
+        q = self.inst(f"fdiv double {a}, {b}")
+        zero_q = self.inst(f"call double @llvm.copysign.f64(double {F_ZERO}, double {q})")
+        dnz = self.inst(f"fcmp une double {div}, {F_ZERO}")
+        return self.inst(f"select i1 {dnz}, double {snapped}, double {zero_q}")
+
+    def op_fneg(self, op: Op, a: str) -> str:
+        return self.inst(f"fneg double {a}")
+
+    def op_fabs(self, op: Op, a: str) -> str:
+        self.intrinsic("declare double @llvm.fabs.f64(double)")
+        return self.inst(f"call double @llvm.fabs.f64(double {a})")
+
+    def op_sqrt(self, op: Op, a: str) -> str:
+        self.guard_exit(self.inst(f"fcmp olt double {a}, {F_ZERO}"), op.snapshot)  # type: ignore[arg-type]
+        self.intrinsic("declare double @llvm.sqrt.f64(double)")
+        return self.inst(f"call double @llvm.sqrt.f64(double {a})")
+
+    def op_minmax_f64(self, op: Op, a: str, b: str) -> str:
+        pred = "olt" if op.opcode == "min.f64" else "ogt"
+        c = self.inst(f"fcmp {pred} double {b}, {a}")
+        return self.inst(f"select i1 {c}, double {b}, double {a}")
+
+    def op_fcmp(self, op: Op, a: str, b: str) -> str:
+        pred = {"lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge", "eq": "oeq", "ne": "une"}[op.opcode[:2]]
+        return self.inst(f"fcmp {pred} double {a}, {b}")
+
+    def op_callf(self, op: Op, a: str) -> str:
+        fname = op.attrs["fn"]
+        self.libm.add(fname)
+        self.intrinsic("declare double @llvm.fabs.f64(double)")
+        r = self.inst(f"call double @{fname}(double {a}) #2")
+        # math_1(): error iff a NaN from a non-NaN argument, or an infinity from a finite one.
+        rnan = self.inst(f"fcmp uno double {r}, {r}")
+        anum = self.inst(f"fcmp ord double {a}, {a}")
+        e1 = self.inst(f"and i1 {rnan}, {anum}")
+        rabs = self.inst(f"call double @llvm.fabs.f64(double {r})")
+        rinf = self.inst(f"fcmp oeq double {rabs}, {F_INF}")
+        aabs = self.inst(f"call double @llvm.fabs.f64(double {a})")
+        afin = self.inst(f"fcmp olt double {aabs}, {F_INF}")
+        e2 = self.inst(f"and i1 {rinf}, {afin}")
+        self.guard_exit(self.inst(f"or i1 {e1}, {e2}"), op.snapshot)  # type: ignore[arg-type]
+        return r
+
+    def _to_i64(self, op: Op, x: str) -> str:
+        # -2**63 <= x < 2**63 (false for NaN): fptosi is exact on the truncated value.
+        lo = self.inst(f"fcmp oge double {x}, {F_MINUS_TWO_63}")
+        hi = self.inst(f"fcmp olt double {x}, {F_TWO_63}")
+        ok = self.inst(f"and i1 {lo}, {hi}")
+        self.guard_exit(self.inst(f"xor i1 {ok}, true"), op.snapshot)  # type: ignore[arg-type]
+        return self.inst(f"fptosi double {x} to i64")
+
+    def op_floor_ceil(self, op: Op, a: str) -> str:
+        kind = op.opcode[:-4]
+        self.intrinsic(f"declare double @llvm.{kind}.f64(double)")
+        r = self.inst(f"call double @llvm.{kind}.f64(double {a})")
+        return self._to_i64(op, r)
+
+    def op_int_f64(self, op: Op, a: str) -> str:
+        return self._to_i64(op, a)
+
+    def op_float_i64(self, op: Op, a: str) -> str:
+        return self.inst(f"sitofp i64 {a} to double")
+
+    def op_int_bool(self, op: Op, a: str) -> str:
+        return self.inst(f"zext i1 {a} to i64")
+
+    def op_bool_i64(self, op: Op, a: str) -> str:
+        return self.inst(f"icmp ne i64 {a}, 0")
+
+    def op_bool_f64(self, op: Op, a: str) -> str:
+        return self.inst(f"fcmp une double {a}, {F_ZERO}")
+
+    def op_not(self, op: Op, a: str) -> str:
+        return self.inst(f"xor i1 {a}, true")
+
+    def op_bool2(self, op: Op, a: str, b: str) -> str:
+        kind = {"and.bool": "and i1", "or.bool": "or i1", "eq.bool": "icmp eq i1", "ne.bool": "icmp ne i1"}[op.opcode]
+        return self.inst(f"{kind} {a}, {b}")
+
+    def op_select(self, op: Op, c: str, a: str, b: str) -> str:
+        ty = LLTYPE[op.result.type]  # type: ignore[union-attr]
+        return self.inst(f"select i1 {c}, {ty} {a}, {ty} {b}")
+
+
+_HANDLERS = {
+    "load.i64": _Lowerer.op_load,
+    "load.f64": _Lowerer.op_load,
+    "load.bool": _Lowerer.op_load,
+    "guard.tag": _Lowerer.op_guard_tag,
+    "poll": _Lowerer.op_poll,
+    "guard.true": _Lowerer.op_guard_bool,
+    "guard.false": _Lowerer.op_guard_bool,
+    "add.i64": _Lowerer.op_ovf,
+    "sub.i64": _Lowerer.op_ovf,
+    "mul.i64": _Lowerer.op_ovf,
+    "wadd.i64": _Lowerer.op_wrap,
+    "wsub.i64": _Lowerer.op_wrap,
+    "wmul.i64": _Lowerer.op_wrap,
+    "neg.i64": _Lowerer.op_neg,
+    "abs.i64": _Lowerer.op_abs,
+    "floordiv.i64": _Lowerer.op_floordiv_i64,
+    "mod.i64": _Lowerer.op_mod_i64,
+    "truediv.i64": _Lowerer.op_truediv_i64,
+    "lshift.i64": _Lowerer.op_lshift,
+    "rshift.i64": _Lowerer.op_rshift,
+    "and.i64": _Lowerer.op_bitwise,
+    "or.i64": _Lowerer.op_bitwise,
+    "xor.i64": _Lowerer.op_bitwise,
+    "invert.i64": _Lowerer.op_invert,
+    "min.i64": _Lowerer.op_minmax_i64,
+    "max.i64": _Lowerer.op_minmax_i64,
+    "add.f64": _Lowerer.op_farith,
+    "sub.f64": _Lowerer.op_farith,
+    "mul.f64": _Lowerer.op_farith,
+    "div.f64": _Lowerer.op_fdiv,
+    "floordiv.f64": _Lowerer.op_ffloordiv,
+    "mod.f64": _Lowerer.op_fmod,
+    "neg.f64": _Lowerer.op_fneg,
+    "abs.f64": _Lowerer.op_fabs,
+    "sqrt.f64": _Lowerer.op_sqrt,
+    "min.f64": _Lowerer.op_minmax_f64,
+    "max.f64": _Lowerer.op_minmax_f64,
+    "callf.f64": _Lowerer.op_callf,
+    "floor.f64": _Lowerer.op_floor_ceil,
+    "ceil.f64": _Lowerer.op_floor_ceil,
+    "float.i64": _Lowerer.op_float_i64,
+    "int.f64": _Lowerer.op_int_f64,
+    "int.bool": _Lowerer.op_int_bool,
+    "bool.i64": _Lowerer.op_bool_i64,
+    "bool.f64": _Lowerer.op_bool_f64,
+    "not.bool": _Lowerer.op_not,
+    "and.bool": _Lowerer.op_bool2,
+    "or.bool": _Lowerer.op_bool2,
+    "eq.bool": _Lowerer.op_bool2,
+    "ne.bool": _Lowerer.op_bool2,
+    "select.i64": _Lowerer.op_select,
+    "select.f64": _Lowerer.op_select,
+    "select.bool": _Lowerer.op_select,
+}
+for _cmp in ("lt", "le", "gt", "ge", "eq", "ne"):
+    _HANDLERS[f"{_cmp}.i64"] = _Lowerer.op_icmp
+    _HANDLERS[f"{_cmp}.f64"] = _Lowerer.op_fcmp
+
+
+def lower(fn: LoopFunction, symbol: str = "tauraro_loop") -> Lowered:
+    """LLVM IR text for `fn` as `define i64 @symbol(ptr base, i64 frame)` (no triple/datalayout)."""
+    return _Lowerer(fn, symbol).lower()
