@@ -1,1 +1,180 @@
-"""WebAssembly backend (wasmtime/Cranelift): lower.py lowers the loop IR to wasm, runtime.py compiles, installs and calls it."""
+"""The WebAssembly backend ("cranelift", the default): IR -> WAT (lower.py) -> Cranelift via wasmtime (runtime.py)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+
+from ...errors import InternalJitError
+from ...jit.deopt import Snapshot
+from ...jit.ir import LoopFunction
+from ...jit.irtext import print_function
+from ...jit.layout import DEFAULT_SIZE, HDR_EXIT, HDR_ITERATIONS, LinearMemory
+from ...jit.reasons import ExitReason
+from ..base import Backend, CompiledLoop
+from .cache import ModuleCache
+from .lower import BackendCompileError, lower
+from .runtime import CALL_UNCHECKED, TRAP_INTERRUPT, Entry, WasmLinearMemory, runtime, take_error, take_trap
+
+__all__ = ["WasmBackend", "WasmCompiledLoop", "BackendCompileError"]
+
+# The module cache key covers the lowering code itself: a change to it never reuses old modules.
+_SOURCE_KEY = ModuleCache.key(*(p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parent.glob("*.py"))))
+_OBJDUMP = shutil.which("objdump")
+
+
+class WasmCompiledLoop(CompiledLoop):
+    """One instantiated module; `run` is the lean ctypes call (see runtime.Entry)."""
+
+    def __init__(self, backend: WasmBackend, fn: LoopFunction, memory: WasmLinearMemory, module: wasmtime.Module,
+                 instance: wasmtime.Instance, wat: str | None, cache_hit: bool, compile_seconds: float,
+                 interrupt_exit: int | None) -> None:
+        super().__init__(backend, fn, memory)
+        rt = memory.runtime
+        self.module = module
+        self.instance = instance
+        self.entry = Entry(rt, instance.exports(rt.store)["run"])
+        self.wat = wat
+        self.cache_hit = cache_hit
+        self.compile_seconds = compile_seconds
+        self.interrupt_exit = interrupt_exit  # the exit an epoch trap returns (epoch mode only)
+
+    def run(self, frame_offset: int) -> int:
+        e = self.entry
+        e.frame.value = frame_offset
+        err = CALL_UNCHECKED(e.ctx, e.func, e.buf_ptr, e.one, e.trap_ptr)
+        if err or e.trap.value:
+            return self._failed(frame_offset, err)
+        return e.result.value
+
+    def _failed(self, frame: int, err: int | None) -> int:
+        if err:
+            message = take_error(err)
+        else:
+            code, message = take_trap(self.entry)
+            if code == TRAP_INTERRUPT and self.interrupt_exit is not None:
+                # Epoch deadline: nothing was written (exits write last), so resume at the loop entry.
+                self.memory.runtime.reset_deadline()  # type: ignore[attr-defined]
+                q = self.memory._q
+                q[(frame + HDR_EXIT) >> 3] = self.interrupt_exit
+                q[(frame + HDR_ITERATIONS) >> 3] = 0
+                return self.interrupt_exit
+        # Compiled code wrote nothing (it writes only at exits), so memory is as the VM left it.
+        raise InternalJitError(f"compiled loop {self.fn.name} ({self.fn.location}) trapped: {message.strip()}")
+
+    def release(self) -> None:
+        # wasmtime frees an instance only with its store (one per process): dropping our references
+        # lets the module's code go once nothing else holds it; the instance record itself stays.
+        self.entry = None  # type: ignore[assignment]
+        self.instance = None  # type: ignore[assignment]
+        self.module = None  # type: ignore[assignment]
+        self.run = self._released  # type: ignore[method-assign]
+        super().release()
+
+    def _released(self, frame_offset: int) -> int:
+        raise RuntimeError(f"compiled loop {self.fn.name} was released")
+
+    def dump(self, kind: str) -> str:
+        if kind == "wat":
+            if self.wat is None:
+                self.wat = lower(self.fn).wat  # cache hits skip lowering; it is deterministic
+            return self.wat
+        if kind == "asm" and _OBJDUMP and self.module is not None:
+            return _disassemble(self.module)
+        return super().dump(kind)
+
+
+class WasmBackend(Backend):
+    """Compiles loops to WebAssembly and runs them with wasmtime (Cranelift)."""
+
+    name = "cranelift"
+    native = True
+    polls_interrupt_flag = True
+    supports_dump = frozenset({"ir", "wat", *(("asm",) if _OBJDUMP else ())})
+
+    def __init__(self, use_cache: bool = True, cache_dir: str | Path | None = None) -> None:
+        self.use_cache = use_cache
+        self.cache = ModuleCache(cache_dir)
+        self.cache_hits = 0
+        self.cache_misses = 0
+        self.cache_hit_seconds = 0.0  # total time of compiles served from the cache
+        self.compile_seconds = 0.0  # total time of compiles that ran Cranelift
+        self.timings: dict[str, float] = {"lower": 0.0, "wat2wasm": 0.0, "cranelift": 0.0, "instantiate": 0.0,
+                                          "cache_load": 0.0, "cache_store": 0.0}
+
+    def configure(self, options: dict[str, Any]) -> None:
+        """Driver options: ``use_cache`` (the CLI's --no-cache sets it False)."""
+        if "use_cache" in options:
+            self.use_cache = bool(options["use_cache"])
+
+    def make_memory(self, size: int = DEFAULT_SIZE) -> LinearMemory:
+        return runtime().new_memory(size)
+
+    def interrupt(self) -> None:
+        """Called by the driver's interrupt watcher thread (the flag is set in every window too)."""
+        runtime().interrupt()
+
+    def compile(self, fn: LoopFunction, memory: LinearMemory) -> CompiledLoop:
+        if not isinstance(memory, WasmLinearMemory):
+            raise BackendCompileError("the cranelift backend runs on memory from its own make_memory()")
+        rt = memory.runtime
+        t0 = time.perf_counter()
+        ir_text = print_function(fn)
+        interrupt_exit = None
+        if rt.epoch and fn.entry_pc is not None:
+            line = fn.snapshots[0].line if fn.snapshots else 0
+            interrupt_exit = fn.add_snapshot(Snapshot(fn.entry_pc, {}, ExitReason.INTERRUPT, line))
+        module = wat = None
+        key = ModuleCache.key(ir_text, rt.config_key, _SOURCE_KEY) if self.use_cache else ""
+        if self.use_cache:
+            module = self.cache.load(rt.engine, key)
+            self.timings["cache_load"] += time.perf_counter() - t0
+        hit = module is not None
+        if module is None:
+            t1 = time.perf_counter()
+            lowered = lower(fn)
+            wat = lowered.wat
+            t2 = time.perf_counter()
+            try:
+                binary = wasmtime.wat2wasm(wat)
+                t3 = time.perf_counter()
+                module = wasmtime.Module(rt.engine, binary)
+            except wasmtime.WasmtimeError as e:
+                raise BackendCompileError(f"{fn.name}: wasmtime rejected the module: {e}") from e
+            t4 = time.perf_counter()
+            self.timings["lower"] += t2 - t1
+            self.timings["wat2wasm"] += t3 - t2
+            self.timings["cranelift"] += t4 - t3
+            if self.use_cache:
+                self.cache.store(key, module)
+                self.timings["cache_store"] += time.perf_counter() - t4
+        t5 = time.perf_counter()
+        instance = rt.instantiate(module, memory)
+        t6 = time.perf_counter()
+        self.timings["instantiate"] += t6 - t5
+        elapsed = t6 - t0
+        if hit:
+            self.cache_hits += 1
+            self.cache_hit_seconds += elapsed
+        else:
+            self.cache_misses += 1
+            self.compile_seconds += elapsed
+        return WasmCompiledLoop(self, fn, memory, module, instance, wat, hit, elapsed, interrupt_exit)
+
+
+def _disassemble(module: wasmtime.Module) -> str:
+    """objdump of the serialized module (an ELF object holding Cranelift's machine code)."""
+    with tempfile.NamedTemporaryFile(suffix=".cwasm") as f:
+        f.write(bytes(module.serialize()))
+        f.flush()
+        out = subprocess.run([_OBJDUMP or "objdump", "-d", "--no-show-raw-insn", f.name], capture_output=True,
+                             text=True, check=False)
+    text = out.stdout
+    # Keep the compiled function itself, drop the trampolines wasmtime adds around it.
+    start = text.find("function[0]")
+    return text[text.rfind("\n", 0, start) + 1 :] if start >= 0 else text

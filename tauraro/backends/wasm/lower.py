@@ -1,0 +1,928 @@
+"""Lowering of a LoopFunction to one WebAssembly module in text form (WAT), for Cranelift via wasmtime.
+
+Module shape::
+
+    (module
+      (import "env" "memory" (memory 0))                  ;; the program's one linear memory
+      (import "libm" "sin" (func $libm_sin (param f64) (result f64)))   ;; only the callf.f64 used
+      (func $run (export "run") (param $frame i32) (result i32) ...)  ;; returns the exit number
+      (func $fmod ...) (func $py_mod ...) ...)            ;; float % and // helpers, only if used
+
+Code shape (what Cranelift needs to produce a tight loop):
+
+* Every SSA value lives in its own wasm local; slots are loaded once at entry and stored only at
+  exits, so the loop body touches memory only to poll the interrupt flag. Constants are inlined.
+* Exits: every snapshot used gets one block wrapped around the whole body; a failing guard is a
+  ``br_if $exitN`` and the block's end holds the stores of snapshot N, the header words and
+  ``return N``. The exit code is therefore laid out after the loop, off the hot path.
+* Control flow: the CFG of abstract nodes (IR blocks, plus rotated header copies, see below) is
+  structured by Ramsey's algorithm ("Beyond Relooper", JFP 2022) for reducible graphs: a ``loop``
+  at each loop header, a ``block`` ending just before each merge node (two or more forward
+  in-edges), everything else nested in dominator-tree order. No dispatch variable is needed.
+  Irreducible control flow raises BackendCompileError (the translator only emits natural loops).
+* Rotation: Cranelift does not rotate loops, so a `while` header (a `br` with one successor in the
+  loop and one outside) is duplicated at the loop's latches; the in-loop successor becomes the wasm
+  ``loop`` and each iteration ends in one conditional back-branch (do-while form). Copying the
+  header is free of SSA repair because values are wasm locals: the copy re-assigns the same locals.
+* Block arguments are parallel copies: all arguments are pushed, then the parameters are popped in
+  reverse order, so ``jump h(%b, %a)`` swaps correctly.
+* The iteration counter (header +16) is a local incremented on every IR back-edge.
+
+Arithmetic is exactly Python's (see the op table); each non-obvious check is commented where emitted.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ...jit.analysis import Dominators, is_back_edge, natural_loops, reverse_postorder
+from ...jit.ir import (
+    BOOL,
+    F64,
+    I64,
+    RESERVED_OPS,
+    TYPE_TAG,
+    Block,
+    Const,
+    LoopFunction,
+    Op,
+    Type,
+    Value,
+)
+from ...jit.irtext import format_op
+from ...jit.layout import (
+    HDR_EXIT,
+    HDR_INTERRUPT,
+    HDR_ITERATIONS,
+    HEADER_SIZE,
+    I64_MIN,
+    SLOT_PAYLOAD,
+    SLOT_SIZE,
+    float_to_bits,
+)
+
+# A `while` header is copied to its latches only if it is this small (ops, terminator excluded).
+ROTATE_LIMIT = 32
+
+WASM_TYPE = {I64: "i64", F64: "f64", BOOL: "i32"}
+TWO_53 = 2**53
+
+
+class BackendCompileError(Exception):
+    """The wasm backend cannot compile this LoopFunction (e.g. irreducible control flow)."""
+
+
+@dataclass
+class LoweredModule:
+    """The WAT text of a module and what instantiating it needs."""
+
+    wat: str
+    imports: list[str] = field(default_factory=list)  # libm function names, in import order
+
+
+def lower(fn: LoopFunction) -> LoweredModule:
+    """Translate `fn` to a WAT module; NotImplementedError for reserved ops, BackendCompileError if unstructurable."""
+    for op in fn.ops():
+        if op.opcode in RESERVED_OPS:
+            raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the cranelift backend")
+    return _Lowering(fn).run()
+
+
+# -- constants -------------------------------------------------------------------------------------
+
+
+def f64_literal(x: float) -> str:
+    """A WAT f64 literal with exactly the bits of `x` (hex float; NaN with its payload)."""
+    if math.isnan(x):
+        bits = float_to_bits(x) & 0xFFFFFFFFFFFFFFFF
+        sign = "-" if bits >> 63 else ""
+        return f"{sign}nan:0x{bits & 0xFFFFFFFFFFFFF:x}"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x.hex()
+
+
+def const_instr(ty: Type, value: int | float | bool) -> str:
+    if ty is I64:
+        return f"i64.const {value}"
+    if ty is F64:
+        return f"f64.const {f64_literal(value)}"  # type: ignore[arg-type]
+    return f"i32.const {1 if value else 0}"
+
+
+def payload_bits(ty: Type, value: int | float | bool) -> int:
+    """The slot payload word for a constant (what an exit stores)."""
+    if ty is F64:
+        return float_to_bits(value)  # type: ignore[arg-type]
+    return int(value)
+
+
+# -- the abstract CFG -------------------------------------------------------------------------------
+
+
+class _Node:
+    """A unit of emitted code: an IR block, or a copy of a rotated loop header placed at its latches."""
+
+    __slots__ = ("block", "label", "edges", "rpo", "idom", "children", "merge", "header", "index")
+
+    def __init__(self, block: Block, label: str, index: int) -> None:
+        self.block = block
+        self.label = label
+        self.index = index
+        self.edges: list[_Edge] = []
+        self.rpo = -1
+        self.idom: _Node | None = None
+        self.children: list[_Node] = []
+        self.merge = False
+        self.header = False
+
+
+@dataclass(eq=False)
+class _Edge:
+    """A CFG edge: to a node, or straight to an exit snapshot (`exit` set, `dest` None)."""
+
+    args: list[Value]
+    params: list[Value]
+    dest: _Node | None
+    exit: int | None
+    counts: bool  # an IR back-edge: increments the iteration counter
+
+
+def _sanitize(name: str) -> str:
+    out = "".join(c if c.isalnum() or c in "_.-'" else "_" for c in name)
+    return out or "_"
+
+
+class _Lowering:
+    def __init__(self, fn: LoopFunction) -> None:
+        self.fn = fn
+        self.lines: list[str] = []
+        self.depth = 2
+        self.locals: dict[Value, str] = {}
+        self.local_decls: list[tuple[str, str]] = []
+        self.used_names: set[str] = {"frame", "iters", "t0", "f0"}
+        self.exits_used: dict[int, None] = {}  # ordered set of snapshots some branch leaves through
+        self.imports: dict[str, None] = {}
+        self.helpers: set[str] = set()
+
+    # -- driver --------------------------------------------------------------------------------
+    def run(self) -> LoweredModule:
+        fn = self.fn
+        for blk in fn.blocks:
+            for p in blk.params:
+                self._local(p)
+            for op in blk.ops:
+                if op.result is not None and not op.opcode.startswith("const."):
+                    self._local(op.result)
+        entry = self._build_cfg()
+        body_start = len(self.lines)
+        self._tree(entry)
+        body = self.lines[body_start:]
+        del self.lines[body_start:]
+        return LoweredModule(self._module(body), list(self.imports))
+
+    def _local(self, v: Value) -> str:
+        name = _sanitize(v.name)
+        if name in self.used_names:
+            k = 1
+            while f"{name}.{k}" in self.used_names:
+                k += 1
+            name = f"{name}.{k}"
+        self.used_names.add(name)
+        self.locals[v] = f"${name}"
+        self.local_decls.append((f"${name}", WASM_TYPE[v.type]))
+        return self.locals[v]
+
+    # -- CFG construction, rotation, structure ---------------------------------------------------------
+    def _build_cfg(self) -> _Node:
+        fn = self.fn
+        doms = Dominators(fn)
+        reachable = reverse_postorder(fn)
+        nodes: dict[Block, _Node] = {}
+        all_nodes: list[_Node] = []
+
+        def new_node(blk: Block, label: str) -> _Node:
+            node = _Node(blk, label, len(all_nodes))
+            all_nodes.append(node)
+            return node
+
+        # An exit-only block (no parameters, just `exit !N`) is not a node: edges to it leave directly.
+        exit_only = {blk: blk.ops[0].snapshot for blk in reachable if not blk.params and len(blk.ops) == 1
+                     and blk.ops[0].opcode == "exit"}
+        labels: set[str] = set()
+        for blk in reachable:
+            if blk not in exit_only:
+                label = _sanitize(blk.name)
+                while label in labels:
+                    label += "_"
+                labels.add(label)
+                nodes[blk] = new_node(blk, label)
+        if fn.entry in exit_only:
+            nodes[fn.entry] = new_node(fn.entry, _sanitize(fn.entry.name))
+            del exit_only[fn.entry]
+
+        # Rotation: one copy of each small `while` header, shared by all of its latches.
+        rotated: dict[Block, _Node] = {}
+        for loop in natural_loops(fn, doms):
+            hdr = loop.header
+            term = hdr.terminator
+            if hdr is fn.entry or term is None or term.opcode != "br" or len(hdr.ops) - 1 > ROTATE_LIMIT:
+                continue
+            inside = [t.block in loop.blocks for t in term.targets]
+            if inside.count(True) != 1 or any(t.block is hdr for t in term.targets):
+                continue
+            label = f"{nodes[hdr].label}.rot"
+            while label in labels:
+                label += "_"
+            labels.add(label)
+            rotated[hdr] = new_node(hdr, label)
+
+        for node in all_nodes:
+            term = node.block.terminator
+            assert term is not None, f"block {node.block.name} has no terminator"
+            for t in term.targets:
+                back = is_back_edge(doms, node.block, t.block)
+                if t.block in exit_only:
+                    dest, ex = None, exit_only[t.block]
+                elif back and t.block in rotated:
+                    dest, ex = rotated[t.block], None
+                else:
+                    dest, ex = nodes[t.block], None
+                node.edges.append(_Edge(list(t.args), list(t.block.params), dest, ex, back))
+        self._structure(nodes[fn.entry], all_nodes)
+        return nodes[fn.entry]
+
+    def _structure(self, entry: _Node, all_nodes: list[_Node]) -> None:
+        # Reverse postorder (iterative DFS) and a reducibility check on retreating edges.
+        order: list[_Node] = []
+        state: dict[_Node, int] = {entry: 1}  # 1 on the DFS stack, 2 finished
+        stack: list[tuple[_Node, int]] = [(entry, 0)]
+        retreating: list[tuple[_Node, _Node]] = []
+        while stack:
+            node, k = stack.pop()
+            succs = [e.dest for e in node.edges if e.dest is not None]
+            if k < len(succs):
+                stack.append((node, k + 1))
+                nxt = succs[k]
+                st = state.get(nxt)
+                if st is None:
+                    state[nxt] = 1
+                    stack.append((nxt, 0))
+                elif st == 1:
+                    retreating.append((node, nxt))
+            else:
+                state[node] = 2
+                order.append(node)
+        order.reverse()
+        for k, node in enumerate(order):
+            node.rpo = k
+        preds: dict[_Node, list[_Node]] = {n: [] for n in order}
+        for n in order:
+            for e in n.edges:
+                if e.dest is not None:
+                    preds[e.dest].append(n)
+        # Dominators (Cooper, Harvey, Kennedy) on the abstract graph.
+        entry.idom = entry
+        changed = True
+        while changed:
+            changed = False
+            for n in order[1:]:
+                done = [p for p in preds[n] if p.idom is not None]
+                new = done[0]
+                for p in done[1:]:
+                    a, b = p, new
+                    while a is not b:
+                        while a.rpo > b.rpo:
+                            a = a.idom  # type: ignore[assignment]
+                        while b.rpo > a.rpo:
+                            b = b.idom  # type: ignore[assignment]
+                    new = a
+                if n.idom is not new:
+                    n.idom = new
+                    changed = True
+        for n in order[1:]:
+            n.idom.children.append(n)  # type: ignore[union-attr]
+        for src, dst in retreating:
+            if not self._dominates(dst, src):
+                raise BackendCompileError(
+                    f"{self.fn.name}: irreducible control flow ({src.block.name} -> {dst.block.name}); "
+                    "the cranelift backend needs natural loops")
+            dst.header = True
+        for n in order:
+            forward = sum(1 for p in preds[n] if not (p.rpo >= n.rpo and self._dominates(n, p)))
+            n.merge = forward >= 2
+
+    @staticmethod
+    def _dominates(a: _Node, b: _Node) -> bool:
+        while True:
+            if b is a:
+                return True
+            if b.idom is b or b.idom is None:
+                return False
+            b = b.idom
+
+    # -- emission: structure ---------------------------------------------------------------------------
+    def emit(self, line: str) -> None:
+        self.lines.append("  " * self.depth + line)
+
+    def _open(self, line: str) -> None:
+        self.emit(line)
+        self.depth += 1
+
+    def _close(self, label: str | None = None) -> None:
+        # A branch to the end of the construct being closed is a fall-through: drop it (readability).
+        if label is not None and self.lines and self.lines[-1].strip() == f"br {label}":
+            self.lines.pop()
+        self.depth -= 1
+        self.emit("end")
+
+    def _tree(self, x: _Node) -> None:
+        merges = sorted((c for c in x.children if c.merge), key=lambda n: n.rpo, reverse=True)
+        if x.header:
+            self._open(f"loop $L_{x.label}")
+            self._within(x, merges)
+            self._close()
+        else:
+            self._within(x, merges)
+
+    def _within(self, x: _Node, merges: list[_Node]) -> None:
+        if merges:
+            y = merges[0]
+            self._open(f"block $B_{y.label}")
+            self._within(x, merges[1:])
+            self._close(f"$B_{y.label}")
+            self._tree(y)
+            return
+        self.emit(f";; block {x.block.name}")
+        for op in x.block.ops[:-1]:
+            self._op(op)
+        self._terminator(x)
+
+    def _terminator(self, x: _Node) -> None:
+        term = x.block.terminator
+        assert term is not None
+        self.emit(f";; {format_op(term)}")
+        if term.opcode == "exit":
+            self.emit(f"br {self._exit_label(term.snapshot)}")  # type: ignore[arg-type]
+            return
+        if term.opcode == "jump":
+            self._edge(x, x.edges[0])
+            return
+        cond = self.get(term.args[0])
+        then, other = x.edges
+        if then.dest is not None and then.dest is other.dest and not then.args and not other.args and then.counts == other.counts:
+            self._edge(x, then)  # both ways lead to the same place
+            return
+        t_label, o_label = self._simple(x, then), self._simple(x, other)
+        if t_label is not None:
+            self.emit(cond)
+            self.emit(f"br_if {t_label}")
+            self._edge(x, other)
+        elif o_label is not None:
+            self.emit(cond)
+            self.emit("i32.eqz")
+            self.emit(f"br_if {o_label}")
+            self._edge(x, then)
+        else:
+            self.emit(cond)
+            self._open("if")
+            self._edge(x, then)
+            self.depth -= 1
+            self.emit("else")
+            self.depth += 1
+            self._edge(x, other)
+            self._close()
+
+    def _simple(self, x: _Node, e: _Edge) -> str | None:
+        """The label if taking `e` is a single `br` (nothing to assign, no counting), else None."""
+        if e.counts or any(a is not p for a, p in zip(e.args, e.params)):
+            return None
+        if e.dest is None:
+            return self._exit_label(e.exit)  # type: ignore[arg-type]
+        if e.dest.rpo <= x.rpo:
+            return f"$L_{e.dest.label}"
+        if e.dest.merge:
+            return f"$B_{e.dest.label}"
+        return None
+
+    def _edge(self, x: _Node, e: _Edge) -> None:
+        moves = [(a, p) for a, p in zip(e.args, e.params) if a is not p]
+        for a, _ in moves:
+            self.emit(self.get(a))
+        for _, p in reversed(moves):
+            self.emit(f"local.set {self.locals[p]}")
+        if e.counts:
+            self.emit("local.get $iters")
+            self.emit("i64.const 1")
+            self.emit("i64.add")
+            self.emit("local.set $iters")
+        if e.dest is None:
+            self.emit(f"br {self._exit_label(e.exit)}")  # type: ignore[arg-type]
+        elif e.dest.rpo <= x.rpo:
+            self.emit(f"br $L_{e.dest.label}")
+        elif e.dest.merge:
+            self.emit(f"br $B_{e.dest.label}")
+        else:
+            self._tree(e.dest)
+
+    def _exit_label(self, snapshot: int) -> str:
+        self.exits_used[snapshot] = None
+        return f"$exit{snapshot}"
+
+    # -- emission: ops ----------------------------------------------------------------------------------
+    def get(self, v: Value) -> str:
+        """The instruction that pushes `v` (constants are inlined)."""
+        op = v.op
+        if op is not None and op.opcode.startswith("const."):
+            return const_instr(v.type, op.attrs["value"])
+        return f"local.get {self.locals[v]}"
+
+    def put(self, op: Op) -> None:
+        self.emit(f"local.set {self.locals[op.result]}")  # type: ignore[index]
+
+    def guard(self, op: Op) -> None:
+        """Pop an i32 condition: leave through the op's snapshot when it is nonzero."""
+        self.emit(f"br_if {self._exit_label(op.snapshot)}")  # type: ignore[arg-type]
+
+    def ins(self, *lines: str) -> None:
+        for line in lines:
+            self.emit(line)
+
+    def _op(self, op: Op) -> None:
+        name = op.opcode
+        if name.startswith("const."):
+            return  # inlined at each use
+        self.emit(f";; {format_op(op)}")
+        handler = getattr(self, "op_" + name.replace(".", "_"), None)
+        if handler is not None:
+            handler(op)
+            return
+        simple = _SIMPLE.get(name)
+        if simple is None:
+            raise BackendCompileError(f"{self.fn.name}: IR op {name} has no wasm lowering")
+        for a in op.args:
+            self.emit(self.get(a))
+        self.ins(*simple)
+        self.put(op)
+
+    # frame access
+    def op_load_i64(self, op: Op) -> None:
+        self.ins("local.get $frame", f"i64.load offset={_payload(op.attrs['slot'])}")
+        self.put(op)
+
+    def op_load_f64(self, op: Op) -> None:
+        self.ins("local.get $frame", f"f64.load offset={_payload(op.attrs['slot'])}")
+        self.put(op)
+
+    def op_load_bool(self, op: Op) -> None:
+        self.ins("local.get $frame", f"i64.load offset={_payload(op.attrs['slot'])}", "i64.const 0", "i64.ne")
+        self.put(op)
+
+    def op_guard_tag(self, op: Op) -> None:
+        tag = int(TYPE_TAG[op.attrs["type"]])
+        self.ins("local.get $frame", f"i64.load offset={_tag(op.attrs['slot'])}", f"i64.const {tag}", "i64.ne")
+        self.guard(op)
+
+    def op_poll(self, op: Op) -> None:
+        # One load and a test per back-edge: measured cheaper than wasmtime's epoch checks (runtime.py).
+        self.ins("local.get $frame", f"i64.load offset={HDR_INTERRUPT}", "i64.const 0", "i64.ne")
+        self.guard(op)
+
+    def op_guard_true(self, op: Op) -> None:
+        self.ins(self.get(op.args[0]), "i32.eqz")
+        self.guard(op)
+
+    def op_guard_false(self, op: Op) -> None:
+        self.ins(self.get(op.args[0]))
+        self.guard(op)
+
+    # i64 arithmetic with exact overflow checks
+    def op_add_i64(self, op: Op) -> None:
+        a, b = map(self.get, op.args)
+        r = self.locals[op.result]  # type: ignore[index]
+        # Signed overflow iff both operands' signs differ from the result's: ((a^r) & (b^r)) < 0.
+        self.ins(a, b, "i64.add", f"local.set {r}",
+                 a, f"local.get {r}", "i64.xor", b, f"local.get {r}", "i64.xor", "i64.and", "i64.const 0", "i64.lt_s")
+        self.guard(op)
+
+    def op_sub_i64(self, op: Op) -> None:
+        a, b = map(self.get, op.args)
+        r = self.locals[op.result]  # type: ignore[index]
+        # Overflow iff the operands' signs differ and the result's sign differs from a: ((a^b) & (a^r)) < 0.
+        self.ins(a, b, "i64.sub", f"local.set {r}",
+                 a, b, "i64.xor", a, f"local.get {r}", "i64.xor", "i64.and", "i64.const 0", "i64.lt_s")
+        self.guard(op)
+
+    def op_mul_i64(self, op: Op) -> None:
+        a, b = map(self.get, op.args)
+        r = self.locals[op.result]  # type: ignore[index]
+        # i64.mul_wide_s (wide-arithmetic proposal) gives the exact 128-bit product as (low, high):
+        # it fits in i64 iff high is the sign extension of low. One x86 imul, no division.
+        self.ins(a, b, "i64.mul_wide_s", "local.set $t0", f"local.tee {r}",
+                 "i64.const 63", "i64.shr_s", "local.get $t0", "i64.ne")
+        self.guard(op)
+
+    def op_neg_i64(self, op: Op) -> None:
+        a = self.get(op.args[0])
+        self.ins(a, f"i64.const {I64_MIN}", "i64.eq")
+        self.guard(op)
+        self.ins("i64.const 0", a, "i64.sub")
+        self.put(op)
+
+    def op_abs_i64(self, op: Op) -> None:
+        a = self.get(op.args[0])
+        self.ins(a, f"i64.const {I64_MIN}", "i64.eq")
+        self.guard(op)
+        self.ins("i64.const 0", a, "i64.sub", a, a, "i64.const 0", "i64.lt_s", "select")
+        self.put(op)
+
+    def _const_of(self, v: Value) -> int | None:
+        return v.op.attrs["value"] if v.op is not None and v.op.opcode == "const.i64" else None
+
+    def op_floordiv_i64(self, op: Op) -> None:
+        a, b = map(self.get, op.args)
+        r = self.locals[op.result]  # type: ignore[index]
+        k = self._const_of(op.args[1])
+        if k is not None and k > 0 and k & (k - 1) == 0:
+            self.ins(a, f"i64.const {k.bit_length() - 1}", "i64.shr_s")  # floor division by 2**n is a shift
+            self.put(op)
+            return
+        if k is None or k in (0, -1):
+            # Exit on b == 0, and on (-2**63) // -1 (does not fit; i64.div_s would trap).
+            self.ins(b, "i64.eqz", a, f"i64.const {I64_MIN}", "i64.eq", b, "i64.const -1", "i64.eq", "i32.and", "i32.or")
+            self.guard(op)
+        # Truncating quotient q, remainder a - q*b; floor = q - 1 when the remainder is nonzero and
+        # its sign differs from b's.
+        self.ins(a, b, "i64.div_s", f"local.set {r}", a, f"local.get {r}", b, "i64.mul", "i64.sub", "local.set $t0",
+                 f"local.get {r}")
+        if k is not None and k > 0:
+            self.ins("local.get $t0", "i64.const 0", "i64.lt_s")
+        else:
+            self.ins("local.get $t0", "i64.const 0", "i64.ne", "local.get $t0", b, "i64.xor", "i64.const 0",
+                     "i64.lt_s", "i32.and")
+        self.ins("i64.extend_i32_u", "i64.sub")
+        self.put(op)
+
+    def op_mod_i64(self, op: Op) -> None:
+        a, b = map(self.get, op.args)
+        k = self._const_of(op.args[1])
+        if k is not None and k > 0 and k & (k - 1) == 0:
+            self.ins(a, f"i64.const {k - 1}", "i64.and")  # floor modulo by 2**n is a mask
+            self.put(op)
+            return
+        if k is None or k == 0:
+            self.ins(b, "i64.eqz")
+            self.guard(op)
+        # wasm i64.rem_s(-2**63, -1) is 0 (it only traps on a zero divisor), which is Python's answer.
+        # Python's result has b's sign: add b when the remainder is nonzero and its sign differs.
+        self.ins(a, b, "i64.rem_s", "local.set $t0", "local.get $t0", b, "i64.const 0")
+        if k is not None and k > 0:
+            self.ins("local.get $t0", "i64.const 0", "i64.lt_s")
+        else:
+            self.ins("local.get $t0", "i64.const 0", "i64.ne", "local.get $t0", b, "i64.xor", "i64.const 0",
+                     "i64.lt_s", "i32.and")
+        self.ins("select", "i64.add")
+        self.put(op)
+
+    def op_truediv_i64(self, op: Op) -> None:
+        a, b = map(self.get, op.args)
+        # |x| > 2**53 iff x + 2**53 (mod 2**64) > 2**54 unsigned: then float(x) may be inexact, exit.
+        self.ins(b, "i64.eqz",
+                 a, f"i64.const {TWO_53}", "i64.add", f"i64.const {2 * TWO_53}", "i64.gt_u", "i32.or",
+                 b, f"i64.const {TWO_53}", "i64.add", f"i64.const {2 * TWO_53}", "i64.gt_u", "i32.or")
+        self.guard(op)
+        self.ins(a, "f64.convert_i64_s", b, "f64.convert_i64_s", "f64.div")
+        self.put(op)
+
+    def op_lshift_i64(self, op: Op) -> None:
+        a, n = map(self.get, op.args)
+        k = self._const_of(op.args[1])
+        if k is not None and 0 <= k < 64:
+            # (a << k) >> k != a: bits (or the sign) were shifted out.
+            self.ins(a, n, "i64.shl", n, "i64.shr_s", a, "i64.ne")
+            self.guard(op)
+            self.ins(a, n, "i64.shl")
+            self.put(op)
+            return
+        # Exit if n < 0, or if a != 0 and (n >= 64 or shifting loses bits); 0 << n is 0 for any n >= 0.
+        self.ins(n, "i64.const 0", "i64.lt_s",
+                 a, "i64.const 0", "i64.ne",
+                 n, "i64.const 64", "i64.ge_u", a, n, "i64.shl", n, "i64.shr_s", a, "i64.ne", "i32.or",
+                 "i32.and", "i32.or")
+        self.guard(op)
+        self.ins(a, n, "i64.shl")
+        self.put(op)
+
+    def op_rshift_i64(self, op: Op) -> None:
+        a, n = map(self.get, op.args)
+        k = self._const_of(op.args[1])
+        if k is not None and k >= 0:
+            self.ins(a, f"i64.const {min(k, 63)}", "i64.shr_s")
+            self.put(op)
+            return
+        self.ins(n, "i64.const 0", "i64.lt_s")
+        self.guard(op)
+        # wasm masks the count to 6 bits; Python shifts by n >= 64 give 0 or -1, i.e. a shift by 63.
+        self.ins(a, n, "i64.const 63", n, "i64.const 63", "i64.lt_u", "select", "i64.shr_s")
+        self.put(op)
+
+    def _minmax(self, op: Op, cmp: str) -> None:
+        a, b = map(self.get, op.args)
+        # Python's min(a, b) is `b if b < a else a` (max: b > a): NaN and -0.0 as Python, not IEEE.
+        self.ins(b, a, b, a, cmp, "select")
+        self.put(op)
+
+    def op_min_i64(self, op: Op) -> None:
+        self._minmax(op, "i64.lt_s")
+
+    def op_max_i64(self, op: Op) -> None:
+        self._minmax(op, "i64.gt_s")
+
+    def op_min_f64(self, op: Op) -> None:
+        self._minmax(op, "f64.lt")
+
+    def op_max_f64(self, op: Op) -> None:
+        self._minmax(op, "f64.gt")
+
+    # f64
+    def _zero_divisor(self, op: Op) -> None:
+        self.ins(self.get(op.args[1]), "f64.const 0", "f64.eq")  # true for 0.0 and -0.0
+        self.guard(op)
+
+    def op_div_f64(self, op: Op) -> None:
+        self._zero_divisor(op)
+        self.ins(self.get(op.args[0]), self.get(op.args[1]), "f64.div")
+        self.put(op)
+
+    def op_mod_f64(self, op: Op) -> None:
+        self._zero_divisor(op)
+        self.helpers.add("py_mod")
+        self.ins(self.get(op.args[0]), self.get(op.args[1]), "call $py_mod")
+        self.put(op)
+
+    def op_floordiv_f64(self, op: Op) -> None:
+        self._zero_divisor(op)
+        self.helpers.add("py_floordiv")
+        self.ins(self.get(op.args[0]), self.get(op.args[1]), "call $py_floordiv")
+        self.put(op)
+
+    def op_sqrt_f64(self, op: Op) -> None:
+        a = self.get(op.args[0])
+        self.ins(a, "f64.const 0", "f64.lt")  # sqrt(-0.0) is -0.0 and sqrt(nan) nan: only a < 0 exits
+        self.guard(op)
+        self.ins(a, "f64.sqrt")
+        self.put(op)
+
+    def op_callf_f64(self, op: Op) -> None:
+        fname = op.attrs["fn"]
+        self.imports[fname] = None
+        a = self.get(op.args[0])
+        r = self.locals[op.result]  # type: ignore[index]
+        # CPython's math_1 rule: an error iff NaN from a non-NaN, or an infinity from a finite x.
+        self.ins(a, f"call $libm_{fname}", f"local.tee {r}", f"local.get {r}", "f64.ne", a, a, "f64.eq", "i32.and",
+                 f"local.get {r}", "f64.abs", "f64.const inf", "f64.eq", a, "f64.abs", "f64.const inf", "f64.lt",
+                 "i32.and", "i32.or")
+        self.guard(op)
+
+    def _to_int_checked(self, op: Op, rounding: str | None) -> None:
+        a = self.get(op.args[0])
+        r = self.locals[op.result]  # type: ignore[index]
+        self.ins(a)
+        if rounding:
+            self.ins(rounding)
+        # Fits i64 iff -2**63 <= x < 2**63 (both bounds exact doubles; NaN fails both comparisons).
+        self.ins("local.tee $f0", "f64.const -0x1p+63", "f64.ge", "local.get $f0", "f64.const 0x1p+63", "f64.lt",
+                 "i32.and", "i32.eqz")
+        self.guard(op)
+        self.ins("local.get $f0", "i64.trunc_sat_f64_s", f"local.set {r}")
+
+    def op_floor_f64(self, op: Op) -> None:
+        self._to_int_checked(op, "f64.floor")
+
+    def op_ceil_f64(self, op: Op) -> None:
+        self._to_int_checked(op, "f64.ceil")
+
+    def op_int_f64(self, op: Op) -> None:
+        self._to_int_checked(op, None)
+
+    # -- module text ------------------------------------------------------------------------------------
+    def _exit_code(self, n: int) -> list[str]:
+        snap = self.fn.snapshots[n]
+        pad = "  " * 2
+        out = [f"{pad};; exit {n}: {snap.reason} pc={snap.resume_pc} line={snap.line}"]
+        for slot, v in sorted(snap.slots.items()):
+            base = HEADER_SIZE + SLOT_SIZE * slot
+            out.append(f"{pad}local.get $frame")
+            out.append(f"{pad}i64.const {int(TYPE_TAG[v.type])}")
+            out.append(f"{pad}i64.store offset={base}")
+            out.append(f"{pad}local.get $frame")
+            if isinstance(v, Const) or (v.op is not None and v.op.opcode.startswith("const.")):
+                value = v.value if isinstance(v, Const) else v.op.attrs["value"]  # type: ignore[union-attr]
+                out.append(f"{pad}i64.const {payload_bits(v.type, value)}")  # exact bits, NaN payload too
+                out.append(f"{pad}i64.store offset={base + SLOT_PAYLOAD}")
+            elif v.type is F64:
+                out.append(f"{pad}local.get {self.locals[v]}")
+                out.append(f"{pad}f64.store offset={base + SLOT_PAYLOAD}")
+            elif v.type is BOOL:
+                out.append(f"{pad}local.get {self.locals[v]}")
+                out.append(f"{pad}i64.extend_i32_u")
+                out.append(f"{pad}i64.store offset={base + SLOT_PAYLOAD}")
+            else:
+                out.append(f"{pad}local.get {self.locals[v]}")
+                out.append(f"{pad}i64.store offset={base + SLOT_PAYLOAD}")
+        out += [f"{pad}local.get $frame", f"{pad}i64.const {n}", f"{pad}i64.store offset={HDR_EXIT}",
+                f"{pad}local.get $frame", f"{pad}local.get $iters", f"{pad}i64.store offset={HDR_ITERATIONS}",
+                f"{pad}i32.const {n}", f"{pad}return"]
+        return out
+
+    def _module(self, body: list[str]) -> str:
+        fn = self.fn
+        out = [f";; {fn.name} ({fn.location})", "(module", '  (import "env" "memory" (memory 0))']
+        for name in self.imports:
+            out.append(f'  (import "libm" "{name}" (func $libm_{name} (param f64) (result f64)))')
+        out.append('  (func $run (export "run") (param $frame i32) (result i32)')
+        decls = [("$iters", "i64"), ("$t0", "i64"), ("$f0", "f64"), *self.local_decls]
+        for k in range(0, len(decls), 8):
+            out.append("    " + " ".join(f"(local {n} {t})" for n, t in decls[k : k + 8]))
+        exits = list(self.exits_used)
+        # One block per exit around the body; the innermost (first in use) ends first, so its exit
+        # code comes right after the body, the others follow in order.
+        for k, n in enumerate(reversed(exits)):
+            out.append("    " + "  " * k + f"block $exit{n}")
+        out.extend("  " * len(exits) + line for line in body)
+        out.append("    " + "  " * len(exits) + "unreachable")
+        for k, n in enumerate(exits):
+            out.append("    " + "  " * (len(exits) - 1 - k) + "end")
+            out.extend("  " * (len(exits) - 1 - k) + line for line in self._exit_code(n))
+        out.append("    unreachable")
+        out.append("  )")
+        for helper in sorted(_helper_closure(self.helpers)):
+            out.append(HELPERS[helper])
+        out.append(")")
+        return "\n".join(out) + "\n"
+
+
+def _payload(slot: int) -> int:
+    return HEADER_SIZE + SLOT_SIZE * slot + SLOT_PAYLOAD
+
+
+def _tag(slot: int) -> int:
+    return HEADER_SIZE + SLOT_SIZE * slot
+
+
+# Ops that are a plain instruction sequence over their operands (pushed in order).
+_SIMPLE: dict[str, tuple[str, ...]] = {
+    "wadd.i64": ("i64.add",),
+    "wsub.i64": ("i64.sub",),
+    "wmul.i64": ("i64.mul",),
+    "and.i64": ("i64.and",),
+    "or.i64": ("i64.or",),
+    "xor.i64": ("i64.xor",),
+    "invert.i64": ("i64.const -1", "i64.xor"),
+    "lt.i64": ("i64.lt_s",),
+    "le.i64": ("i64.le_s",),
+    "gt.i64": ("i64.gt_s",),
+    "ge.i64": ("i64.ge_s",),
+    "eq.i64": ("i64.eq",),
+    "ne.i64": ("i64.ne",),
+    "add.f64": ("f64.add",),
+    "sub.f64": ("f64.sub",),
+    "mul.f64": ("f64.mul",),
+    "neg.f64": ("f64.neg",),  # flips the sign bit only (NaN too)
+    "abs.f64": ("f64.abs",),  # clears the sign bit only
+    "lt.f64": ("f64.lt",),
+    "le.f64": ("f64.le",),
+    "gt.f64": ("f64.gt",),
+    "ge.f64": ("f64.ge",),
+    "eq.f64": ("f64.eq",),
+    "ne.f64": ("f64.ne",),
+    "float.i64": ("f64.convert_i64_s",),  # round-to-nearest-even, as CPython's int->float
+    "int.bool": ("i64.extend_i32_u",),
+    "bool.i64": ("i64.eqz", "i32.eqz"),
+    "bool.f64": ("f64.const 0", "f64.ne"),  # NaN is true
+    "not.bool": ("i32.eqz",),
+    "and.bool": ("i32.and",),
+    "or.bool": ("i32.or",),
+    "eq.bool": ("i32.eq",),
+    "ne.bool": ("i32.ne",),
+    "select.i64": (),
+    "select.f64": (),
+    "select.bool": (),
+}
+
+
+def _select(self: _Lowering, op: Op) -> None:
+    c, a, b = op.args
+    self.ins(self.get(a), self.get(b), self.get(c), "select")
+    self.put(op)
+
+
+for _name in ("select_i64", "select_f64", "select_bool"):
+    setattr(_Lowering, "op_" + _name, _select)
+
+
+# -- helpers: float % and // exactly as CPython (fmod is exact, so any correct fmod is bit-identical) --
+
+HELPERS: dict[str, str] = {
+    # fmod(x, y) for y != 0: musl's integer algorithm, with the bit-by-bit long division replaced by
+    # 11-bit steps of i64.rem_u (exact: the remainder < y's significand < 2**53, shifted by 11 < 2**64).
+    "fmod": """\
+  (func $fmod (param $x f64) (param $y f64) (result f64)
+    (local $ux i64) (local $uy i64) (local $ex i64) (local $ey i64) (local $lz i64) (local $k i64)
+    (local.set $ux (i64.reinterpret_f64 (local.get $x)))
+    (local.set $uy (i64.reinterpret_f64 (local.get $y)))
+    (local.set $ex (i64.and (i64.shr_u (local.get $ux) (i64.const 52)) (i64.const 0x7ff)))
+    (local.set $ey (i64.and (i64.shr_u (local.get $uy) (i64.const 52)) (i64.const 0x7ff)))
+    ;; x inf or nan, y nan (or zero): nan
+    (if (i32.or (i32.or (i64.eqz (i64.shl (local.get $uy) (i64.const 1))) (f64.ne (local.get $y) (local.get $y)))
+                (i64.eq (local.get $ex) (i64.const 0x7ff)))
+      (then (return (f64.div (f64.mul (local.get $x) (local.get $y)) (f64.mul (local.get $x) (local.get $y))))))
+    ;; |x| <= |y|: x itself, or a zero with x's sign
+    (if (i64.le_u (i64.shl (local.get $ux) (i64.const 1)) (i64.shl (local.get $uy) (i64.const 1)))
+      (then
+        (if (i64.eq (i64.shl (local.get $ux) (i64.const 1)) (i64.shl (local.get $uy) (i64.const 1)))
+          (then (return (f64.mul (f64.const 0) (local.get $x)))))
+        (return (local.get $x))))
+    ;; significands with the implicit bit (subnormals normalised: exponent goes to 0 or below)
+    (if (i64.eqz (local.get $ex))
+      (then
+        (local.set $lz (i64.clz (i64.shl (local.get $ux) (i64.const 12))))
+        (local.set $ex (i64.sub (i64.const 0) (local.get $lz)))
+        (local.set $ux (i64.shl (local.get $ux) (i64.add (local.get $lz) (i64.const 1)))))
+      (else
+        (local.set $ux (i64.or (i64.and (local.get $ux) (i64.const 0xfffffffffffff)) (i64.const 0x10000000000000)))))
+    (if (i64.eqz (local.get $ey))
+      (then
+        (local.set $lz (i64.clz (i64.shl (local.get $uy) (i64.const 12))))
+        (local.set $ey (i64.sub (i64.const 0) (local.get $lz)))
+        (local.set $uy (i64.shl (local.get $uy) (i64.add (local.get $lz) (i64.const 1)))))
+      (else
+        (local.set $uy (i64.or (i64.and (local.get $uy) (i64.const 0xfffffffffffff)) (i64.const 0x10000000000000)))))
+    ;; remainder of (mx * 2**(ex-ey)) by my, 11 bits at a time
+    (local.set $ux (i64.rem_u (local.get $ux) (local.get $uy)))
+    (local.set $ex (i64.sub (local.get $ex) (local.get $ey)))
+    (block $done
+      (loop $steps
+        (br_if $done (i64.le_s (local.get $ex) (i64.const 0)))
+        (local.set $k (select (local.get $ex) (i64.const 11) (i64.lt_s (local.get $ex) (i64.const 11))))
+        (local.set $ux (i64.rem_u (i64.shl (local.get $ux) (local.get $k)) (local.get $uy)))
+        (local.set $ex (i64.sub (local.get $ex) (local.get $k)))
+        (br $steps)))
+    (if (i64.eqz (local.get $ux))
+      (then (return (f64.mul (f64.const 0) (local.get $x)))))
+    ;; normalise (implicit bit back at 52) and rebuild the double with x's sign; the result is exact
+    (local.set $lz (i64.sub (i64.clz (local.get $ux)) (i64.const 11)))
+    (local.set $ex (i64.sub (local.get $ey) (local.get $lz)))
+    (local.set $ux (i64.shl (local.get $ux) (local.get $lz)))
+    (if (i64.gt_s (local.get $ex) (i64.const 0))
+      (then
+        (local.set $ux (i64.or (i64.sub (local.get $ux) (i64.const 0x10000000000000))
+                               (i64.shl (local.get $ex) (i64.const 52)))))
+      (else
+        (local.set $ux (i64.shr_u (local.get $ux) (i64.sub (i64.const 1) (local.get $ex))))))
+    (f64.reinterpret_i64 (i64.or (local.get $ux)
+                                 (i64.and (i64.reinterpret_f64 (local.get $x)) (i64.const 0x8000000000000000)))))""",
+    # CPython's float_rem (Objects/floatobject.c), for w != 0.
+    "py_mod": """\
+  (func $py_mod (param $v f64) (param $w f64) (result f64)
+    (local $m f64)
+    (local.set $m (call $fmod (local.get $v) (local.get $w)))
+    (if (f64.ne (local.get $m) (f64.const 0))
+      (then
+        ;; ensure the remainder has the same sign as the denominator
+        (if (i32.ne (f64.lt (local.get $w) (f64.const 0)) (f64.lt (local.get $m) (f64.const 0)))
+          (then (local.set $m (f64.add (local.get $m) (local.get $w))))))
+      (else (local.set $m (f64.copysign (f64.const 0) (local.get $w)))))
+    (local.get $m))""",
+    # CPython's _float_div_mod quotient (float_floor_div), for w != 0.
+    "py_floordiv": """\
+  (func $py_floordiv (param $v f64) (param $w f64) (result f64)
+    (local $m f64) (local $d f64) (local $f f64)
+    (local.set $m (call $fmod (local.get $v) (local.get $w)))
+    (local.set $d (f64.div (f64.sub (local.get $v) (local.get $m)) (local.get $w)))
+    (if (f64.ne (local.get $m) (f64.const 0))
+      (then
+        (if (i32.ne (f64.lt (local.get $w) (f64.const 0)) (f64.lt (local.get $m) (f64.const 0)))
+          (then (local.set $d (f64.sub (local.get $d) (f64.const 1)))))))
+    (if (f64.ne (local.get $d) (f64.const 0))
+      (then
+        ;; snap the quotient to the nearest integral value
+        (local.set $f (f64.floor (local.get $d)))
+        (if (f64.gt (f64.sub (local.get $d) (local.get $f)) (f64.const 0.5))
+          (then (local.set $f (f64.add (local.get $f) (f64.const 1))))))
+      (else (local.set $f (f64.copysign (f64.const 0) (f64.div (local.get $v) (local.get $w))))))
+    (local.get $f))""",
+}
+_HELPER_DEPS = {"py_mod": ("fmod",), "py_floordiv": ("fmod",), "fmod": ()}
+
+
+def _helper_closure(names: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    work = list(names)
+    while work:
+        n = work.pop()
+        if n not in out:
+            out.add(n)
+            work.extend(_HELPER_DEPS[n])
+    return out
