@@ -101,7 +101,10 @@ class _Lowerer:
         # before its uses (phi arguments are named when the edge is emitted, at the predecessor).
         self.reachable = list(self.doms.order)
         self.names: dict[Value, str] = {}
-        self.used_names: set[str] = set()
+        # Labels and values share LLVM's local namespace: every name goes through _unique.
+        self.used_names: set[str] = {"base", "frame", "fp", "start"}
+        self.exit_labels: dict[int, str] = {}
+        self.iter_names: dict[str, str] = {}
         self.tmp = 0
         self.libm: set[str] = set()
         self.intrinsics: set[str] = set()
@@ -146,6 +149,15 @@ class _Lowerer:
         self.cur.lines.append("  " + line)
 
     def inst(self, text: str) -> str:
+        """Emit `%t = text` and return %t, or return the literal when all operands are literals.
+
+        Folding here matters without an IR pass pipeline: guards split blocks, and the code
+        generator folds constants only within a block (a guard on `b == 0` for a constant divisor
+        would otherwise stay, and `x % 2` would become a hardware division).
+        """
+        folded = fold(text)
+        if folded is not None:
+            return folded
         t = self.new_tmp()
         self.emit(f"{t} = {text}")
         return t
@@ -157,10 +169,25 @@ class _Lowerer:
     def slot_ptr(self, slot: int, word: int) -> str:
         return self.inst(f"getelementptr inbounds i8, ptr %fp, i64 {HEADER_SIZE + SLOT_SIZE * slot + word}")
 
+    def exit_label(self, snapshot: int) -> str:
+        label = self.exit_labels.get(snapshot)
+        if label is None:
+            label = self.exit_labels[snapshot] = self._unique(f"exit.{snapshot}")
+        return label
+
+    def iter_name(self, label: str) -> str:
+        """The register holding the back-edge count on entry to block `label` (its phi)."""
+        name = self.iter_names.get(label)
+        if name is None:
+            name = self.iter_names[label] = "%" + self._unique(f"it.{label}")
+        return name
+
     def guard_exit(self, fail: str, snapshot: int) -> None:
         """Branch to the exit of `snapshot` when `fail` (an i1) is true; continue in a new block."""
+        if fail == "false":  # folded: this guard can never fail
+            return
         cont = self._unique(f"{self.cur.label}.ok")
-        exit_label = f"x.{snapshot}"
+        exit_label = self.exit_label(snapshot)
         self.exit_sites.setdefault(snapshot, []).append((self.cur.label, self.iters))
         self.emit(f"br i1 {fail}, label %{exit_label}, label %{cont}, !prof {COLD}")
         self.start_block(cont)
@@ -208,14 +235,14 @@ class _Lowerer:
                 self.names[p] = a
             self.single.add(label)
         else:
-            self.iters = f"%it.{label}"
+            self.iters = self.iter_name(label)
         for op in blk.ops:
             self.lower_op(blk, op)
 
     def lower_terminator(self, blk: Block, op: Op) -> None:
         if op.opcode == "exit":
             self.exit_sites.setdefault(op.snapshot, []).append((self.cur.label, self.iters))  # type: ignore[arg-type]
-            self.emit(f"br label %x.{op.snapshot}")
+            self.emit(f"br label %{self.exit_label(op.snapshot)}")  # type: ignore[arg-type]
             return
         if op.opcode == "jump":
             t = op.targets[0]
@@ -244,12 +271,13 @@ class _Lowerer:
 
     def lower_exit(self, n: int) -> None:
         snap = self.fn.snapshots[n]
-        self.start_block(f"x.{n}")
+        label = self.exit_label(n)
+        self.start_block(label)
         sites = self.exit_sites[n]
         if len({it for _, it in sites}) == 1:
             iters = sites[0][1]
         else:
-            iters = "%it.x." + str(n)
+            iters = self.iter_name(label)
             incoming = ", ".join(f"[ {it}, %{lab} ]" for lab, it in sites)
             self.cur.phis.append(f"  {iters} = phi i64 {incoming}")
         for slot in sorted(snap.slots):
@@ -279,7 +307,8 @@ class _Lowerer:
                 continue
             b = next(x for x in self.out if x.label == label)
             inc = self.incoming.get(label, [])
-            b.phis.append(f"  %it.{label} = phi i64 " + ", ".join(f"[ {it}, %{lab} ]" for lab, _, it in inc))
+
+            b.phis.append(f"  {self.iter_name(label)} = phi i64 " + ", ".join(f"[ {it}, %{lab} ]" for lab, _, it in inc))
             for k, p in enumerate(blk.params):
                 entries = ", ".join(f"[ {args[k]}, %{lab} ]" for lab, args, _ in inc)
                 b.phis.append(f"  {self.ref(p)} = phi {LLTYPE[p.type]} {entries}")
@@ -376,11 +405,22 @@ class _Lowerer:
         return self.inst(f"select i1 {is_neg}, i64 {neg}, i64 {a}")
 
     def op_floordiv_i64(self, op: Op, a: str, b: str) -> str:
+        c = int(b) if _INT.match(b) else None
+        if c is not None and c > 0:
+            # A positive constant divisor: no guard; a power of two is an arithmetic shift.
+            if c & (c - 1) == 0:
+                return self.inst(f"ashr i64 {a}, {c.bit_length() - 1}")
+            q = self.inst(f"sdiv i64 {a}, {c}")
+            r = self.inst(f"srem i64 {a}, {c}")
+            dec = self.inst(f"sext i1 {self.inst(f'icmp slt i64 {r}, 0')} to i64")
+            return self.inst(f"add i64 {q}, {dec}")
         zero = self.inst(f"icmp eq i64 {b}, 0")
         amin = self.inst(f"icmp eq i64 {a}, -9223372036854775808")
         bm1 = self.inst(f"icmp eq i64 {b}, -1")
         ovf = self.inst(f"and i1 {amin}, {bm1}")
         self.guard_exit(self.inst(f"or i1 {zero}, {ovf}"), op.snapshot)  # type: ignore[arg-type]
+        if c == 0:
+            return "0"  # unreachable: the guard above always exits
         q = self.inst(f"sdiv i64 {a}, {b}")
         r = self.inst(f"srem i64 {a}, {b}")
         # Floor: step down when the remainder is nonzero and its sign differs from the divisor's.
@@ -392,7 +432,17 @@ class _Lowerer:
         return self.inst(f"add i64 {q}, {dec}")
 
     def op_mod_i64(self, op: Op, a: str, b: str) -> str:
+        c = int(b) if _INT.match(b) else None
+        if c is not None and c > 0:
+            # A positive constant modulus: the result is in [0, c); a power of two is a mask.
+            if c & (c - 1) == 0:
+                return self.inst(f"and i64 {a}, {c - 1}")
+            r = self.inst(f"srem i64 {a}, {c}")
+            fix = self.inst(f"select i1 {self.inst(f'icmp slt i64 {r}, 0')}, i64 {c}, i64 0")
+            return self.inst(f"add i64 {r}, {fix}")
         self.guard_exit(self.inst(f"icmp eq i64 {b}, 0"), op.snapshot)  # type: ignore[arg-type]
+        if c == 0:
+            return "0"  # unreachable: the guard above always exits
         # x % -1 == 0 for every x; dividing by 1 instead avoids srem's trap on INT_MIN % -1.
         bm1 = self.inst(f"icmp eq i64 {b}, -1")
         d = self.inst(f"select i1 {bm1}, i64 1, i64 {b}")
@@ -579,6 +629,99 @@ class _Lowerer:
     def op_select(self, op: Op, c: str, a: str, b: str) -> str:
         ty = LLTYPE[op.result.type]  # type: ignore[union-attr]
         return self.inst(f"select i1 {c}, {ty} {a}, {ty} {b}")
+
+
+# -- constant folding of the instructions the lowering emits ---------------------------------------
+
+_INT = re.compile(r"-?\d+\Z")
+_DBL = re.compile(r"0x[0-9A-F]{16}\Z")
+_BIN = re.compile(r"(icmp|fcmp) (\w+) (i64|double|i1) ([^,\s]+), ([^,\s]+)\Z")
+_LOGIC = re.compile(r"(and|or|xor|add|sub) (i1|i64) ([^,\s]+), ([^,\s]+)\Z")
+_SELECT = re.compile(r"select i1 ([^,\s]+), (\S+) ([^,\s]+), \S+ ([^,\s]+)\Z")
+_EXT = re.compile(r"(zext|sext) i1 (true|false) to i64\Z")
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
+def _lit(x: str, ty: str) -> int | float | bool | None:
+    if ty == "i1":
+        return {"true": True, "false": False}.get(x)
+    if ty == "i64":
+        return int(x) if _INT.match(x) else None
+    if _DBL.match(x):
+        from ...jit.layout import bits_to_float
+
+        return bits_to_float(int(x, 16))
+    return None
+
+
+def _wrap(x: int) -> int:
+    x &= _MASK
+    return x - (1 << 64) if x >> 63 else x
+
+
+_ICMP = {
+    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "slt": lambda a, b: a < b, "sle": lambda a, b: a <= b,
+    "sgt": lambda a, b: a > b, "sge": lambda a, b: a >= b,
+    "ult": lambda a, b: a & _MASK < b & _MASK, "ugt": lambda a, b: a & _MASK > b & _MASK,
+}
+_FCMP = {
+    "oeq": lambda a, b: a == b, "une": lambda a, b: not a == b, "olt": lambda a, b: a < b,
+    "ole": lambda a, b: a <= b, "ogt": lambda a, b: a > b, "oge": lambda a, b: a >= b,
+    "ord": lambda a, b: a == a and b == b, "uno": lambda a, b: a != a or b != b,
+}
+
+
+def fold(text: str) -> str | None:
+    """The literal result of an instruction whose operands are literals (or trivially decided), else None."""
+    m = _BIN.match(text)
+    if m:
+        kind, pred, ty, a, b = m.groups()
+        if ty == "i1":
+            ty_a, ty_b = _lit(a, ty), _lit(b, ty)
+            if ty_a is None or ty_b is None or pred not in ("eq", "ne"):
+                return None
+            return "true" if (ty_a == ty_b) == (pred == "eq") else "false"
+        x, y = _lit(a, ty), _lit(b, ty)
+        table = _ICMP if kind == "icmp" else _FCMP
+        if x is None or y is None or pred not in table:
+            return None
+        return "true" if table[pred](x, y) else "false"
+    m = _LOGIC.match(text)
+    if m:
+        op, ty, a, b = m.groups()
+        x, y = _lit(a, ty), _lit(b, ty)
+        if ty == "i1":
+            if op == "and" and (x is False or y is False):
+                return "false"
+            if op == "or" and (x is True or y is True):
+                return "true"
+            if op in ("and", "or"):
+                if x is not None:
+                    return b
+                if y is not None:
+                    return a
+            if op == "xor" and x is not None and y is not None:
+                return "true" if x != y else "false"
+            if op == "xor" and y is False:
+                return a
+            return None
+        if x is None or y is None:
+            return None
+        r = {"and": x & y, "or": x | y, "xor": x ^ y, "add": x + y, "sub": x - y}[op]  # type: ignore[operator]
+        return str(_wrap(r))
+    m = _SELECT.match(text)
+    if m:
+        c, _ty, a, b = m.groups()
+        if c == "true" or a == b:
+            return a
+        if c == "false":
+            return b
+        return None
+    m = _EXT.match(text)
+    if m:
+        one = "1" if m.group(1) == "zext" else "-1"
+        return one if m.group(2) == "true" else "0"
+    return None
 
 
 _HANDLERS = {

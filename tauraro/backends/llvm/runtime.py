@@ -160,7 +160,7 @@ class Engine:
                 module.data_layout = str(tm.target_data)
                 module.verify()
             except RuntimeError as e:
-                raise BackendCompileError(f"LLVM rejected the IR of {fn.name}: {e}") from e
+                raise BackendCompileError(f"LLVM rejected the IR of {fn.name}: {_one_line(e)}") from e
             t2 = time.perf_counter()
             seconds["parse"] = t2 - t1
             if ir_opt > 0:
@@ -172,7 +172,7 @@ class Engine:
                 try:
                     obj = tm.emit_object(module)
                 except RuntimeError as e:
-                    raise BackendCompileError(f"LLVM code generation failed for {fn.name}: {e}") from e
+                    raise BackendCompileError(f"LLVM code generation failed for {fn.name}: {_one_line(e)}") from e
             seconds["codegen"] = time.perf_counter() - t3
         return Build(symbol, lowered.text, module, obj, seconds)
 
@@ -210,6 +210,11 @@ class Engine:
         tm = self.target_machine(triple, codegen_opt)
         with self._lock:
             return tm.emit_assembly(module)
+
+
+def _one_line(e: BaseException) -> str:
+    """LLVM's multi-line diagnostics on one line (the driver logs the first line of a message)."""
+    return "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
 
 
 def _run_ir_pipeline(module: Any, tm: Any, level: int) -> None:
