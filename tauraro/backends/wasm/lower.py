@@ -56,6 +56,7 @@ from ...jit.layout import (
     HDR_INTERRUPT,
     HDR_ITERATIONS,
     HEADER_SIZE,
+    I64_MAX,
     I64_MIN,
     SLOT_PAYLOAD,
     SLOT_SIZE,
@@ -499,6 +500,13 @@ class _Lowering:
 
     # i64 arithmetic with exact overflow checks
     def op_add_i64(self, op: Op) -> None:
+        x, y = op.args
+        if self._const_of(x) is not None and self._const_of(y) is None:
+            x, y = y, x
+        k = self._const_of(y)
+        if k is not None:
+            self._add_const(op, x, k)
+            return
         a, b = map(self.get, op.args)
         r = self.locals[op.result]  # type: ignore[index]
         # Signed overflow iff both operands' signs differ from the result's: ((a^r) & (b^r)) < 0.
@@ -506,7 +514,23 @@ class _Lowering:
                  a, f"local.get {r}", "i64.xor", b, f"local.get {r}", "i64.xor", "i64.and", "i64.const 0", "i64.lt_s")
         self.guard(op)
 
+    def _add_const(self, op: Op, x: Value, k: int) -> None:
+        # x + k with k known: overflow iff x > MAX - k (k > 0) or x < MIN - k (k < 0); one compare.
+        a = self.get(x)
+        if k > 0:
+            self.ins(a, f"i64.const {I64_MAX - k}", "i64.gt_s")
+            self.guard(op)
+        elif k < 0:
+            self.ins(a, f"i64.const {I64_MIN - k}", "i64.lt_s")
+            self.guard(op)
+        self.ins(a, f"i64.const {k}", "i64.add")
+        self.put(op)
+
     def op_sub_i64(self, op: Op) -> None:
+        k = self._const_of(op.args[1])
+        if k is not None and k != I64_MIN:
+            self._add_const(op, op.args[0], -k)
+            return
         a, b = map(self.get, op.args)
         r = self.locals[op.result]  # type: ignore[index]
         # Overflow iff the operands' signs differ and the result's sign differs from a: ((a^b) & (a^r)) < 0.
