@@ -65,7 +65,9 @@ class WasmCompiledLoop(CompiledLoop):
                 q[(frame + HDR_ITERATIONS) >> 3] = 0
                 return self.interrupt_exit
         # Compiled code wrote nothing (it writes only at exits), so memory is as the VM left it.
-        raise InternalJitError(f"compiled loop {self.fn.name} ({self.fn.location}) trapped: {message.strip()}")
+        lines = [line.strip() for line in message.splitlines() if line.strip()]
+        summary = next((line for line in lines if "wasm trap" in line), lines[0] if lines else "unknown error")
+        raise InternalJitError(f"compiled loop {self.fn.name} ({self.fn.location}) trapped: {summary}")
 
     def release(self) -> None:
         # wasmtime frees an instance only with its store (one per process): dropping our references
