@@ -280,3 +280,24 @@ def test_driver_reports_cache_hits(tmp_path, monkeypatch):
     assert second.stats.cache_hits - first.stats.cache_hits == second.stats.loops_compiled
     assert shared.cache_hits - before == second.stats.loops_compiled
 
+
+
+def test_a_fresh_store_replaces_one_nothing_uses_any_more(tmp_path):
+    """Each memory reserves ~4 GiB of address space and a store frees nothing until dropped: recycle it."""
+    import gc
+
+    from tauraro.backends.wasm.runtime import runtime
+
+    backend = _backend(tmp_path, use_cache=False)
+    rt = runtime()
+    mem = backend.make_memory(1 << 16)
+    loop = backend.compile(_counting_loop(), mem)
+    stores = rt.stores_created
+    other = backend.make_memory(1 << 16)  # `mem` and `loop` are alive: same store
+    assert rt.stores_created == stores and other.runtime.store is mem.runtime.store
+    loop.release()
+    del loop, mem, other
+    gc.collect()
+    fresh = backend.make_memory(1 << 16)
+    assert rt.stores_created == stores + 1
+    assert _run_count(backend.compile(_counting_loop(), fresh), fresh, 10) == (4, 45)

@@ -43,6 +43,7 @@ class WasmCompiledLoop(CompiledLoop):
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
         self.interrupt_exit = interrupt_exit  # the exit an epoch trap returns (epoch mode only)
+        rt.track_loop(self)
 
     def run(self, frame_offset: int) -> int:
         e = self.entry
@@ -72,6 +73,8 @@ class WasmCompiledLoop(CompiledLoop):
     def release(self) -> None:
         # wasmtime frees an instance only with its store (one per process): dropping our references
         # lets the module's code go once nothing else holds it; the instance record itself stays.
+        if self.entry is not None:
+            self.memory.runtime.untrack_loop(self)  # type: ignore[attr-defined]
         self.entry = None  # type: ignore[assignment]
         self.instance = None  # type: ignore[assignment]
         self.module = None  # type: ignore[assignment]

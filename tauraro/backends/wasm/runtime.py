@@ -28,6 +28,7 @@ import ctypes
 import os
 import platform
 import threading
+import weakref
 from importlib import metadata
 from typing import Any
 
@@ -58,21 +59,45 @@ class WasmRuntime:
         config.epoch_interruption = epoch
         self.epoch = epoch
         self.engine = wasmtime.Engine(config)
-        self.store = wasmtime.Store(self.engine)
-        if epoch:
-            # An epoch-enabled store without a deadline traps at once (wasmtime issue 4342).
-            self.store.set_epoch_deadline(1)
-        self.ctx = ctypes.c_void_p(ctypes.cast(self.store._context(), ctypes.c_void_p).value)
         self.wasmtime_version = _wasmtime_version()
         # Everything that changes the machine code for the same WAT, for the module cache key.
         self.config_key = (f"wasmtime={self.wasmtime_version};arch={platform.machine()};opt=speed;"
                            f"may_move=0;wide=1;epoch={int(epoch)}")
-        self._host: dict[str, wasmtime.Func] = {}
         self._keepalive: list[Any] = []
         self.host_kind = ""
+        self.stores_created = 0
+        # What still uses the current store; see new_memory.
+        self._memories: weakref.WeakSet[WasmLinearMemory] = weakref.WeakSet()
+        self._loops: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._new_store()
+
+    def _new_store(self) -> None:
+        self.store = wasmtime.Store(self.engine)
+        if self.epoch:
+            # An epoch-enabled store without a deadline traps at once (wasmtime issue 4342).
+            self.store.set_epoch_deadline(1)
+        self.ctx = ctypes.c_void_p(ctypes.cast(self.store._context(), ctypes.c_void_p).value)
+        self._host: dict[str, wasmtime.Func] = {}
+        self.stores_created += 1
+        self._store_used = False
+
+    def track_loop(self, loop: Any) -> None:
+        """Register a compiled loop instantiated in the current store (until it is released or dies)."""
+        self._loops.add(loop)
+
+    def untrack_loop(self, loop: Any) -> None:
+        self._loops.discard(loop)
 
     # -- memory -------------------------------------------------------------------------------------
     def new_memory(self, size: int = DEFAULT_SIZE) -> WasmLinearMemory:
+        # A store frees its memories and instances only when it is dropped, and each memory reserves
+        # ~4 GiB of address space: a process that runs many programs (tests, an embedding) would run
+        # out of address space or mappings. When nothing of the current store is alive any more
+        # (every memory garbage, every loop released), start a fresh store; the engine and its
+        # compiled modules stay.
+        if self._store_used and not self._memories and not self._loops:
+            self._new_store()
+        self._store_used = True
         pages = max(1, -(-size // PAGE))
         mem = wasmtime.Memory(self.store, wasmtime.MemoryType(wasmtime.Limits(pages, None)))
         store = self.store
@@ -87,6 +112,7 @@ class WasmRuntime:
         lin = WasmLinearMemory.external(base, length, refresh=current, grow=grow)
         lin.wasm_memory = mem
         lin.runtime = self
+        self._memories.add(lin)
         return lin
 
     # -- host functions (libm for callf.f64) --------------------------------------------------------
