@@ -33,6 +33,10 @@ class Abort(Exception):
         self.detail = detail
 
 
+class TypeMismatch(Exception):
+    """An edge reaches a block with slot types other than the block was built for."""
+
+
 class SideExit(Exception):
     """This instruction is not modelled: leave to the interpreter right before it."""
 
@@ -197,37 +201,40 @@ class Translator:
         self.block_state[leader] = entry_state
 
     def _edge_args(self, leader: int, state: dict[int, Any]) -> list[Value]:
-        """Arguments for the block at `leader` from `state`; aborts if the types disagree."""
+        """Arguments for the block at `leader` from `state`; TypeMismatch if the types disagree."""
         if leader not in self.blocks:
             self._define_block(leader, state)
         args: list[Value] = []
+        want_state = self.block_state[leader]
         for slot, kind in self.block_layout[leader]:
             v = state.get(slot)
-            want = self.block_state[leader][slot]
+            want = want_state[slot]
             if kind == "v":
                 if not isinstance(v, Value) or v.type is not want.type:
-                    raise Abort(AbortReason.UNSTABLE_TYPE,
-                                f"'{self.region.slots[slot].name}' changes type at pc {leader}")
+                    raise TypeMismatch(self.region.slots[slot].name)
                 args.append(v)
             else:
                 if not isinstance(v, It) or v.step != want.step:
-                    raise Abort(AbortReason.UNSTABLE_TYPE, f"iterator '{self.region.slots[slot].name}' changes")
+                    raise TypeMismatch(self.region.slots[slot].name)
                 args += [v.cur, v.stop]
         for slot in self._live_slots(leader):
-            want = self.block_state[leader].get(slot)
-            have = state.get(slot)
-            if isinstance(want, Obj) and not (isinstance(have, Obj) and have.value is want.value):
-                raise Abort(AbortReason.UNSTABLE_TYPE, f"'{self.region.slots[slot].name}' changes at pc {leader}")
-            if want is None and have is not None and slot in self.block_state[leader]:
-                raise Abort(AbortReason.UNSTABLE_TYPE, f"'{self.region.slots[slot].name}' changes at pc {leader}")
-            if want is None and have is not None and not isinstance(have, (Value, It)):
-                raise Abort(AbortReason.UNSTABLE_TYPE, f"'{self.region.slots[slot].name}' changes at pc {leader}")
+            want, have = want_state.get(slot), state.get(slot)
+            if isinstance(want, (Value, It)):
+                continue
+            ok = isinstance(have, Obj) and have.value is want.value if isinstance(want, Obj) else have is None
+            if not ok:
+                raise TypeMismatch(self.region.slots[slot].name)
         return args
 
     def _target(self, pc: int, state: dict[int, Any], reason: ExitReason) -> tuple[Block, list[Value]]:
         """The IR block and arguments for control reaching bytecode `pc` with `state`."""
         if self.region.contains(pc):
-            return self.blocks.get(pc) or self._defined(pc, state), self._edge_args(pc, state)
+            try:
+                return self.blocks.get(pc) or self._defined(pc, state), self._edge_args(pc, state)
+            except TypeMismatch:
+                # This path brings other types than the block was built for: leave to the
+                # interpreter there; a later entry with the new types compiles its own variant.
+                reason = ExitReason.GUARD_TYPE
         exit_block = self.b.new_block(f"exit{pc}")
         saved = self.b.block
         self.b.set_block(exit_block)
