@@ -133,6 +133,9 @@ for i in range(1, 200):
     t += (i * -1.5) // 4.0 + (i * 2.25) % -3.5
 print(t)
 """,
+    "host_constants_restored_at_exits": """
+print([("fizz" if i % 3 == 0 else "") + ("buzz" if i % 5 == 0 else "") or str(i) for i in range(1, 31)])
+""",
     "uncaught_error_inside_compiled_loop": """
 def h(n):
     s = 0

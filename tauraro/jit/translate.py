@@ -272,9 +272,8 @@ class Translator:
                 slots[stop_slot] = v.stop
                 extras.iterators.append((ref.key, cur_slot, stop_slot, v.step))
             elif isinstance(v, Obj):
-                entry = self.entry_values[slot] if slot < len(self.entry_values) else None
-                if entry is not v.value:
-                    extras.objects[ref] = v.value
+                # Always restored: the entry value of an untracked register differs between entries.
+                extras.objects[ref] = v.value
             elif isinstance(v, Rng):
                 raise Abort(AbortReason.UNSUPPORTED_TYPE, "range object live at an exit")
         index = self.b.snapshot(pc, slots, reason, line=self.code.line_of(pc))
