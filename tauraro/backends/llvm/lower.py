@@ -1,9 +1,10 @@
-"""Lowering of a LoopFunction to LLVM IR text: `i64 @sym(ptr base, i64 frame)`, SSA values, exits storing snapshots.
+"""Lowering of a LoopFunction to LLVM IR text: `i64 @sym(ptr window)`, SSA values, exits storing snapshots.
 
 Shape of the emitted function (the exit contract is tauraro.jit.deopt's):
 
-* ``start`` computes the window pointer and jumps to the IR entry block (LLVM forbids branches to
-  its entry block, and the IR entry block may be a loop header).
+* The argument is the frame window's address (memory base + frame offset: any LinearMemory works).
+  ``start`` jumps to the IR entry block (LLVM forbids branches to its entry block, and the IR
+  entry block may be a loop header).
 * Every IR block becomes an LLVM block whose phis are the block parameters plus ``%it.<block>``,
   the back-edges taken so far; a back-edge passes ``it + 1``. Guards split blocks: the failing
   side branches (with cold branch weights) to the exit block of the guard's snapshot.
@@ -102,7 +103,7 @@ class _Lowerer:
         self.reachable = list(self.doms.order)
         self.names: dict[Value, str] = {}
         # Labels and values share LLVM's local namespace: every name goes through _unique.
-        self.used_names: set[str] = {"base", "frame", "fp", "start"}
+        self.used_names: set[str] = {"fp", "start"}
         self.exit_labels: dict[int, str] = {}
         self.iter_names: dict[str, str] = {}
         self.tmp = 0
@@ -202,7 +203,6 @@ class _Lowerer:
             if op.opcode in RESERVED_OPS:
                 raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the llvm backend")
         self.out.append(self.cur)
-        self.emit("%fp = getelementptr inbounds i8, ptr %base, i64 %frame")
         self.emit_edge(fn.entry, [], back=False)
         # Bind block parameters first: a block may use the parameters of a block emitted later
         # only through phis, but phis of a loop header are referenced by its body.
@@ -312,7 +312,7 @@ class _Lowerer:
             for k, p in enumerate(blk.params):
                 entries = ", ".join(f"[ {args[k]}, %{lab} ]" for lab, args, _ in inc)
                 b.phis.append(f"  {self.ref(p)} = phi {LLTYPE[p.type]} {entries}")
-        lines = [f"define i64 @{self.symbol}(ptr noalias %base, i64 %frame) #0 {{"]
+        lines = [f"define i64 @{self.symbol}(ptr noalias align 8 %fp) #0 {{"]
         for b in self.out:
             lines.append(f"{b.label}:")
             lines.extend(b.phis)
@@ -785,5 +785,5 @@ for _cmp in ("lt", "le", "gt", "ge", "eq", "ne"):
 
 
 def lower(fn: LoopFunction, symbol: str = "tauraro_loop") -> Lowered:
-    """LLVM IR text for `fn` as `define i64 @symbol(ptr base, i64 frame)` (no triple/datalayout)."""
+    """LLVM IR text for `fn` as `define i64 @symbol(ptr window)` (no triple/datalayout)."""
     return _Lowerer(fn, symbol).lower()
