@@ -301,3 +301,20 @@ def test_a_fresh_store_replaces_one_nothing_uses_any_more(tmp_path):
     fresh = backend.make_memory(1 << 16)
     assert rt.stores_created == stores + 1
     assert _run_count(backend.compile(_counting_loop(), fresh), fresh, 10) == (4, 45)
+
+
+def test_cache_directory_is_trimmed_least_recently_used_first(tmp_path):
+    backend = _backend(tmp_path)
+    for line in range(6):
+        fn = _counting_loop()
+        fn.snapshots[-1].line = 100 + line  # six different modules
+        backend.compile(fn, backend.make_memory(1 << 16))
+    entries = list((tmp_path / "cache").glob("*.cwasm"))
+    assert len(entries) == 6
+    size = entries[0].stat().st_size
+    oldest = min(entries, key=lambda p: p.stat().st_mtime_ns)
+    backend.cache.max_bytes = 4 * size
+    backend.cache.evict()
+    left = list((tmp_path / "cache").glob("*.cwasm"))
+    assert sum(p.stat().st_size for p in left) <= 3 * size and oldest not in left
+    assert backend.cache.evicted == 6 - len(left)

@@ -4,12 +4,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import wasmtime
 
 MAGIC = b"TAURARO-CWASM-1\n"
 DIGEST_SIZE = 32
+MAX_BYTES = 64 << 20  # the directory is trimmed to 3/4 of this, least recently used entries first
+EVICT_EVERY = 256  # stores between two size checks (the first store of a process checks too)
 
 
 def default_cache_dir() -> Path:
@@ -28,9 +31,12 @@ class ModuleCache:
     still fails to load it is treated the same way. Nothing here ever raises to the caller.
     """
 
-    def __init__(self, directory: Path | str | None = None) -> None:
+    def __init__(self, directory: Path | str | None = None, max_bytes: int = MAX_BYTES) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
+        self.max_bytes = max_bytes
         self.errors = 0  # entries rejected (corrupt or incompatible) or writes that failed
+        self.evicted = 0
+        self._stores = 0
 
     @staticmethod
     def key(*parts: str) -> str:
@@ -56,10 +62,15 @@ class ModuleCache:
             self._reject(path)
             return None
         try:
-            return wasmtime.Module.deserialize(engine, payload)
+            module = wasmtime.Module.deserialize(engine, payload)
         except Exception:  # noqa: BLE001 - any failure to load is a miss, never fatal
             self._reject(path)
             return None
+        try:
+            os.utime(path)  # recently used: eviction removes the oldest modification times first
+        except OSError:
+            pass
+        return module
 
     def store(self, key: str, module: wasmtime.Module) -> None:
         try:
@@ -76,6 +87,34 @@ class ModuleCache:
                 raise
         except Exception:  # noqa: BLE001 - a cache that cannot be written is just a slower run
             self.errors += 1
+            return
+        if self._stores % EVICT_EVERY == 0:
+            self.evict()
+        self._stores += 1
+
+    def evict(self) -> None:
+        """Trim the directory to 3/4 of max_bytes if it holds more (oldest first); drop stale temp files."""
+        try:
+            entries = []
+            now = time.time()
+            with os.scandir(self.directory) as it:
+                for entry in it:
+                    st = entry.stat()
+                    if entry.name.startswith(".tmp-") and now - st.st_mtime > 3600:
+                        os.unlink(entry.path)  # left by a process killed while writing
+                    elif entry.name.endswith(".cwasm"):
+                        entries.append((st.st_mtime, st.st_size, entry.path))
+            total = sum(size for _, size, _ in entries)
+            if total <= self.max_bytes:
+                return
+            for _, size, path in sorted(entries):
+                os.unlink(path)
+                self.evicted += 1
+                total -= size
+                if total <= self.max_bytes * 3 // 4:
+                    break
+        except OSError:
+            pass  # another process evicting at the same time, or an unreadable directory
 
     def _reject(self, path: Path) -> None:
         self.errors += 1
