@@ -33,10 +33,11 @@ Arithmetic is exactly Python's (see the op table); each non-obvious check is com
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ...jit.analysis import Dominators, is_back_edge, natural_loops, reverse_postorder
+from ...jit.analysis import Dominators, is_back_edge, reverse_postorder
 from ...jit.ir import (
     BOOL,
     F64,
@@ -87,7 +88,16 @@ def lower(fn: LoopFunction) -> LoweredModule:
     for op in fn.ops():
         if op.opcode in RESERVED_OPS:
             raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the cranelift backend")
-    return _Lowering(fn).run()
+    # Emission recurses along the dominator tree (a few frames per nested if/merge); deep nesting
+    # is legal IR, so allow more depth than the default while lowering, and fail cleanly beyond it.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20000))
+    try:
+        return _Lowering(fn).run()
+    except RecursionError:
+        raise BackendCompileError(f"{fn.name}: control flow nested too deeply for the wasm lowering") from None
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 # -- constants -------------------------------------------------------------------------------------
@@ -148,6 +158,30 @@ class _Edge:
     dest: _Node | None
     exit: int | None
     counts: bool  # an IR back-edge: increments the iteration counter
+
+
+def _natural_loops(order: list[Block], doms: Dominators) -> dict[Block, set[Block]]:
+    """Header -> body blocks of each natural loop (merged per header).
+
+    Like analysis.natural_loops, but an edge is tested for being a back-edge only when it does not
+    go forward in reverse postorder, so a long chain of forward branches costs no dominator walks.
+    """
+    preds: dict[Block, list[Block]] = {blk: [] for blk in order}
+    for blk in order:
+        for succ in blk.successors:
+            preds[succ].append(blk)
+    loops: dict[Block, set[Block]] = {}
+    for src in order:
+        for hdr in src.successors:
+            if doms.index[hdr] <= doms.index[src] and is_back_edge(doms, src, hdr):
+                body = loops.setdefault(hdr, {hdr})
+                work = [src]
+                while work:
+                    blk = work.pop()
+                    if blk not in body:
+                        body.add(blk)
+                        work.extend(preds[blk])
+    return loops
 
 
 def _sanitize(name: str) -> str:
@@ -225,12 +259,11 @@ class _Lowering:
 
         # Rotation: one copy of each small `while` header, shared by all of its latches.
         rotated: dict[Block, _Node] = {}
-        for loop in natural_loops(fn, doms):
-            hdr = loop.header
+        for hdr, body in _natural_loops(reachable, doms).items():
             term = hdr.terminator
             if hdr is fn.entry or term is None or term.opcode != "br" or len(hdr.ops) - 1 > ROTATE_LIMIT:
                 continue
-            inside = [t.block in loop.blocks for t in term.targets]
+            inside = [t.block in body for t in term.targets]
             if inside.count(True) != 1 or any(t.block is hdr for t in term.targets):
                 continue
             label = f"{nodes[hdr].label}.rot"
@@ -243,7 +276,8 @@ class _Lowering:
             term = node.block.terminator
             assert term is not None, f"block {node.block.name} has no terminator"
             for t in term.targets:
-                back = is_back_edge(doms, node.block, t.block)
+                # Only an edge that does not go forward in RPO can be a back-edge (avoids a walk to the root).
+                back = doms.index[t.block] <= doms.index[node.block] and is_back_edge(doms, node.block, t.block)
                 if t.block in exit_only:
                     dest, ex = None, exit_only[t.block]
                 elif back and t.block in rotated:
