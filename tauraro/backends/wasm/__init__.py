@@ -196,6 +196,6 @@ def _disassemble(module: wasmtime.Module) -> str:
         out = subprocess.run([_OBJDUMP or "objdump", "-d", "--no-show-raw-insn", f.name], capture_output=True,
                              text=True, check=False)
     text = out.stdout
-    # Keep the compiled function itself, drop the trampolines wasmtime adds around it.
-    start = text.find("function[0]")
-    return text[text.rfind("\n", 0, start) + 1 :] if start >= 0 else text
+    # Keep the compiled loop function (and the helpers it calls); drop wasmtime's trampolines.
+    parts = [p for p in text.split("\n\n") if "::function[" in p.split("\n", 1)[0]]
+    return "\n\n".join(parts) + "\n" if parts else text
