@@ -1,6 +1,7 @@
 """Emulated AArch64 check: compile loops to AArch64 objects, run them under qemu, compare with x86-64 and the IR interpreter.
 
-Loops: the backend conformance corpus (every op and guard kind, edge values) and loops captured
+Loops: the backend conformance corpus (every op and guard kind, edge values), random loops
+(tauraro.backends.llvm.fuzz: random ops, guards, diamonds, names that collide) and loops captured
 from real programs (tests/programs and bench/kernels at small sizes: each compiled loop with the
 frame windows it was entered with). Every loop is compiled by the LLVM backend for
 aarch64-unknown-linux-gnu, linked statically with a small C harness implementing the frame-window
@@ -98,6 +99,23 @@ def _spread(items: list, limit: int) -> list:
     step = len(items) / limit
     picked = [items[int(k * step)] for k in range(limit)]
     return picked + [items[-1]]  # keep the final entry-guard failure input
+
+
+def random_loops(seed: int, count: int) -> list[CheckLoop]:
+    """Random loops from the backend fuzzer, with their inputs as window bytes."""
+    from tauraro.backends.llvm.fuzz import random_functions
+
+    mem = LinearMemory(MEMORY)
+    out = []
+    for case in random_functions(seed, count):
+        frame = mem.alloc_frame(case.fn.nslots)
+        windows = []
+        for values in case.inputs:
+            prepare_window(mem, frame, case.fn.nslots, values, case.interrupt)
+            windows.append(mem.read_bytes(frame, frame_size(case.fn.nslots)))
+        out.append(CheckLoop(f"random{seed}:{case.name}", case.fn, windows))
+        mem.free_frame(frame)
+    return out
 
 
 SIZE_LINE = re.compile(r"^N = \d+(  # size)$", re.M)
@@ -283,12 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     loops = conformance_loops(limit=40 if args.quick else None)
     nconf = len(loops)
+    loops += random_loops(2024, 60 if args.quick else 300)
+    nrand = len(loops) - nconf
     loops += program_loops(default_programs(args.quick))
     total, problems = check(loops, args.keep, args.ir_opt)
     for p in problems[:50]:
         print(p)
-    print(f"aarch64 check: {len(loops)} loops ({nconf} conformance snippets, {len(loops) - nconf} from programs), "
-          f"{total} input windows, {len(problems)} mismatches, {time.perf_counter() - t0:.1f} s")
+    print(f"aarch64 check: {len(loops)} loops ({nconf} conformance snippets, {nrand} random, "
+          f"{len(loops) - nconf - nrand} from programs), {total} input windows, {len(problems)} mismatches, "
+          f"{time.perf_counter() - t0:.1f} s")
     return 1 if problems else 0
 
 

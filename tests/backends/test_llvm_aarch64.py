@@ -49,7 +49,7 @@ def test_dump_asm_target_aarch64():
                     reason="needs qemu-aarch64-static and aarch64-linux-gnu-gcc (ci/aarch64-emulated.sh installs them)")
 def test_emulated_aarch64_matches_interpreter_and_x86(tmp_path):
     check = _check_module()
-    loops = check.conformance_loops(limit=24)
+    loops = check.conformance_loops(limit=24) + check.random_loops(7, 40)
     programs = sorted((ROOT / "tests" / "programs").glob("loop_*.tr"))[:4] + [ROOT / "bench" / "kernels" / "collatz.tr"]
     loops += check.program_loops([p for p in programs if p.exists()], per_loop=2)
     total, problems = check.check(loops, keep=tmp_path)
