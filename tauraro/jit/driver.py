@@ -105,6 +105,7 @@ class JitDriver:
         if hasattr(self.backend, "configure"):
             self.backend.configure(options)
         self.memory = self.backend.make_memory()
+        self._cache_hits_before = self._backend_cache_hits()
         self.threshold = threshold if threshold is not None else default_threshold()
         if self.threshold < 1:
             raise TauraroError("the JIT threshold must be at least 1")
@@ -295,17 +296,22 @@ class JitDriver:
 
     @staticmethod
     def _writes(region: LoopRegion) -> tuple[list[tuple[int, str, Any]], list[tuple[int, int, int]]]:
-        writes = [(slot, ref.kind, ref.key) for slot, ref in enumerate(region.slots) if ref.kind in ("reg", "global")]
-        iters = [(reg, cur, stop) for reg, (cur, stop) in region.iter_slots.items()]
+        """The slots the VM fills at entry: live registers, globals and live range iterators."""
+        live = region.live[region.header]
+        writes = [(slot, ref.kind, ref.key) for slot, ref in enumerate(region.slots)
+                  if ref.kind == "global" or (ref.kind == "reg" and ref.key in live)]
+        iters = [(reg, cur, stop) for reg, (cur, stop) in region.iter_slots.items() if reg in live]
         return writes, iters
 
     @staticmethod
     def _values(vm: Any, region: LoopRegion, R: list) -> list[Any]:
         G, B = vm.globals, vm.builtins
+        live = region.live[region.header]
         out = []
         for ref in region.slots:
             if ref.kind == "reg":
-                out.append(R[ref.key])
+                # A register dead at the header must not split the loop into type variants.
+                out.append(R[ref.key] if ref.key in live else _DEAD)
             elif ref.kind == "global":
                 out.append(G[ref.key] if ref.key in G else B.get(ref.key))
             else:
@@ -402,8 +408,14 @@ class JitDriver:
 
     def finish(self) -> None:
         self._interrupt.stop()
-        cache_hits = getattr(self.backend, "cache_hits", 0)
-        self.stats.cache_hits = cache_hits if isinstance(cache_hits, int) else 0
+        self.stats.cache_hits = self._backend_cache_hits() - self._cache_hits_before
+
+    def _backend_cache_hits(self) -> int:
+        hits = getattr(self.backend, "cache_hits", 0)
+        return hits if isinstance(hits, int) else 0
+
+
+_DEAD = object()  # the value of a slot whose register is dead at loop entry (never loaded)
 
 
 class _InterruptWatcher:
