@@ -268,10 +268,9 @@ def test_driver_reports_cache_hits(tmp_path, monkeypatch):
     import tauraro
     from tauraro.backends.base import get_backend
 
-    monkeypatch.setenv("TAURARO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TAURARO_CACHE_DIR", str(tmp_path))  # each run's configure() picks it up
     shared = get_backend("cranelift")
-    monkeypatch.setattr(shared, "cache", type(shared.cache)())  # picks up the temporary directory
-    monkeypatch.setattr(shared, "use_cache", True)
+    monkeypatch.setattr(shared, "cache", type(shared.cache)())
     source = "t = 0\nfor i in range(5000):\n    t += i * 3\nprint(t)\n"
     before = shared.cache_hits
     first = tauraro.run(source, "cranelift", stdout=io.StringIO(), jit_threshold=10)
@@ -279,6 +278,9 @@ def test_driver_reports_cache_hits(tmp_path, monkeypatch):
     assert first.stats.loops_compiled == second.stats.loops_compiled >= 1
     assert second.stats.cache_hits - first.stats.cache_hits == second.stats.loops_compiled
     assert shared.cache_hits - before == second.stats.loops_compiled
+    assert list(tmp_path.glob("wasm/*.cwasm"))
+    tauraro.run(source, "cranelift", stdout=io.StringIO(), jit_threshold=10, use_cache=False)
+    assert shared.cache_hits - before == second.stats.loops_compiled  # --no-cache: no lookups
 
 
 

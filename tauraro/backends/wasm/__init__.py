@@ -17,7 +17,7 @@ from ...jit.irtext import print_function
 from ...jit.layout import DEFAULT_SIZE, HDR_EXIT, HDR_ITERATIONS, LinearMemory
 from ...jit.reasons import ExitReason
 from ..base import Backend, CompiledLoop
-from .cache import ModuleCache
+from .cache import ModuleCache, default_cache_dir
 from .lower import BackendCompileError, lower
 from .runtime import CALL_UNCHECKED, TRAP_INTERRUPT, Entry, WasmLinearMemory, runtime, take_error, take_trap
 
@@ -104,7 +104,8 @@ class WasmBackend(Backend):
     supports_dump = frozenset({"ir", "wat", *(("asm",) if _OBJDUMP else ())})
 
     def __init__(self, use_cache: bool = True, cache_dir: str | Path | None = None) -> None:
-        self.use_cache = use_cache
+        self.use_cache = self._default_use_cache = use_cache
+        self._cache_dir = cache_dir
         self.cache = ModuleCache(cache_dir)
         self.cache_hits = 0
         self.cache_misses = 0
@@ -114,9 +115,10 @@ class WasmBackend(Backend):
                                           "cache_load": 0.0, "cache_store": 0.0}
 
     def configure(self, options: dict[str, Any]) -> None:
-        """Driver options: ``use_cache`` (the CLI's --no-cache sets it False)."""
-        if "use_cache" in options:
-            self.use_cache = bool(options["use_cache"])
+        """Per-run driver options: ``use_cache`` (the CLI's --no-cache sets it False; absent: the default)."""
+        self.use_cache = bool(options.get("use_cache", self._default_use_cache))
+        if self._cache_dir is None:
+            self.cache.directory = default_cache_dir()  # $TAURARO_CACHE_DIR as it is for this run
 
     def make_memory(self, size: int = DEFAULT_SIZE) -> LinearMemory:
         return runtime().new_memory(size)
