@@ -48,7 +48,7 @@ HARNESS = r"""
 #include <string.h>
 #define FRAME %(frame)d
 #define MEMORY %(memory)d
-typedef int64_t (*loop_fn)(void *window);
+typedef int64_t (*loop_fn)(void *base, int64_t frame);
 %(decls)s
 static loop_fn loops[] = { %(table)s };
 static _Alignas(16) unsigned char memory[MEMORY];
@@ -58,7 +58,7 @@ int main(void) {
         if (head[0] >= sizeof loops / sizeof loops[0] || head[1] + FRAME > MEMORY) return 2;
         memset(memory, 0, head[1] + FRAME);
         if (fread(memory + FRAME, 1, head[1], stdin) != head[1]) return 3;
-        int64_t n = loops[head[0]](memory + FRAME);
+        int64_t n = loops[head[0]](memory, FRAME);
         fwrite(&n, 8, 1, stdout);
         fwrite(memory + FRAME, 1, head[1], stdout);
     }
@@ -212,7 +212,7 @@ def build_harness(loops: list[CheckLoop], workdir: Path, ir_opt: int = 0) -> Pat
         path = workdir / f"loop_{k}.o"
         path.write_bytes(aarch64_object(loop.fn, f"loop_{k}", ir_opt=ir_opt))
         objects.append(str(path))
-    decls = "\n".join(f"int64_t loop_{k}(void *);" for k in range(len(loops)))
+    decls = "\n".join(f"int64_t loop_{k}(void *, int64_t);" for k in range(len(loops)))
     table = ", ".join(f"loop_{k}" for k in range(len(loops)))
     src = workdir / "harness.c"
     src.write_text(HARNESS % {"frame": FRAME, "memory": MEMORY, "decls": decls, "table": table}, encoding="utf-8")

@@ -63,8 +63,8 @@ def test_llvm_error_raises_backend_compile_error(backend, monkeypatch):
 
     real = lower.lower
 
-    def broken(fn, symbol="tauraro_loop"):
-        out = real(fn, symbol)
+    def broken(fn, symbol="tauraro_loop", base=None):
+        out = real(fn, symbol, base)
         out.text = out.text.replace("ret i64", "ret i32", 1)
         return out
 
@@ -207,3 +207,19 @@ def test_released_code_is_unmapped_and_live_code_survives(backend):
     assert ref.run(frame) == 2
     b.release()
     c.release()
+
+
+def test_lljit_loader_conforms(backend):
+    """The portable loader (LLJIT, used off x86-64 Linux) passes the same corpus."""
+    from tauraro.backends.llvm.runtime import get_engine
+
+    engine = get_engine()
+    old = engine.loader
+    engine.loader = "orc"
+    try:
+        problems = []
+        for name in ("op_add_i64", "op_mod_f64", "op_callf_f64_exp", "loop_poll", "nested_loops", "swap"):
+            problems += check_backend(backend, CASES[name])
+    finally:
+        engine.loader = old
+    assert not problems, "\n".join(problems[:10])

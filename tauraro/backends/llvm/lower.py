@@ -1,9 +1,10 @@
-"""Lowering of a LoopFunction to LLVM IR text: `i64 @sym(ptr window)`, SSA values, exits storing snapshots.
+"""Lowering of a LoopFunction to LLVM IR text: `i64 @sym([ptr base,] i64 frame)`, SSA values, exits storing snapshots.
 
 Shape of the emitted function (the exit contract is tauraro.jit.deopt's):
 
-* The argument is the frame window's address (memory base + frame offset: any LinearMemory works).
-  ``start`` jumps to the IR entry block (LLVM forbids branches to its entry block, and the IR
+* Arguments: the frame offset, preceded by the memory base unless the base is a known constant
+  (an owned LinearMemory never moves, so its address is compiled in and a call passes one
+  argument). ``start`` computes the window pointer ``%fp`` and jumps to the IR entry block (LLVM forbids branches to its entry block, and the IR
   entry block may be a loop header).
 * Every IR block becomes an LLVM block whose phis are the block parameters plus ``%it.<block>``,
   the back-edges taken so far; a back-edge passes ``it + 1``. Guards split blocks: the failing
@@ -94,16 +95,17 @@ class _Block:
 
 
 class _Lowerer:
-    def __init__(self, fn: LoopFunction, symbol: str) -> None:
+    def __init__(self, fn: LoopFunction, symbol: str, base: int | None) -> None:
         self.fn = fn
         self.symbol = symbol
+        self.base = base
         self.doms = Dominators(fn)
         # Reverse postorder: every block comes after its dominators, so each operand is named
         # before its uses (phi arguments are named when the edge is emitted, at the predecessor).
         self.reachable = list(self.doms.order)
         self.names: dict[Value, str] = {}
         # Labels and values share LLVM's local namespace: every name goes through _unique.
-        self.used_names: set[str] = {"fp", "start"}
+        self.used_names: set[str] = {"fp", "start", "base", "frame"}
         self.exit_labels: dict[int, str] = {}
         self.iter_names: dict[str, str] = {}
         self.tmp = 0
@@ -203,6 +205,9 @@ class _Lowerer:
             if op.opcode in RESERVED_OPS:
                 raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the llvm backend")
         self.out.append(self.cur)
+        if self.base is not None:
+            self.emit(f"%base = inttoptr i64 {self.base} to ptr")
+        self.emit("%fp = getelementptr inbounds i8, ptr %base, i64 %frame")
         self.emit_edge(fn.entry, [], back=False)
         # Bind block parameters first: a block may use the parameters of a block emitted later
         # only through phis, but phis of a loop header are referenced by its body.
@@ -312,7 +317,8 @@ class _Lowerer:
             for k, p in enumerate(blk.params):
                 entries = ", ".join(f"[ {args[k]}, %{lab} ]" for lab, args, _ in inc)
                 b.phis.append(f"  {self.ref(p)} = phi {LLTYPE[p.type]} {entries}")
-        lines = [f"define i64 @{self.symbol}(ptr noalias align 8 %fp) #0 {{"]
+        params = "i64 %frame" if self.base is not None else "ptr noalias %base, i64 %frame"
+        lines = [f"define i64 @{self.symbol}({params}) #0 {{"]
         for b in self.out:
             lines.append(f"{b.label}:")
             lines.extend(b.phis)
@@ -784,6 +790,7 @@ for _cmp in ("lt", "le", "gt", "ge", "eq", "ne"):
     _HANDLERS[f"{_cmp}.f64"] = _Lowerer.op_fcmp
 
 
-def lower(fn: LoopFunction, symbol: str = "tauraro_loop") -> Lowered:
-    """LLVM IR text for `fn` as `define i64 @symbol(ptr window)` (no triple/datalayout)."""
-    return _Lowerer(fn, symbol).lower()
+def lower(fn: LoopFunction, symbol: str = "tauraro_loop", base: int | None = None) -> Lowered:
+    """LLVM IR text for `fn` (no triple/datalayout): `i64 @symbol(i64 frame)` with the memory base
+    `base` compiled in, or `i64 @symbol(ptr base, i64 frame)` when `base` is None."""
+    return _Lowerer(fn, symbol, base).lower()

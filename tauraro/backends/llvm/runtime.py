@@ -2,10 +2,28 @@
 
 Pipeline per loop: ``lower.lower(fn)`` -> ``parse_assembly`` -> optional IR pass pipeline ->
 ``TargetMachine.emit_object`` -> load. On x86-64 Linux the object is loaded by ``elfload`` (one
-mmap per loop, unmapped on release); elsewhere by llvmlite's LLJIT (one JITDylib per loop, its
-code freed through the ResourceTracker on release). The entry point is called through one cached
-ctypes CFUNCTYPE pointer as ``entry(memory.base + frame_offset)``: one pointer argument, because
-each argument ctypes converts costs ~60-100 ns (measured: 2 arguments 271 ns, 1 pointer 140 ns).
+mmap per loop, unmapped on release); elsewhere (or with TAURARO_LLVM_LOADER=orc) by llvmlite's
+LLJIT, one JITDylib per loop whose code the ResourceTracker frees on release. The entry point is
+called through one cached ctypes CFUNCTYPE pointer: ``entry(frame_offset)`` for an owned
+LinearMemory (it never moves, so its base address is compiled into the code), or
+``entry(memory.base, frame_offset)`` for external memory, whose base may change.
+
+Choices, measured on x86-64 (znver5) with llvmlite 0.50 / LLVM 22 by
+``python -m tauraro.backends.llvm.bench``:
+
+* Entry: one argument, typed c_void_p (the cheapest ctypes conversion). Each argument costs
+  60-100 ns (0 args 83 ns, 1 c_void_p 140 ns, 1 c_int64 177 ns, 2 arguments 190-270 ns per raw
+  call); ``run(frame)``, the method the VM calls, costs ~190 ns in all.
+* Default: code generator -O2, no IR pass pipeline. Median compile 1.8 ms per loop (lower 0.1,
+  parse 0.15, codegen 1.45, load 0.06 ms). LLVM's -O2 IR pipeline adds ~0.9 ms per loop and gave
+  no measurable speed-up on the kernels once the lowering folds literal operands itself (that
+  folding was worth 2.7x on collatz), while in llvmlite 0.50 it leaks ~73 KiB per compile: each
+  run registers instrumentation callbacks on a PassInstrumentationCallbacks object the
+  PassBuilder never frees (a shared PassBuilder instead gets slower with every run: 4 -> 30 ms
+  over 3000 runs). Codegen -O0 compiles in 0.6 ms but runs 1.6-5.8x slower; -O1 is the same as
+  -O2; -O3 only adds compile time. Both levels are options (LLVMBackend docstring).
+* Memory over 3000 compile+release: flat with the ELF loader; +9 KiB per compile with LLJIT
+  (llvmlite cannot remove a JITDylib); MCJIT would keep every function's code (~32 KiB).
 """
 from __future__ import annotations
 
@@ -32,11 +50,14 @@ __all__ = ["Engine", "LLVMCompiledLoop", "LLVMBackend", "BackendCompileError", "
            "aarch64_object", "AARCH64_TRIPLE"]
 
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
-# The C prototype of every compiled loop: i64 entry(ptr window). CFUNCTYPE releases the GIL during
-# the call, so the driver's interrupt watcher thread can set the flag the loop polls.
-ENTRY_PROTO = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+# C prototypes of compiled loops: i64 entry(i64 frame) with the base compiled in, or
+# i64 entry(ptr base, i64 frame). Integers go through c_void_p, ctypes' cheapest conversion.
+# CFUNCTYPE releases the GIL during the call, so the driver's interrupt watcher thread can set
+# the flag the loop polls.
+FIXED_BASE_PROTO = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+MOVABLE_BASE_PROTO = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
 
-# Defaults chosen by measurement (see the package docstring): codegen -O2 and no IR pass pipeline.
+# Defaults chosen by measurement (module docstring): codegen -O2 and no IR pass pipeline.
 DEFAULT_CODEGEN_OPT = 2
 DEFAULT_IR_OPT = 0
 
@@ -95,6 +116,7 @@ class Build:
     module: Any  # llvmlite ModuleRef after optimisation
     object_code: bytes
     seconds: dict[str, float]
+    base: int | None  # the compiled-in memory base, or None (entry takes it as an argument)
 
 
 class Engine:
@@ -144,13 +166,18 @@ class Engine:
 
     # -- compiling -------------------------------------------------------------------------------
     def build(self, fn: LoopFunction, *, triple: str | None = None, ir_opt: int = DEFAULT_IR_OPT,
-              codegen_opt: int = DEFAULT_CODEGEN_OPT, symbol: str | None = None, emit: bool = True) -> Build:
-        """Lower, parse, optionally optimise and (if `emit`) emit an object for `fn`."""
+              codegen_opt: int = DEFAULT_CODEGEN_OPT, symbol: str | None = None, emit: bool = True,
+              base: int | None = None) -> Build:
+        """Lower, parse, optionally optimise and (if `emit`) emit an object for `fn`.
+
+        `base`: the memory's address when it is fixed (compiled in: entry takes the frame offset
+        only), or None (entry takes the base and the frame offset).
+        """
         reject_reserved(fn, "llvm")
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
         symbol = symbol or f"tauraro_loop_{next(self._counter)}"
-        lowered = lower(fn, symbol)
+        lowered = lower(fn, symbol, base)
         t1 = time.perf_counter()
         seconds["lower"] = t1 - t0
         tm = self.target_machine(triple, codegen_opt)
@@ -175,7 +202,7 @@ class Engine:
                 except RuntimeError as e:
                     raise BackendCompileError(f"LLVM code generation failed for {fn.name}: {_one_line(e)}") from e
             seconds["codegen"] = time.perf_counter() - t3
-        return Build(symbol, lowered.text, module, obj, seconds)
+        return Build(symbol, lowered.text, module, obj, seconds, base)
 
     def load(self, build: Build) -> tuple[int, Any]:
         """Install an object; returns (entry address, handle with .free())."""
@@ -224,7 +251,7 @@ def _run_ir_pipeline(module: Any, tm: Any, level: int) -> None:
     A fresh PassBuilder per run: llvmlite 0.50 registers instrumentation callbacks on the
     PassBuilder at every run and never removes them, so a shared one gets slower and bigger with
     each compile (measured: 4 ms -> 30 ms per run over 3000 runs). A fresh one leaks its callback
-    object instead (about 60 KiB per run, measured), which is why the default is no IR pipeline.
+    object instead (~73 KiB per compile, measured), which is why the default is no IR pipeline.
     """
     pto = llvm.create_pipeline_tuning_options(speed_level=min(level, 3))
     pb = llvm.create_pass_builder(tm, pto)
@@ -287,20 +314,20 @@ class LLVMCompiledLoop(CompiledLoop):
         self.ir_opt = backend.ir_opt
         self.codegen_opt = backend.codegen_opt
         self._handle = handle
-        self._cfunc = ENTRY_PROTO(address)
-        # An owned buffer never moves: cache its base. External memory may move: re-read it.
-        self._fixed_base = memory.base if memory._owned is not None else None
+        self.base = build.base
+        if build.base is not None:
+            self._cfunc = FIXED_BASE_PROTO(address)
+            self.run = self._cfunc  # type: ignore[method-assign] # the ctypes call itself: no Python frame
+        else:
+            self._cfunc = MOVABLE_BASE_PROTO(address)
 
     def run(self, frame_offset: int) -> int:
         """Execute on the window at `frame_offset`; returns the exit number."""
-        base = self._fixed_base
-        if base is None:
-            base = self.memory.base
-        return self._cfunc(base + frame_offset)
+        return self._cfunc(self.memory.base, frame_offset)
 
     def release(self) -> None:
         if self._handle is not None:
-            self.run = _released  # type: ignore[method-assign]
+            self.run = _released  # type: ignore[method-assign] # before unmapping: never call freed code
             self._cfunc = None
             self._handle.free()
             self._handle = None
@@ -312,14 +339,15 @@ class LLVMCompiledLoop(CompiledLoop):
             return str(self.fn)
         engine = get_engine()
         triple = _triple_for(target)
+        base = self.base if triple is None else None
         if kind == "llvm":
-            before = engine.build(self.fn, symbol=self.symbol, ir_opt=0, emit=False, triple=triple)
-            after = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple)
+            before = engine.build(self.fn, symbol=self.symbol, ir_opt=0, emit=False, triple=triple, base=base)
+            after = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple, base=base)
             opt = f"IR pipeline -O{self.ir_opt}" if self.ir_opt else "no IR pipeline; codegen optimises"
             return (f"; ---- LLVM IR before optimisation\n{before.text}\n"
                     f"; ---- LLVM IR after optimisation ({opt}, codegen -O{self.codegen_opt})\n{after.module}")
         if kind == "asm":
-            b = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple)
+            b = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple, base=base)
             return engine.assembly(b.module, triple, self.codegen_opt)
         return super().dump(kind)
 
@@ -337,7 +365,9 @@ def _triple_for(target: str | None) -> str | None:
 def compile_loop(backend: LLVMBackend, fn: LoopFunction, memory: LinearMemory) -> LLVMCompiledLoop:
     """Compile and install `fn` for `memory` (the LLVMBackend.compile implementation)."""
     engine = get_engine()
-    build = engine.build(fn, ir_opt=backend.ir_opt, codegen_opt=backend.codegen_opt)
+    # An owned LinearMemory never moves (it cannot grow): compile its address in.
+    base = memory.base if memory._owned is not None else None
+    build = engine.build(fn, ir_opt=backend.ir_opt, codegen_opt=backend.codegen_opt, base=base)
     address, handle = engine.load(build)
     return LLVMCompiledLoop(backend, fn, memory, build, address, handle)
 
@@ -352,6 +382,6 @@ def aarch64_asm(fn: LoopFunction, *, ir_opt: int = DEFAULT_IR_OPT, codegen_opt: 
 
 def aarch64_object(fn: LoopFunction, symbol: str, *, ir_opt: int = DEFAULT_IR_OPT,
                    codegen_opt: int = DEFAULT_CODEGEN_OPT) -> bytes:
-    """An AArch64 ELF object defining `i64 symbol(ptr window)` (for the emulated check)."""
+    """An AArch64 ELF object defining `i64 symbol(ptr base, i64 frame)` (for the emulated check)."""
     return get_engine().build(fn, triple=AARCH64_TRIPLE, ir_opt=ir_opt, codegen_opt=codegen_opt,
                               symbol=symbol).object_code
