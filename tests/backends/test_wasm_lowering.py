@@ -216,3 +216,39 @@ def test_f64_literals_keep_every_bit():
         assert text.startswith(("0x", "-0x", "inf", "-inf", "nan:0x", "-nan:0x")), text
         if not math.isnan(x):
             assert float.fromhex(text) == x and math.copysign(1, float.fromhex(text)) == math.copysign(1, x)
+
+
+def test_list_loop_reads_and_writes_cells_like_the_ir_interpreter(backend):
+    """for k in range(len(a)): t += a[k - n] ; a[k] = a[k] * 2  (negative indexes, stores, dirty word)."""
+    from tauraro.jit.ir import PTR
+
+    fn = LoopFunction("listloop", "test:1", 3, {0: "a", 1: "t", 2: "shift"}, entry_pc=0)
+    b = IRBuilder(fn)
+    entry, hdr, body, done = b.new_block("entry"), b.new_block("hdr", [I64, I64]), b.new_block("body"), b.new_block("done")
+    b.set_block(entry)
+    s = b.snapshot(0, {}, ExitReason.GUARD_TYPE, 1)
+    b.guard_tag(0, PTR, s)
+    b.guard_tag(1, I64, s)
+    b.guard_tag(2, I64, s)
+    p, t0, shift = b.load(0, PTR), b.load(1, I64), b.load(2, I64)
+    n = b.op("list.len", p)
+    b.jump(hdr, [b.const(I64, 0), t0])
+    b.set_block(hdr)
+    k, t = hdr.params
+    b.br(b.op("lt.i64", k, n), body, [], done, [])
+    b.set_block(body)
+    x = b.op("list.get.i64", p, b.op("wsub.i64", k, shift), snapshot=b.snapshot(2, {1: t}, ExitReason.RANGE, 2))
+    t2 = b.op("add.i64", t, x, snapshot=b.snapshot(3, {1: t}, ExitReason.OVERFLOW, 2))
+    y = b.op("mul.i64", b.op("list.get.i64", p, k, snapshot=b.snapshot(4, {1: t2}, ExitReason.RANGE, 3)),
+             b.const(I64, 2), snapshot=b.snapshot(5, {1: t2}, ExitReason.OVERFLOW, 3))
+    b.op("list.set.i64", p, k, y, snapshot=b.snapshot(6, {1: t2}, ExitReason.RANGE, 3))
+    b.poll(b.snapshot(1, {1: t2}, ExitReason.INTERRUPT, 1))
+    b.jump(hdr, [b.op("wadd.i64", k, b.const(I64, 1)), t2])
+    b.set_block(done)
+    b.exit(b.snapshot(7, {1: t, 0: p}, ExitReason.LOOP_EXIT, 4))
+    from tauraro.jit.conformance import Raw
+
+    for sample in ([3, 1, 4, 1, 5, 9, 2, 6], [2**62, 2**62, 1], [], [1.5, 2]):
+        inputs = [(Raw((0, 0)), 0, shift) for shift in (0, 1, 3, 8, 9, -1)]
+        problems = check_backend(backend, Case("listloop", fn, inputs, lists={0: sample}))
+        assert not problems, "\n".join(problems[:5])

@@ -49,6 +49,7 @@ from ...jit.ir import (
     BOOL,
     F64,
     I64,
+    PTR,
     RESERVED_OPS,
     TYPE_TAG,
     Block,
@@ -74,7 +75,7 @@ from ...jit.layout import (
 # A `while` header is copied to its latches only if it is this small (ops, terminator excluded).
 ROTATE_LIMIT = 32
 
-WASM_TYPE = {I64: "i64", F64: "f64", BOOL: "i32"}
+WASM_TYPE = {I64: "i64", F64: "f64", BOOL: "i32", PTR: "i32"}  # PTR: a byte offset (wasm address)
 TWO_53 = 2**53
 
 
@@ -203,7 +204,7 @@ class _Lowering:
         self.depth = 2
         self.locals: dict[Value, str] = {}
         self.local_decls: list[tuple[str, str]] = []
-        self.used_names: set[str] = {"frame", "iters", "t0", "f0"}
+        self.used_names: set[str] = {"frame", "iters", "t0", "f0", "cell"}
         self.exits_used: dict[int, None] = {}  # ordered set of snapshots some branch leaves through
         self.imports: dict[str, None] = {}
         self.helpers: set[str] = set()
@@ -771,6 +772,69 @@ class _Lowering:
     def op_int_f64(self, op: Op) -> None:
         self._to_int_checked(op, None)
 
+    # lists in linear memory (tauraro/jit/lists.py): P+0 length, P+16 items offset, P+24 dirty word,
+    # cell k at items + 16k (tag word, payload word). Lengths and item offsets never change while
+    # compiled code runs; Cranelift keeps the loads cheap (they hit L1), the IR may hoist list.len.
+    def op_load_ptr(self, op: Op) -> None:
+        self.ins("local.get $frame", f"i64.load offset={_payload(op.attrs['slot'])}", "i32.wrap_i64")
+        self.put(op)
+
+    def op_list_len(self, op: Op) -> None:
+        self.ins(self.get(op.args[0]), "i64.load offset=0")
+        self.put(op)
+
+    def _list_cell(self, op: Op) -> None:
+        """Leave the address of cell `index` in $cell; exit unless 0 <= index (+ len if negative) < len."""
+        p, i = map(self.get, op.args[:2])
+        # Python's negative index fix-up, then one unsigned compare covers both ends of the range.
+        self.ins(i, p, "i64.load offset=0", "i64.const 0", i, "i64.const 0", "i64.lt_s", "select", "i64.add",
+                 "local.tee $t0", p, "i64.load offset=0", "i64.ge_u")
+        self.guard(op)
+        self.ins(p, "i64.load offset=16", "i32.wrap_i64", "local.get $t0", "i32.wrap_i64", "i32.const 4", "i32.shl",
+                 "i32.add", "local.set $cell")
+
+    def _list_get(self, op: Op, ty: Type) -> None:
+        self._list_cell(op)
+        self.ins("local.get $cell", "i64.load offset=0", f"i64.const {int(TYPE_TAG[ty])}", "i64.ne")
+        self.guard(op)
+        if ty is F64:
+            self.ins("local.get $cell", "f64.load offset=8")
+        elif ty is BOOL:
+            self.ins("local.get $cell", "i64.load offset=8", "i64.const 0", "i64.ne")
+        else:
+            self.ins("local.get $cell", "i64.load offset=8")
+        self.put(op)
+
+    def _list_set(self, op: Op, ty: Type) -> None:
+        self._list_cell(op)
+        value = self.get(op.args[2])
+        self.ins("local.get $cell", f"i64.const {int(TYPE_TAG[ty])}", "i64.store offset=0", "local.get $cell", value)
+        if ty is F64:
+            self.ins("f64.store offset=8")
+        elif ty is BOOL:
+            self.ins("i64.extend_i32_u", "i64.store offset=8")
+        else:
+            self.ins("i64.store offset=8")
+        self.ins(self.get(op.args[0]), "i64.const 1", "i64.store offset=24")  # the dirty word: mirror back out
+
+    def op_list_get_i64(self, op: Op) -> None:
+        self._list_get(op, I64)
+
+    def op_list_get_f64(self, op: Op) -> None:
+        self._list_get(op, F64)
+
+    def op_list_get_bool(self, op: Op) -> None:
+        self._list_get(op, BOOL)
+
+    def op_list_set_i64(self, op: Op) -> None:
+        self._list_set(op, I64)
+
+    def op_list_set_f64(self, op: Op) -> None:
+        self._list_set(op, F64)
+
+    def op_list_set_bool(self, op: Op) -> None:
+        self._list_set(op, BOOL)
+
     # -- module text ------------------------------------------------------------------------------------
     def _exit_code(self, n: int) -> list[str]:
         snap = self.fn.snapshots[n]
@@ -789,7 +853,7 @@ class _Lowering:
             elif v.type is F64:
                 out.append(f"{pad}local.get {self.locals[v]}")
                 out.append(f"{pad}f64.store offset={base + SLOT_PAYLOAD}")
-            elif v.type is BOOL:
+            elif v.type is BOOL or v.type is PTR:
                 out.append(f"{pad}local.get {self.locals[v]}")
                 out.append(f"{pad}i64.extend_i32_u")
                 out.append(f"{pad}i64.store offset={base + SLOT_PAYLOAD}")
@@ -807,7 +871,7 @@ class _Lowering:
         for name in self.imports:
             out.append(f'  (import "libm" "{name}" (func $libm_{name} (param f64) (result f64)))')
         out.append('  (func $run (export "run") (param $frame i32) (result i32)')
-        decls = [("$iters", "i64"), ("$t0", "i64"), ("$f0", "f64"), *self.local_decls]
+        decls = [("$iters", "i64"), ("$t0", "i64"), ("$f0", "f64"), ("$cell", "i32"), *self.local_decls]
         for k in range(0, len(decls), 8):
             out.append("    " + " ".join(f"(local {n} {t})" for n, t in decls[k : k + 8]))
         exits = list(self.exits_used)
