@@ -19,7 +19,8 @@ Choices, each measured on this machine (x86-64, wasmtime 50; min of repeated run
   trapped mid-way returns an extra INTERRUPT exit (appended to fn.snapshots, no slots, resume at
   fn.entry_pc). That is consistent because compiled code writes memory only at exits (the slots a
   snapshot lists and the header): a trap anywhere else leaves the window exactly as the VM wrote it
-  at entry, and the IR has no other side effects (lists and calls are reserved ops).
+  at entry. Loops that store into lists (list.set.*) are the exception: they cannot be replayed,
+  so epoch mode refuses to compile them (NotImplementedError: the driver interprets them).
 * Calls into compiled code skip wasmtime-py's generic layers (Func.__call__ 13-40 us): a ctypes
   function pointer for ``wasmtime_func_call_unchecked`` without argtypes conversion (the generated
   binding with argtypes costs ~1.5 us), prebuilt c_void_p arguments (store context, func, one
