@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from ...jit.analysis import Dominators, is_back_edge, predecessors
-from ...jit.ir import BOOL, F64, I64, RESERVED_OPS, TYPE_TAG, Block, Const, LoopFunction, Op, Type, Value
+from ...jit.ir import BOOL, F64, I64, PTR, RESERVED_OPS, TYPE_TAG, Block, Const, LoopFunction, Op, Type, Value
 from ...jit.layout import (
     HDR_EXIT,
     HDR_INTERRUPT,
@@ -37,7 +37,12 @@ from ...jit.layout import (
     float_to_bits,
 )
 
-LLTYPE = {I64: "i64", F64: "double", BOOL: "i1"}
+# PTR values (list objects) are byte offsets into linear memory: i64 like the slot payload.
+LLTYPE = {I64: "i64", F64: "double", BOOL: "i1", PTR: "i64"}
+
+# List object layout (docs/jit.md section 7): P+0 length, P+16 items offset E, P+24 dirty word;
+# cell k at E + 16k holds tag and payload like a slot.
+LIST_LEN, LIST_ITEMS, LIST_DIRTY = 0, 16, 24
 
 # Branch weights for guard failures: exits are rare, so LLVM lays them out of the hot path.
 COLD = "!0"
@@ -636,6 +641,51 @@ class _Lowerer:
         ty = LLTYPE[op.result.type]  # type: ignore[union-attr]
         return self.inst(f"select i1 {c}, {ty} {a}, {ty} {b}")
 
+    # lists in linear memory
+    def mem_ptr(self, offset: str, add: int = 0) -> str:
+        """A pointer to byte `offset` (+ `add`) of linear memory."""
+        if add:
+            offset = self.inst(f"add i64 {offset}, {add}")
+        return self.inst(f"getelementptr inbounds i8, ptr %base, i64 {offset}")
+
+    def op_list_len(self, op: Op, p: str) -> str:
+        # Compiled code never changes a length, and nothing else runs during the call.
+        return self.inst(f"load i64, ptr {self.mem_ptr(p, LIST_LEN)}, align 8, !invariant.load !1")
+
+    def list_cell(self, op: Op, p: str, i: str) -> str:
+        """Byte offset of cell i's tag after the negative-index fix-up; exits unless 0 <= i < len."""
+        n = self.op_list_len(op, p)
+        neg = self.inst(f"icmp slt i64 {i}, 0")
+        wrapped = self.inst(f"add i64 {i}, {n}")
+        k = self.inst(f"select i1 {neg}, i64 {wrapped}, i64 {i}")
+        inside = self.inst(f"icmp ult i64 {k}, {n}")  # 0 <= k < n, as n >= 0
+        self.guard_exit(self.inst(f"xor i1 {inside}, true"), op.snapshot)  # type: ignore[arg-type]
+        items = self.inst(f"load i64, ptr {self.mem_ptr(p, LIST_ITEMS)}, align 8, !invariant.load !1")
+        scaled = self.inst(f"shl i64 {k}, 4")
+        return self.inst(f"add i64 {items}, {scaled}")
+
+    def op_list_get(self, op: Op, p: str, i: str) -> str:
+        ty = op.result.type  # type: ignore[union-attr]
+        cell = self.list_cell(op, p, i)
+        tag = self.inst(f"load i64, ptr {self.mem_ptr(cell)}, align 8")
+        self.guard_exit(self.inst(f"icmp ne i64 {tag}, {int(TYPE_TAG[ty])}"), op.snapshot)  # type: ignore[arg-type]
+        payload = self.mem_ptr(cell, SLOT_PAYLOAD)
+        if ty is BOOL:
+            w = self.inst(f"load i64, ptr {payload}, align 8")
+            return self.inst(f"icmp ne i64 {w}, 0")
+        return self.inst(f"load {LLTYPE[ty]}, ptr {payload}, align 8")
+
+    def op_list_set(self, op: Op, p: str, i: str, v: str) -> None:
+        ty = op.args[2].type
+        cell = self.list_cell(op, p, i)
+        self.emit(f"store i64 {int(TYPE_TAG[ty])}, ptr {self.mem_ptr(cell)}, align 8")
+        payload = self.mem_ptr(cell, SLOT_PAYLOAD)
+        if ty is BOOL:
+            self.emit(f"store i64 {self.inst(f'zext i1 {v} to i64')}, ptr {payload}, align 8")
+        else:
+            self.emit(f"store {LLTYPE[ty]} {v}, ptr {payload}, align 8")
+        self.emit(f"store i64 1, ptr {self.mem_ptr(p, LIST_DIRTY)}, align 8")
+
 
 # -- constant folding of the instructions the lowering emits ---------------------------------------
 
@@ -734,6 +784,14 @@ _HANDLERS = {
     "load.i64": _Lowerer.op_load,
     "load.f64": _Lowerer.op_load,
     "load.bool": _Lowerer.op_load,
+    "load.ptr": _Lowerer.op_load,
+    "list.len": _Lowerer.op_list_len,
+    "list.get.i64": _Lowerer.op_list_get,
+    "list.get.f64": _Lowerer.op_list_get,
+    "list.get.bool": _Lowerer.op_list_get,
+    "list.set.i64": _Lowerer.op_list_set,
+    "list.set.f64": _Lowerer.op_list_set,
+    "list.set.bool": _Lowerer.op_list_set,
     "guard.tag": _Lowerer.op_guard_tag,
     "poll": _Lowerer.op_poll,
     "guard.true": _Lowerer.op_guard_bool,
