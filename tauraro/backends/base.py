@@ -65,6 +65,7 @@ class Backend(ABC):
     native: ClassVar[bool] = False  # produces machine code (False: interprets or runs in a VM)
     polls_interrupt_flag: ClassVar[bool] = True  # `poll` honours header +8
     supports_dump: ClassVar[frozenset[str]] = frozenset({"ir"})
+    supports_lists: ClassVar[bool] = True  # implements load.ptr, list.len, list.get.*, list.set.*
 
     def make_memory(self, size: int = DEFAULT_SIZE) -> LinearMemory:
         """The memory compiled code addresses (default: an owned ctypes buffer)."""

@@ -66,6 +66,7 @@ class Case:
     fn: LoopFunction
     inputs: list[tuple] = field(default_factory=list)
     interrupt: bool = False  # set the header interrupt flag before running
+    lists: dict[int, list] = field(default_factory=dict)  # slot -> Python list mirrored in before each run
 
     @property
     def text(self) -> str:
@@ -240,14 +241,64 @@ def reserved_case() -> Case:
     fn = LoopFunction("reserved", "conformance:1", 1, entry_pc=0)
     b = IRBuilder(fn)
     b.set_block(b.new_block("entry"))
-    n = b.op("list.len", b.op("load.ptr", slot=0))
-    b.exit(b.snapshot(1, {0: n}, ExitReason.LOOP_EXIT, 1))
+    r = b.op("call.i64", fn="callee", snapshot=b.snapshot(0, {}, ExitReason.UNSUPPORTED, 1))
+    b.exit(b.snapshot(1, {0: r}, ExitReason.LOOP_EXIT, 1))
     return Case("reserved", fn, [(0,)])
+
+
+LIST_SAMPLES: dict[str, list] = {
+    "ints": [5, -7, 2**62, I64_MIN, 0],
+    "floats": [1.5, -0.0, math.inf, math.nan, 2.0**60],
+    "bools": [True, False, False],
+    "mixed": [1, 2.5, True],
+    "empty": [],
+}
+LIST_INDEXES: tuple[int, ...] = (0, 1, 2, 4, 5, -1, -3, -5, -6, I64_MIN, I64_MAX)
+
+
+def list_cases() -> Iterator[Case]:
+    """len, get and set of every element type on lists of every kind, at in- and out-of-range indexes."""
+    for kind, sample in LIST_SAMPLES.items():
+        fn, b = _new(f"list_len_{kind}", 2)
+        snap = b.snapshot(0, {}, ExitReason.GUARD_TYPE, 1)
+        b.guard_tag(0, Type.PTR, snap)
+        n = b.op("list.len", b.load(0, Type.PTR))
+        b.exit(b.snapshot(2, {1: n}, ExitReason.LOOP_EXIT, 1))
+        yield Case(fn.name, fn, [(Raw((0, 0)),)], lists={0: sample})
+        for ty in (I64, F64, BOOL):
+            yield _list_get_case(kind, sample, ty)
+            yield _list_set_case(kind, sample, ty)
+
+
+def _list_get_case(kind: str, sample: list, ty: Type) -> Case:
+    fn, b = _new(f"list_get_{ty}_{kind}", 3)
+    snap = b.snapshot(0, {}, ExitReason.GUARD_TYPE, 1)
+    b.guard_tag(0, Type.PTR, snap)
+    b.guard_tag(1, I64, snap)
+    p, i = b.load(0, Type.PTR), b.load(1, I64)
+    v = b.op(f"list.get.{ty}", p, i, snapshot=b.snapshot(1, {1: i}, ExitReason.RANGE, 1))
+    b.exit(b.snapshot(2, {2: v}, ExitReason.LOOP_EXIT, 1))
+    return Case(fn.name, fn, [(Raw((0, 0)), i) for i in LIST_INDEXES], lists={0: sample})
+
+
+def _list_set_case(kind: str, sample: list, ty: Type) -> Case:
+    fn, b = _new(f"list_set_{ty}_{kind}", 3)
+    snap = b.snapshot(0, {}, ExitReason.GUARD_TYPE, 1)
+    b.guard_tag(0, Type.PTR, snap)
+    b.guard_tag(1, I64, snap)
+    b.guard_tag(2, ty, snap)
+    p, i, v = b.load(0, Type.PTR), b.load(1, I64), b.load(2, ty)
+    b.op(f"list.set.{ty}", p, i, v, snapshot=b.snapshot(1, {1: i}, ExitReason.RANGE, 1))
+    n = b.op("list.len", p)
+    b.exit(b.snapshot(2, {1: n}, ExitReason.LOOP_EXIT, 1))
+    values = SAMPLES[ty][:6]
+    inputs = [(Raw((0, 0)), i, values[k % len(values)]) for k, i in enumerate(LIST_INDEXES)]
+    return Case(fn.name, fn, inputs, lists={0: sample})
 
 
 def cases() -> list[Case]:
     """The whole corpus (fresh LoopFunction objects each call)."""
-    return [*op_cases(), *const_cases(), *control_cases()]
+    return [*op_cases(), *const_cases(), *control_cases(), *list_cases()]
 
 
 # -- running and comparing -------------------------------------------------------------------------
@@ -309,13 +360,47 @@ def check_backend(backend: object, case: Case) -> list[str]:
         for values in case.inputs:
             prepare_window(ref_mem, ref_frame, case.fn.nslots, values, case.interrupt)
             prepare_window(mem, frame, case.fn.nslots, values, case.interrupt)
+            ref_lists = _mirror_lists(ref_mem, ref_frame, case.lists)
+            lists = _mirror_lists(mem, frame, case.lists)
             want, got = ref.run(ref_frame), loop.run(frame)
-            diff = compare_windows(ref_mem.read_bytes(ref_frame, size), mem.read_bytes(frame, size))
+            diff = compare_windows(_window(ref_mem, ref_frame, size, ref_lists),
+                                   _window(mem, frame, size, lists))
             if want != got or diff:
                 problems.append(f"{case.name} {values!r}: exit {got} (expected {want}); {diff or 'window ok'}")
+            for m, objs in ((ref_mem, ref_lists), (mem, lists)):
+                for p in objs:
+                    m.free(p)
     finally:
         loop.release()
     return problems
+
+
+def _mirror_lists(memory: LinearMemory, frame: int, lists: dict[int, list]) -> list[int]:
+    """Mirror each case list into memory and point its slot at it; returns the object offsets."""
+    from .lists import mirror_in
+
+    out = []
+    for slot, lst in sorted(lists.items()):
+        p = mirror_in(memory, list(lst))
+        memory.write_slot(frame, slot, Tag.LIST, p)
+        out.append(p)
+    return out
+
+
+def _window(memory: LinearMemory, frame: int, size: int, objs: list[int]) -> bytes:
+    """The frame window with list slots' offsets masked, followed by each list object's bytes."""
+    from .lists import LIST_HEADER
+
+    data = bytearray(memory.read_bytes(frame, size))
+    for p in objs:
+        for off in range(HEADER_SIZE, size, SLOT_SIZE):
+            if int.from_bytes(data[off:off + 8], "little") == Tag.LIST:
+                data[off + 8:off + 16] = bytes(8)
+        n = memory._q[p >> 3]
+        body = bytearray(memory.read_bytes(p, LIST_HEADER + 16 * n))
+        body[16:24] = bytes(8)  # the items offset differs between memories
+        data += body
+    return bytes(data)
 
 
 def _main(argv: list[str]) -> int:

@@ -24,6 +24,8 @@ from ..errors import InternalJitError, TauraroError
 from ..stats import JitStats
 from .irtext import print_function as format_function
 from .layout import Tag, box, unbox
+from .lists import mirror_in, mirror_out
+from .lists import release as release_mirror
 from .pipeline import optimize
 from .reasons import AbortReason, ExitReason
 from .region import LoopRegion, classify, extract_region, range_iterator_state
@@ -35,6 +37,7 @@ DEFAULT_THRESHOLD = 1000
 MAX_VARIANTS = 4  # type signatures compiled per loop before it is blacklisted
 STORM_ENTRIES = 200  # entries observed before judging a loop's exits
 STORM_MIN_ITERATIONS = 3.0  # average back-edges per entry below which compiled code does not pay off
+COPY_RATIO = 8  # list elements mirrored per compiled iteration above which entering does not pay off
 MISS_LIMIT = 64  # failed entries (types the loop was not compiled for) before it is blacklisted
 
 
@@ -61,6 +64,7 @@ class ExitPlan:
     reads: list[tuple[str, Any, int]]  # (kind "reg"/"global", key, slot)
     objects: list[tuple[str, Any, Any]]  # (kind, key, value)
     iterators: list[tuple[int, int, int, int]]  # (reg, cur slot, stop slot, step)
+    list_copies: list[tuple[str, Any, int]]  # (kind, key, slot whose entry list the register gets)
 
 
 @dataclass
@@ -72,8 +76,10 @@ class Variant:
     plans: list[ExitPlan]
     writes: list[tuple[int, str, Any]]  # (slot, kind, key) written at entry
     iter_writes: list[tuple[int, int, int]]  # (register, cur slot, stop slot)
+    mirrors_lists: bool = False  # the loop indexes lists: mirror list values into linear memory
     entries: int = 0
     iterations: int = 0
+    copied: int = 0  # list elements mirrored in at entries
     exits: Counter = field(default_factory=Counter)
 
 
@@ -234,7 +240,8 @@ class JitDriver:
         phases = self.stats.compile_seconds_by_phase
         start = time.perf_counter()
         name = f"loop_{state.code.name.strip('<>')}_{state.loop_id}_{len(state.variants)}"
-        translator = Translator(region, values, name, state.location)
+        translator = Translator(region, values, name, state.location,
+                                lists=getattr(self.backend, "supports_lists", False))
         fn = translator.translate()
         t1 = time.perf_counter()
         if "ir" in self.dump:
@@ -252,7 +259,8 @@ class JitDriver:
         self.stats.loops_compiled += 1
         self.compiled.append(compiled)
         frame = self.memory.alloc_frame(fn.nslots)
-        variant = Variant(compiled, frame, self._plans(fn, region), *self._writes(region))
+        variant = Variant(compiled, frame, self._plans(fn, region), *self._writes(region),
+                          mirrors_lists=translator.mirrors_lists)
         nops = sum(len(b.ops) for b in fn.blocks)
         nguards = sum(1 for b in fn.blocks for op in b.ops if op.snapshot is not None)
         self.log(f"compiled loop {state.location} ({self.backend_name}, {nops} ops, {nguards} guards) "
@@ -291,7 +299,8 @@ class JitDriver:
             extras = getattr(snap, "extras", None)
             objects = [(ref.kind, ref.key, v) for ref, v in extras.objects.items()] if extras else []
             iterators = list(extras.iterators) if extras else []
-            plans.append(ExitPlan(snap.resume_pc, snap.reason, snap.line, reads, objects, iterators))
+            copies = [(ref.kind, ref.key, src) for ref, src in extras.list_copies.items()] if extras else []
+            plans.append(ExitPlan(snap.resume_pc, snap.reason, snap.line, reads, objects, iterators, copies))
         return plans
 
     @staticmethod
@@ -329,13 +338,30 @@ class JitDriver:
             return header
         memory, frame = self.memory, variant.frame
         G = vm.globals
+        mirrors: dict[int, tuple[int, list]] = {}  # id(list) -> (object offset, list)
+        entered: dict[int, Any] = {}  # slot -> the list object it held at entry
         for slot, kind, key in variant.writes:
             value = R[key] if kind == "reg" else G.get(key)
-            boxed = box(value) if type(value) in (int, float, bool) else None
-            if boxed is not None:
-                memory.write_slot(frame, slot, boxed[0], boxed[1])
-            else:
-                memory.write_slot(frame, slot, Tag.EMPTY, 0)
+            t = type(value)
+            if t is int or t is float or t is bool:
+                boxed = box(value)
+                if boxed is not None:
+                    memory.write_slot(frame, slot, boxed[0], boxed[1])
+                    continue
+            elif t is list and variant.mirrors_lists:
+                mirror = mirrors.get(id(value))
+                if mirror is None:
+                    p = mirror_in(memory, value)
+                    if p is None:  # an element without a cell form: this entry stays interpreted
+                        self._release_mirrors(mirrors)
+                        state.misses += 1
+                        return header
+                    mirror = mirrors[id(value)] = (p, value)
+                    variant.copied += len(value)
+                memory.write_slot(frame, slot, Tag.LIST, mirror[0])
+                entered[slot] = value
+                continue
+            memory.write_slot(frame, slot, Tag.EMPTY, 0)
         for reg, cur_slot, stop_slot in variant.iter_writes:
             it = R[reg]
             if type(it).__name__ == "range_iterator":
@@ -354,15 +380,29 @@ class JitDriver:
         self.stats.native_entries += 1
         plan = variant.plans[n]
         iterations = memory.iterations(frame)
+        if mirrors:
+            for p, lst in mirrors.values():
+                mirror_out(memory, p, lst)
+            self._release_mirrors(mirrors)
+            for kind, key, slot in plan.list_copies:
+                if kind == "reg":
+                    R[key] = entered[slot]
+                else:
+                    G[key] = entered[slot]
         self._apply_exit(vm, plan, R, memory, frame)
         variant.entries += 1
         variant.iterations += iterations
         variant.exits[n] += 1
         self.stats.exits_taken += 1
         self.stats.exits_by_reason[str(plan.reason)] += 1
-        if variant.entries >= STORM_ENTRIES and variant.entries % STORM_ENTRIES == 0:
+        if (variant.entries >= STORM_ENTRIES and variant.entries % STORM_ENTRIES == 0) or (
+                variant.entries >= 4 and variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries):
             self._check_storm(vm, state, variant)
         return plan.resume_pc
+
+    def _release_mirrors(self, mirrors: dict[int, tuple[int, list]]) -> None:
+        for p, _lst in mirrors.values():
+            release_mirror(self.memory, p)
 
     @staticmethod
     def _apply_exit(vm: Any, plan: ExitPlan, R: list, memory: Any, frame: int) -> None:
@@ -386,6 +426,12 @@ class JitDriver:
 
     def _check_storm(self, vm: Any, state: LoopState, variant: Variant) -> None:
         average = variant.iterations / max(1, variant.entries)
+        if variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries:
+            # Copying lists in and out costs more than the loop saves: let an enclosing loop (entered
+            # once) compile instead, or keep interpreting.
+            self.blacklist(vm, state, f"list copies ({variant.copied} elements) outweigh "
+                                      f"{variant.iterations} iterations")
+            return
         if average >= STORM_MIN_ITERATIONS:
             return
         n, count = variant.exits.most_common(1)[0]

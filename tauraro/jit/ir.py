@@ -90,7 +90,7 @@ class Type(Enum):
 I64, F64, BOOL, PTR = Type.I64, Type.F64, Type.BOOL, Type.PTR
 
 # The slot tag compiled code writes for a value of each type at an exit.
-TYPE_TAG: dict[Type, Tag] = {I64: Tag.INT, F64: Tag.FLOAT, BOOL: Tag.BOOL}
+TYPE_TAG: dict[Type, Tag] = {I64: Tag.INT, F64: Tag.FLOAT, BOOL: Tag.BOOL, PTR: Tag.LIST}
 TAG_TYPE: dict[Tag, Type] = {tag: ty for ty, tag in TYPE_TAG.items()}
 
 # Libm functions `callf.f64` may name. Backends must call the same C function CPython's math
@@ -222,13 +222,15 @@ _TABLE: tuple[tuple[str, str, str, str, str, tuple[ExitReason, ...]], ...] = (
     ("guard.true", "bool ->", "guard", "", "Exit through !N unless cond.", (_R.GUARD_VALUE,)),
     ("guard.false", "bool ->", "guard", "", "Exit through !N if cond.", (_R.GUARD_VALUE,)),
     ("poll", "->", "guard effect", "", "Exit through !N if the header interrupt flag (+8) is nonzero; put at back-edges.", (_R.INTERRUPT,)),
-    # -- reserved: lists in linear memory and calls between compiled functions (docs/jit.md)
-    ("load.ptr", "-> ptr", "pure reserved", "slot:slot", "Payload of a LIST-tagged slot: the list's byte offset in linear memory.", ()),
-    ("list.len", "ptr -> i64", "effect reserved", "", "len(list): reads the list header's length word.", ()),
-    ("list.get.i64", "ptr i64 -> i64", "guard effect reserved", "", "list[i]; exits unless 0 <= i < len (after negative-index fix-up) and the element is INT.", (_R.RANGE, _R.GUARD_TYPE)),
-    ("list.get.f64", "ptr i64 -> f64", "guard effect reserved", "", "list[i]; exits unless in bounds and the element is FLOAT.", (_R.RANGE, _R.GUARD_TYPE)),
-    ("list.set.i64", "ptr i64 i64 ->", "guard effect reserved", "", "list[i] = v (tag INT); exits unless in bounds.", (_R.RANGE,)),
-    ("list.set.f64", "ptr i64 f64 ->", "guard effect reserved", "", "list[i] = v (tag FLOAT); exits unless in bounds.", (_R.RANGE,)),
+    # -- lists in linear memory (docs/jit.md section 7): P+0 length, P+24 dirty flag, 16-byte cells from P+32
+    ("load.ptr", "-> ptr", "pure", "slot:slot", "Payload of a LIST-tagged slot: the list object's byte offset P in linear memory.", ()),
+    ("list.len", "ptr -> i64", "effect", "", "len(list): the length word at P+0 (compiled code never changes a length).", ()),
+    ("list.get.i64", "ptr i64 -> i64", "guard effect", "", "list[i]; i += len if i < 0; exits unless 0 <= i < len and the cell's tag is INT.", (_R.RANGE, _R.GUARD_TYPE)),
+    ("list.get.f64", "ptr i64 -> f64", "guard effect", "", "list[i]; exits unless in bounds and the cell's tag is FLOAT.", (_R.RANGE, _R.GUARD_TYPE)),
+    ("list.get.bool", "ptr i64 -> bool", "guard effect", "", "list[i]; exits unless in bounds and the cell's tag is BOOL.", (_R.RANGE, _R.GUARD_TYPE)),
+    ("list.set.i64", "ptr i64 i64 ->", "guard effect", "", "list[i] = v: writes tag INT and v, sets the dirty word P+24 to 1; exits unless in bounds.", (_R.RANGE,)),
+    ("list.set.f64", "ptr i64 f64 ->", "guard effect", "", "list[i] = v (tag FLOAT), dirty word = 1; exits unless in bounds.", (_R.RANGE,)),
+    ("list.set.bool", "ptr i64 bool ->", "guard effect", "", "list[i] = v (tag BOOL, payload 0/1), dirty word = 1; exits unless in bounds.", (_R.RANGE,)),
     ("call.i64", "-> i64", "guard effect reserved", "fn:name", "Call compiled function `fn` with the operands in a fresh frame window; result from slot 0.", (_R.UNSUPPORTED,)),
     ("call.f64", "-> f64", "guard effect reserved", "fn:name", "Like call.i64 with an f64 result.", (_R.UNSUPPORTED,)),
 )

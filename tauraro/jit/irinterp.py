@@ -10,12 +10,13 @@ per-op closures); ``run(frame)`` executes it and returns the exit number.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from .analysis import Dominators, is_back_edge
 from .ir import F64, RESERVED_OPS, TYPE_TAG, Block, Const, LoopFunction, Type, Value
 from .layout import HDR_EXIT, HDR_INTERRUPT, HDR_ITERATIONS, HEADER_SIZE, LinearMemory
-from .semantics import FAIL, SEMANTICS
+from .semantics import FAIL, MEMORY_SEMANTICS, SEMANTICS
 
 # Instruction kinds of the prepared form.
 _COMPUTE, _LOAD, _TAG, _POLL = range(4)
@@ -52,7 +53,7 @@ class IRInterpreter:
             elif op.opcode == "poll":
                 body.append((_POLL, None, None, res, op.snapshot))
             else:
-                sem = SEMANTICS[op.opcode]
+                sem = SEMANTICS.get(op.opcode) or partial(MEMORY_SEMANTICS[op.opcode], self.memory)
                 body.append((_COMPUTE, sem, (op.attrs, *map(self._reg, op.args)), res, op.snapshot))
         return body, self._prepare_terminator(blk, doms)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import mmap
 from collections.abc import Callable
 from enum import IntEnum
 
@@ -45,6 +46,8 @@ I64_MAX = 2**63 - 1
 # Offset 0..NULL_GUARD-1 is never handed out so that 0 can mean "no frame/no object" in compiled code.
 NULL_GUARD = 64
 DEFAULT_SIZE = 1 << 20
+RESERVE = 1 << 34  # address space reserved by an owned LinearMemory (16 GiB; untouched pages cost nothing)
+_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0)
 
 
 class Tag(IntEnum):
@@ -54,6 +57,7 @@ class Tag(IntEnum):
     INT = 1
     FLOAT = 2
     BOOL = 3
+    LIST = 5  # payload: byte offset of a list object (LIST_* below)
 
 
 def slot_offset(frame: int, slot: int) -> int:
@@ -121,11 +125,14 @@ class LinearMemory:
     """
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        size = _round_up(max(size, NULL_GUARD + ALIGN), 8)
-        self._owned = (ctypes.c_uint8 * size)()
+        # An anonymous mapping of RESERVE bytes: the address never moves and pages are only backed
+        # by memory once touched, so mirrored lists of any realistic size fit without regrowing.
+        size = _round_up(max(size, NULL_GUARD + ALIGN, RESERVE), 8)
+        self._owned = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _NORESERVE)
+        self._anchor = ctypes.c_uint8.from_buffer(self._owned)
         self._refresh_hook: Callable[[], tuple[int, int]] | None = None
         self._grow_hook: Callable[[int], None] | None = None
-        self._map(ctypes.addressof(self._owned), size)
+        self._map(ctypes.addressof(self._anchor), size)
         self._init_allocator()
 
     @classmethod

@@ -43,6 +43,12 @@ class LoopRegion:
     def end(self) -> int:
         return self.loop.pop
 
+    @property
+    def indexes_lists(self) -> bool:
+        """Whether the loop subscripts anything: only then are list values mirrored at entry."""
+        return any(self.code.instrs[pc].op in ("SubscrLoad", "SubscrStore")
+                   for pc in range(self.header, self.end))
+
     def contains(self, pc: int) -> bool:
         return self.header <= pc < self.end
 
@@ -110,9 +116,13 @@ def extract_region(code: CodeObject, loop: LoopInfo) -> LoopRegion:
     return region
 
 
+LIST_KEY = ("list",)
+
+
 def classify(value: Any) -> Any:
     """The entry key of a value: a Tag for i64/f64/bool, ('iter', step) for a range iterator,
-    ('obj', id) for a host constant, or None when compiled code cannot use it."""
+    ('list',) for a list (mirrored into linear memory when the loop indexes lists), ('obj', id) for
+    a host constant, or None when compiled code cannot use it."""
     t = type(value)
     if t is int:
         return Tag.INT if is_i64(value) else None
@@ -122,6 +132,8 @@ def classify(value: Any) -> Any:
         return Tag.BOOL
     if t is RANGE_ITERATOR:
         return ("iter", range_iterator_state(value)[2])
+    if t is list:
+        return LIST_KEY
     if isinstance(value, CONSTANT_TYPES) or value is math:
         return ("obj", id(value))
     return None

@@ -203,8 +203,63 @@ for _ty in ("i64", "f64"):
     for _cmp, _f in _COMPARISONS.items():
         SEMANTICS[f"{_cmp}.{_ty}"] = _binary(_f)
 
-# Frame and control ops: executed by the interpreter, not by SEMANTICS.
-FRAME_OPS = frozenset({"load.i64", "load.f64", "load.bool", "guard.tag", "poll", "jump", "br", "exit"})
 
-assert set(SEMANTICS) | FRAME_OPS == IMPLEMENTED_OPS, set(IMPLEMENTED_OPS) ^ (set(SEMANTICS) | FRAME_OPS)
+# -- list ops: they read and write linear memory, so they take the LinearMemory first ----------------
+# A list object at P: +0 length, +8 capacity, +16 items offset, +24 dirty word; cell k at items + 16k.
+def _list_cell(mem: Any, p: int, i: int) -> Any:
+    """Word index of cell i's tag (after Python's negative-index fix-up), or FAIL when out of range."""
+    q = mem._q
+    n = q[p >> 3]
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        return FAIL
+    return (q[(p + 16) >> 3] >> 3) + 2 * i
+
+
+def _list_get(tag: int, read: Callable[[Any, int], Any]) -> Callable[..., Any]:
+    def get(mem: Any, attrs: dict, p: int, i: int) -> Any:
+        w = _list_cell(mem, p, i)
+        if w is FAIL or mem._q[w] != tag:
+            return FAIL
+        return read(mem, w + 1)
+    return get
+
+
+def _list_set(tag: int, write: Callable[[Any, int, Any], None]) -> Callable[..., Any]:
+    def put(mem: Any, attrs: dict, p: int, i: int, v: Any) -> Any:
+        w = _list_cell(mem, p, i)
+        if w is FAIL:
+            return FAIL
+        mem._q[w] = tag
+        write(mem, w + 1, v)
+        mem._q[(p + 24) >> 3] = 1
+        return None
+    return put
+
+
+def _write_q(mem: Any, w: int, v: Any) -> None:
+    mem._q[w] = int(v)
+
+
+def _write_d(mem: Any, w: int, v: Any) -> None:
+    mem._d[w] = v
+
+
+MEMORY_SEMANTICS: dict[str, Callable[..., Any]] = {
+    "list.len": lambda mem, attrs, p: mem._q[p >> 3],
+    "list.get.i64": _list_get(1, lambda mem, w: mem._q[w]),
+    "list.get.f64": _list_get(2, lambda mem, w: mem._d[w]),
+    "list.get.bool": _list_get(3, lambda mem, w: mem._q[w] != 0),
+    "list.set.i64": _list_set(1, _write_q),
+    "list.set.f64": _list_set(2, _write_d),
+    "list.set.bool": _list_set(3, _write_q),
+}
+
+# Frame and control ops: executed by the interpreter, not by SEMANTICS.
+FRAME_OPS = frozenset({"load.i64", "load.f64", "load.bool", "load.ptr", "guard.tag", "poll", "jump", "br",
+                       "exit"})
+
+_ALL = set(SEMANTICS) | set(MEMORY_SEMANTICS) | FRAME_OPS
+assert _ALL == IMPLEMENTED_OPS, set(IMPLEMENTED_OPS) ^ _ALL
 assert set(LIBM_FUNCTIONS) <= set(dir(math))

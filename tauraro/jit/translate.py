@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..bytecode import GENERIC_OF, OPCODES, Instr
-from .ir import BOOL, F64, I64, Block, IRBuilder, LoopFunction, Type, Value
+from .ir import BOOL, F64, I64, PTR, Block, IRBuilder, LoopFunction, Type, Value
 from .layout import Tag
 from .reasons import AbortReason, ExitReason
-from .region import LoopRegion, SlotRef, classify, range_iterator_state
+from .region import LIST_KEY, LoopRegion, SlotRef, classify, range_iterator_state
 
 TAG_TYPES = {Tag.INT: I64, Tag.FLOAT: F64, Tag.BOOL: BOOL}
+_ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
 EXACT_FLOAT_INT = 2 ** 53
 MAX_BLOCKS = 400
 
@@ -60,6 +61,15 @@ class It:
 
 
 @dataclass(frozen=True)
+class Lst:
+    """A list mirrored into linear memory (object offset `ptr`), entered through slot `source`."""
+
+    ptr: Value
+    source: int
+    elem: Type
+
+
+@dataclass(frozen=True)
 class Rng:
     start: Value
     stop: Value
@@ -71,6 +81,7 @@ class SnapshotExtras:
     """What the driver restores beside the slots: host constants and rebuilt range iterators."""
 
     objects: dict[SlotRef, Any] = field(default_factory=dict)
+    list_copies: dict[SlotRef, int] = field(default_factory=dict)  # register <- the list entered via slot
     iterators: list[tuple[int, int, int, int]] = field(default_factory=list)  # (reg, cur slot, stop slot, step)
 
 
@@ -99,7 +110,10 @@ EXIT_REASON_OF_OP = {"add.i64": ExitReason.OVERFLOW, "sub.i64": ExitReason.OVERF
                      "mod.f64": ExitReason.ZERO_DIV, "lshift.i64": ExitReason.SHIFT,
                      "rshift.i64": ExitReason.SHIFT, "int.f64": ExitReason.RANGE,
                      "sqrt.f64": ExitReason.DOMAIN, "callf.f64": ExitReason.DOMAIN,
-                     "floor.f64": ExitReason.RANGE, "ceil.f64": ExitReason.RANGE}
+                     "floor.f64": ExitReason.RANGE, "ceil.f64": ExitReason.RANGE,
+                     "list.get.i64": ExitReason.RANGE, "list.get.f64": ExitReason.RANGE,
+                     "list.get.bool": ExitReason.RANGE, "list.set.i64": ExitReason.RANGE,
+                     "list.set.f64": ExitReason.RANGE, "list.set.bool": ExitReason.RANGE}
 MATH_CALLF = {"sin", "cos", "tan", "exp", "log", "atan", "asin", "acos", "sinh", "cosh", "tanh", "log2",
               "log10", "expm1"}
 
@@ -107,8 +121,10 @@ MATH_CALLF = {"sin", "cos", "tan", "exp", "log", "atan", "asin", "acos", "sinh",
 class Translator:
     """Builds the LoopFunction of one region for one set of entry values."""
 
-    def __init__(self, region: LoopRegion, entry_values: list[Any], name: str, location: str) -> None:
+    def __init__(self, region: LoopRegion, entry_values: list[Any], name: str, location: str,
+                 lists: bool = True) -> None:
         self.region = region
+        self.mirrors_lists = lists and region.indexes_lists  # lists the loop indexes live in linear memory
         self.code = region.code
         self.entry_values = entry_values
         self.fn = LoopFunction(name, location, len(region.slots),
@@ -160,6 +176,10 @@ class Translator:
                 state[slot] = It(cur, stop, key[1])
             elif isinstance(key, tuple) and key[0] == "obj":
                 state[slot] = Obj(value)
+            elif key == LIST_KEY and self.mirrors_lists:
+                self.b.guard_tag(slot, PTR, guard)
+                ptr = self.b.load(slot, PTR, hint=_hint(ref.name))
+                state[slot] = Lst(ptr, slot, _ELEM_TYPES.get(type(value[0]) if value else int, I64))
         return state
 
     # --- blocks and edges --------------------------------------------------------------------------
@@ -185,7 +205,7 @@ class Translator:
                 layout.append((slot, "it"))
                 types += [I64, I64]
                 names += [name + "_cur", name + "_stop"]
-            elif isinstance(v, Obj):
+            elif isinstance(v, (Obj, Lst)):
                 entry_state[slot] = v
             elif isinstance(v, Rng):
                 raise Abort(AbortReason.UNSUPPORTED_TYPE, "range object live across blocks")
@@ -221,7 +241,10 @@ class Translator:
             want, have = want_state.get(slot), state.get(slot)
             if isinstance(want, (Value, It)):
                 continue
-            ok = isinstance(have, Obj) and have.value is want.value if isinstance(want, Obj) else have is None
+            if isinstance(want, Obj):
+                ok = isinstance(have, Obj) and have.value is want.value
+            else:
+                ok = have == want if isinstance(want, Lst) else have is None
             if not ok:
                 raise TypeMismatch(self.region.slots[slot].name)
         return args
@@ -271,6 +294,9 @@ class Translator:
                 slots[cur_slot] = v.cur
                 slots[stop_slot] = v.stop
                 extras.iterators.append((ref.key, cur_slot, stop_slot, v.step))
+            elif isinstance(v, Lst):
+                if v.source != slot:
+                    extras.list_copies[ref] = v.source
             elif isinstance(v, Obj):
                 # Always restored: the entry value of an untracked register differs between entries.
                 extras.objects[ref] = v.value
@@ -520,6 +546,20 @@ class Translator:
         else:
             self.set(ins.a, Obj(value))
 
+    def op_SubscrLoad(self, ins: Instr, pc: int) -> None:
+        lst, idx = self.get(ins.b), self.get(ins.c)
+        if not isinstance(lst, Lst) or not isinstance(idx, Value) or idx.type is F64:
+            raise SideExit("subscript of something other than a list by an int")
+        self.set(ins.a, self.op(f"list.get.{lst.elem}", lst.ptr, self.as_i64(idx)))
+
+    def op_SubscrStore(self, ins: Instr, pc: int) -> None:
+        lst, idx, value = self.get(ins.a), self.get(ins.b), self.get(ins.c)
+        if not isinstance(lst, Lst) or not isinstance(idx, Value) or idx.type is F64:
+            raise SideExit("item assignment to something other than a list by an int")
+        if not isinstance(value, Value):
+            raise SideExit("storing an untracked value in a list")
+        self.op(f"list.set.{value.type}", lst.ptr, self.as_i64(idx), value)
+
     def op_CallFunction(self, ins: Instr, pc: int) -> None:
         f = self.get(ins.b)
         if not isinstance(f, Obj):
@@ -531,6 +571,8 @@ class Translator:
         name = getattr(fn, "__name__", "?")
         if fn is range:
             return self.range_of(args)
+        if fn is len and len(args) == 1 and isinstance(args[0], Lst):
+            return self.op("list.len", args[0].ptr)
         if not all(isinstance(a, Value) for a in args):
             raise SideExit(f"call of {name} with untracked arguments")
         if fn is abs and len(args) == 1:

@@ -43,8 +43,9 @@ def test_alloc_is_aligned_zeroed_and_reuses_freed_windows():
     assert sorted(mem.live_frames()) == sorted([b, c])
 
 
-def test_exhausted_owned_memory_raises_memory_error():
-    mem = LinearMemory(256)
+def test_exhausted_memory_without_grow_hook_raises_memory_error():
+    buf = (ctypes.c_uint8 * 512)()
+    mem = LinearMemory.external(ctypes.addressof(buf), 512)
     with pytest.raises(MemoryError):
         for _ in range(100):
             mem.alloc_frame(4)

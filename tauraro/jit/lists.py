@@ -1,0 +1,99 @@
+"""Python lists mirrored into linear memory for compiled loops: copied in at entry, back at exit if written.
+
+A list object at byte offset P (docs/jit.md section 7):
+    P+0  i64 length          P+8  i64 capacity (= length: compiled code never resizes)
+    P+16 i64 items offset E  P+24 i64 dirty word (list.set writes 1)
+    E = P+32; cell k at E + 16k: i64 tag, i64 payload (the slot format).
+Homogeneous int, float and bool lists convert at C speed through `array`; other lists cell by cell.
+A list holding anything without a cell form (str, big int, nested list, ...) is not mirrored.
+"""
+from __future__ import annotations
+
+from array import array
+
+from .layout import I64_MAX, I64_MIN, LinearMemory, Tag, box, unbox
+
+LIST_LEN, LIST_CAP, LIST_ITEMS, LIST_DIRTY, LIST_HEADER = 0, 8, 16, 24, 32
+
+
+def _cells(lst: list) -> array | None:
+    """The interleaved (tag, payload) words of a list, or None if an element has no cell form."""
+    n = len(lst)
+    kinds = set(map(type, lst))
+    if len(kinds) == 1:
+        kind = next(iter(kinds))
+        payloads: array | None = None
+        if kind is int:
+            try:
+                payloads = array("q", lst)
+            except OverflowError:
+                return None
+            tag = Tag.INT
+        elif kind is bool:
+            payloads, tag = array("q", lst), Tag.BOOL
+        elif kind is float:
+            payloads, tag = array("q"), Tag.FLOAT
+            payloads.frombytes(array("d", lst).tobytes())
+        if payloads is not None:
+            cells = array("q", bytes(16 * n))
+            cells[0::2] = array("q", [int(tag)]) * n
+            cells[1::2] = payloads
+            return cells
+    cells = array("q")
+    for item in lst:
+        boxed = box(item)
+        if boxed is None:
+            return None
+        cells.append(int(boxed[0]))
+        cells.append(boxed[1] if boxed[1] <= I64_MAX else boxed[1] - 2**64)
+    return cells
+
+
+def mirror_in(memory: LinearMemory, lst: list) -> int | None:
+    """Copy a list into linear memory; returns its object offset P, or None if it cannot be mirrored."""
+    cells = _cells(lst)
+    if cells is None:
+        return None
+    n = len(lst)
+    try:
+        p = memory.alloc(LIST_HEADER + 16 * n)
+    except MemoryError:
+        return None
+    q = memory._q
+    w = p >> 3
+    q[w] = n
+    q[w + 1] = n
+    q[w + 2] = p + LIST_HEADER
+    q[w + 3] = 0
+    if n:
+        start = (p + LIST_HEADER) >> 3
+        q[start:start + 2 * n] = cells
+    return p
+
+
+def mirror_out(memory: LinearMemory, p: int, lst: list) -> None:
+    """Write a mirrored list back into the Python list if compiled code stored into it."""
+    q = memory._q
+    w = p >> 3
+    if q[w + 3] == 0:
+        return
+    n = q[w]
+    start = q[w + 2] >> 3
+    cells = array("q", q[start:start + 2 * n])
+    tags, payloads = cells[0::2], cells[1::2]
+    if tags.count(Tag.INT) == n:
+        lst[:] = payloads.tolist()
+    elif tags.count(Tag.FLOAT) == n:
+        lst[:] = array("d", payloads.tobytes()).tolist()
+    elif tags.count(Tag.BOOL) == n:
+        lst[:] = [x != 0 for x in payloads]
+    else:
+        lst[:] = [unbox(t, v) for t, v in zip(tags, payloads)]
+    q[w + 3] = 0
+
+
+def release(memory: LinearMemory, p: int) -> None:
+    memory.free(p)
+
+
+assert I64_MIN < 0 < I64_MAX
