@@ -167,7 +167,9 @@ class Translator:
             if isinstance(key, Tag):
                 self.b.guard_tag(slot, TAG_TYPES[key], guard)
                 state[slot] = self.b.load(slot, TAG_TYPES[key], hint=_hint(ref.name))
-            elif isinstance(key, tuple) and key[0] == "iter" and ref.kind == "reg":
+            elif isinstance(key, tuple) and key[0] == "iter" and ref.kind == "reg" and ref.key in region.iter_slots:
+                # Only registers the loop itself iterates with get slots (extract_region); a stale
+                # iterator left in a temporary register stays untracked (it is overwritten before use).
                 cur_slot, stop_slot = region.iterator_slots(ref.key)
                 self.b.guard_tag(cur_slot, I64, guard)
                 self.b.guard_tag(stop_slot, I64, guard)
@@ -258,12 +260,21 @@ class Translator:
                 # This path brings other types than the block was built for: leave to the
                 # interpreter there; a later entry with the new types compiles its own variant.
                 reason = ExitReason.GUARD_TYPE
-        exit_block = self.b.new_block(f"exit{pc}")
+        exit_block = self.b.new_block(self._exit_name(pc))
         saved = self.b.block
         self.b.set_block(exit_block)
         self.b.exit(self.snapshot(pc, state, reason))
         self.b.set_block(saved)
         return exit_block, []
+
+    def _exit_name(self, pc: int) -> str:
+        """`exit<pc>`, or `exit<pc>_<k>` when several edges leave to the same pc (`while a and b:`)."""
+        taken = {blk.name for blk in self.fn.blocks}
+        name, k = f"exit{pc}", 1
+        while name in taken:
+            k += 1
+            name = f"exit{pc}_{k}"
+        return name
 
     def _defined(self, pc: int, state: dict[int, Any]) -> Block:
         self._define_block(pc, state)

@@ -1,0 +1,1 @@
+"""Differential fuzzing of Tauraro against CPython: program generator, runner, reducer, campaigns."""
