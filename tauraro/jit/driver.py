@@ -37,7 +37,7 @@ DEFAULT_THRESHOLD = 1000
 MAX_VARIANTS = 4  # type signatures compiled per loop before it is blacklisted
 STORM_ENTRIES = 200  # entries observed before judging a loop's exits
 STORM_MIN_ITERATIONS = 3.0  # average back-edges per entry below which compiled code does not pay off
-COPY_RATIO = 8  # list elements mirrored per compiled iteration above which entering does not pay off
+COPY_RATIO = 2  # list elements mirrored per compiled iteration above which entering does not pay off
 MISS_LIMIT = 64  # failed entries (types the loop was not compiled for) before it is blacklisted
 
 
@@ -122,6 +122,7 @@ class JitDriver:
         self.target = options.get("target")
         self.verify = bool(os.environ.get("TAURARO_JIT_VERIFY"))
         self.loops: dict[tuple[int, int], LoopState] = {}
+        self.counters: dict[tuple[int, int], list[int]] = {}
         self.compiled: list[Any] = []
         self._interrupt = _InterruptWatcher(self)
         self._interrupt.start()
@@ -147,7 +148,7 @@ class JitDriver:
     def back_edge_handler(self, vm: Any, code: CodeObject, pc: int, ins: Instr) -> Callable[[list], int]:
         target, loop_id = ins.a, ins.b
         key = (id(code), loop_id)
-        count = [0]
+        count = self.counters.setdefault(key, [0])  # shared by the loop's back-edges (continue, end)
         threshold = self.threshold
 
         def h(R: list) -> int:
@@ -396,7 +397,7 @@ class JitDriver:
         self.stats.exits_taken += 1
         self.stats.exits_by_reason[str(plan.reason)] += 1
         if (variant.entries >= STORM_ENTRIES and variant.entries % STORM_ENTRIES == 0) or (
-                variant.entries >= 4 and variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries):
+                variant.entries >= 2 and variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries):
             self._check_storm(vm, state, variant)
         return plan.resume_pc
 
@@ -424,6 +425,13 @@ class JitDriver:
             stop = memory.read_slot(frame, stop_slot)[1]
             R[reg] = iter(range(cur, stop, step))
 
+    def _heat_enclosing(self, state: LoopState) -> None:
+        """Make the loops around a blacklisted one compile at their next back-edge (entered less often)."""
+        inner = state.code.loops[state.loop_id]
+        for info in state.code.loops:
+            if info.header < inner.header and inner.pop < info.pop:
+                self.counters.setdefault((id(state.code), info.loop_id), [0])[0] = self.threshold
+
     def _check_storm(self, vm: Any, state: LoopState, variant: Variant) -> None:
         average = variant.iterations / max(1, variant.entries)
         if variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries:
@@ -431,6 +439,7 @@ class JitDriver:
             # once) compile instead, or keep interpreting.
             self.blacklist(vm, state, f"list copies ({variant.copied} elements) outweigh "
                                       f"{variant.iterations} iterations")
+            self._heat_enclosing(state)
             return
         if average >= STORM_MIN_ITERATIONS:
             return

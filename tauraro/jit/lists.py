@@ -78,15 +78,16 @@ def mirror_out(memory: LinearMemory, p: int, lst: list) -> None:
     if q[w + 3] == 0:
         return
     n = q[w]
-    start = q[w + 2] >> 3
-    cells = array("q", q[start:start + 2 * n])
+    items = q[w + 2]
+    cells = array("q")
+    cells.frombytes(memory.view[items:items + 16 * n])  # a memcpy (array(q, view) would iterate)
     tags, payloads = cells[0::2], cells[1::2]
     if tags.count(Tag.INT) == n:
         lst[:] = payloads.tolist()
     elif tags.count(Tag.FLOAT) == n:
         lst[:] = array("d", payloads.tobytes()).tolist()
     elif tags.count(Tag.BOOL) == n:
-        lst[:] = [x != 0 for x in payloads]
+        lst[:] = list(map(bool, payloads))
     else:
         lst[:] = [unbox(t, v) for t, v in zip(tags, payloads)]
     q[w + 3] = 0
