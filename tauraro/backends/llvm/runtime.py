@@ -22,8 +22,10 @@ Choices, measured on x86-64 (znver5) with llvmlite 0.50 / LLVM 22 by
   PassBuilder never frees (a shared PassBuilder instead gets slower with every run: 4 -> 30 ms
   over 3000 runs). Codegen -O0 compiles in 0.6 ms but runs 1.6-5.8x slower; -O1 is the same as
   -O2; -O3 only adds compile time. Both levels are options (LLVMBackend docstring).
-* Memory over 3000 compile+release: flat with the ELF loader; +9 KiB per compile with LLJIT
-  (llvmlite cannot remove a JITDylib); MCJIT would keep every function's code (~32 KiB).
+* Memory over 3000 compile+release: flat with the ELF loader and an LLVMContext per compile
+  (the global context would keep every distinct constant: +5.6 KiB per compile measured); +9 KiB
+  per compile with LLJIT (llvmlite cannot remove a JITDylib); MCJIT would keep every function's
+  code (~32 KiB).
 """
 from __future__ import annotations
 
@@ -31,7 +33,6 @@ import ctypes
 import ctypes.util
 import itertools
 import os
-import platform
 import sys
 import threading
 import time
@@ -122,7 +123,7 @@ class Build:
 class Engine:
     """Process-wide LLVM state: the host TargetMachine, the optional LLJIT and the libm table.
 
-    Thread-safety: compiles are serialised by a lock (llvmlite's global context is not thread safe).
+    Thread-safety: compiles are serialised by a lock (the TargetMachines and LLJIT are shared).
     """
 
     def __init__(self) -> None:
@@ -130,13 +131,14 @@ class Engine:
         self.triple = llvm.get_process_triple()
         self.cpu = llvm.get_host_cpu_name()
         self.features = llvm.get_host_cpu_features().flatten()
-        self.machine = platform.machine()
         self._tms: dict[tuple[str, int], Any] = {}
         self._lock = threading.Lock()
         self._counter = itertools.count()
         self._lljit: Any = None
         self.libm = _libm_addresses()
-        self.loader = os.environ.get("TAURARO_LLVM_LOADER") or ("elf" if self._elf_loader_ok() else "orc")
+        wanted = os.environ.get("TAURARO_LLVM_LOADER", "")
+        # The ELF loader handles x86-64 relocations only; LLJIT works everywhere LLVM does.
+        self.loader = "elf" if wanted != "orc" and self._elf_loader_ok() else "orc"
 
     def _elf_loader_ok(self) -> bool:
         return sys.platform.startswith("linux") and self.triple.startswith("x86_64")
