@@ -34,7 +34,7 @@ class Cell:
 class Function:
     """A Tauraro function: code, defaults and closure cells. Callable from host code; binds as a method."""
 
-    __slots__ = ("code", "defaults", "cells", "vm", "__name__", "__qualname__", "binder", "__dict__")
+    __slots__ = ("code", "defaults", "cells", "vm", "__name__", "__qualname__", "binder", "plain", "nparams", "__dict__")
 
     def __init__(self, vm: Any, code: CodeObject, defaults: tuple, cells: tuple) -> None:
         self.vm = vm
@@ -44,6 +44,8 @@ class Function:
         self.__name__ = code.name
         self.__qualname__ = code.qualname
         self.binder = None
+        self.plain = not code.free_regs and not code.is_generator  # callable without closure set-up
+        self.nparams = len(code.params)
 
     def __get__(self, obj: Any, cls: Any = None) -> Any:
         return self if obj is None else MethodType(self, obj)

@@ -564,10 +564,24 @@ def _call(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     first, end = b + 1, b + 1 + n
     call = vm.call
 
+    execute = vm.execute
+
     def h(R: list) -> int:
         f = R[b]
         if type(f) is Function:
-            R[a] = call(f, R[first:end])
+            fcode = f.code
+            if f.plain and f.nparams == n:  # the common case, without the generic binding
+                regs = R[first:end]
+                regs += (fcode.runtime or vm.runtime(fcode)).fill
+                if vm.depth >= RECURSION_LIMIT:
+                    raise RecursionError("maximum recursion depth exceeded")
+                vm.depth += 1
+                try:
+                    R[a] = execute(fcode, regs, 0)
+                finally:
+                    vm.depth -= 1
+            else:
+                R[a] = call(f, R[first:end])
         else:
             R[a] = f(*R[first:end])
         return nxt
