@@ -145,8 +145,22 @@ def parse(source: str, filename: str = "<string>") -> tuple[ast.Module, MappedSo
         raise TauraroSyntaxError(filename, line, mapped.user_col(line, col - 1) + 1, msg) from None
     except (ValueError, OverflowError, MemoryError, RecursionError) as e:
         raise TauraroSyntaxError(filename, 1, 1, str(e) or type(e).__name__) from None
+    _check_like_cpython(mapped, filename)
     SubsetChecker(filename, mapped).visit(tree)
     return tree, mapped
+
+
+def _check_like_cpython(mapped: MappedSource, filename: str) -> None:
+    """CPython's own compiler finds the errors `ast.parse` lets through (duplicate arguments, misplaced
+    global/nonlocal, 'continue' outside a loop, ...): let it, so they are reported exactly as CPython does."""
+    try:
+        compile(mapped.python, filename, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        line = e.lineno or 1
+        col = e.offset or 1
+        raise TauraroSyntaxError(filename, line, mapped.user_col(line, col - 1) + 1, e.msg) from None
+    except (ValueError, OverflowError, MemoryError, RecursionError) as e:
+        raise TauraroSyntaxError(filename, 1, 1, str(e) or type(e).__name__) from None
 
 
 class SubsetChecker(ast.NodeVisitor):

@@ -56,11 +56,17 @@ class Function:
     def __repr__(self) -> str:
         return f"<function {self.__qualname__} at {id(self):#x}>"
 
+
     def bind(self, args: tuple, kwargs: dict) -> list:
         """Bind arguments by Python's rules (errors with CPython's exact messages)."""
         if self.binder is None:
             self.binder = make_binder(self)
         return list(self.binder(*args, **kwargs))
+
+
+# Error messages name a value's type: Tauraro functions are 'function' there, as in CPython.
+Function.__name__ = Function.__qualname__ = "function"
+Function.__module__ = "builtins"
 
 
 def make_binder(func: Function) -> Any:
@@ -133,28 +139,13 @@ EXCEPTION_NAMES = [n for n in dir(_py) if isinstance(getattr(_py, n), type) and 
                                                                                            BaseException)]
 
 
-def make_builtins(stdout_getter: Any) -> dict[str, Any]:
-    """The builtins namespace of a running program; print and input use the program's streams."""
+def make_builtins() -> dict[str, Any]:
+    """The builtins namespace of a running program: the host's own objects, so their types, behaviour
+    and error messages are CPython's (print and input use sys.stdout/sys.stdin, which `run` redirects)."""
     ns = {name: getattr(_py, name) for name in BUILTIN_NAMES + EXCEPTION_NAMES}
-
-    def print_(*args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None,
-               flush: bool = False) -> None:
-        _py.print(*args, sep=sep, end=end, file=file if file is not None else stdout_getter(), flush=flush)
-
-    def input_(prompt: Any = "") -> str:
-        out = stdout_getter()
-        if prompt:
-            out.write(str(prompt))
-            out.flush()
-        line = sys.stdin.readline()
-        if not line:
-            raise EOFError("EOF when reading a line")
-        return line[:-1] if line.endswith("\n") else line
-
-    print_.__name__ = "print"
-    input_.__name__ = "input"
-    ns["print"] = print_
-    ns["input"] = input_
+    ns["print"] = _py.print
+    ns["input"] = _py.input
+    ns["__debug__"] = True
     return ns
 
 

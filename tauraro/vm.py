@@ -58,7 +58,7 @@ class VM:
         self.filename = filename
         self.stdout = stdout
         self.globals: dict[str, Any] = {"__name__": "__main__"}
-        self.builtins = make_builtins(self.get_stdout)
+        self.builtins = make_builtins()
         self.depth = 0
         self.handled: list[BaseException] = []
         self.jit = jit
@@ -79,15 +79,18 @@ class VM:
         return rt
 
     def run_module(self, code: CodeObject) -> Any:
-        rt = self.runtime(code)
+        """Run module code; print and input see the program's stdout while it runs."""
+        self.runtime(code)
         regs = [UNBOUND] * code.nregs + [None, None]
-        del rt
+        saved = sys.stdout
+        if self.stdout is not None:
+            sys.stdout = self.stdout
         try:
             return self.execute(code, regs, 0)
-        except RecursionError as e:
-            raise TauraroRuntimeError(e, self._traceback_of(e)) from None
         except Exception as e:  # noqa: BLE001 - every Tauraro exception is a host exception
             raise TauraroRuntimeError(e, self._traceback_of(e)) from None
+        finally:
+            sys.stdout = saved
 
     @staticmethod
     def _traceback_of(e: BaseException) -> list[tuple[str, int, str]]:
