@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import builtins as _py
 import math
-import sys
 from types import MethodType
 from typing import Any
 
