@@ -140,6 +140,10 @@ def classify(value: Any) -> Any:
 
 
 def range_iterator_state(it: Any) -> tuple[int, int, int]:
-    """(next value, stop, step) of a CPython range iterator, read through its pickling protocol."""
+    """(next value, stop, step) of a CPython range iterator, read through its pickling protocol.
+
+    Up to 3.11 `__reduce__` gives the original range and the index reached; from 3.12 on it gives
+    the remaining range (already advanced) and None.
+    """
     _fn, (rng,), index = it.__reduce__()
-    return rng.start + index * rng.step, rng.stop, rng.step
+    return rng.start + (index or 0) * rng.step, rng.stop, rng.step
