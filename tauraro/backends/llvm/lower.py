@@ -399,11 +399,12 @@ class _Lowerer:
 
     def render(self) -> str:
         # Phis for block parameters and iteration counters, from the recorded incoming edges.
+        by_label = {b.label: b for b in self.out}
         for blk in self.reachable:
             label = self.block_label[blk]
             if label in self.single:
                 continue
-            b = next(x for x in self.out if x.label == label)
+            b = by_label[label]
             inc = self.incoming.get(label, [])
 
             b.phis.append(f"  {self.iter_name(label)} = phi i64 " + ", ".join(f"[ {it}, %{lab} ]" for lab, _, it in inc))
