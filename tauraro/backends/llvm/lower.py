@@ -238,8 +238,14 @@ class _Lowerer:
 
     def branch_out(self, fail: str, snapshot: int) -> None:
         cont = self._unique(f"{self.cur.label}.ok")
-        self.emit(f"br i1 {fail}, label %{self.exit_to(snapshot)}, label %{cont}, !prof {COLD}")
+        self.emit(f"br i1 {fail}, label %{self.exit_to(snapshot)}, label %{cont}, !prof {COLD}"
+                  f"  {self.exit_comment(snapshot)}")
         self.start_block(cont)
+
+    def exit_comment(self, snapshot: int) -> str:
+        """`; exit !N reason line L` for dumps (LLVM keeps comments only in the text we print)."""
+        snap = self.fn.snapshots[snapshot]
+        return f"; exit !{snapshot} {snap.reason} line {snap.line}"
 
     def intrinsic(self, decl: str) -> None:
         self.intrinsics.add(decl)
@@ -291,7 +297,7 @@ class _Lowerer:
 
     def lower_terminator(self, blk: Block, op: Op) -> None:
         if op.opcode == "exit":
-            self.emit(f"br label %{self.exit_to(op.snapshot)}")  # type: ignore[arg-type]
+            self.emit(f"br label %{self.exit_to(op.snapshot)}  {self.exit_comment(op.snapshot)}")  # type: ignore[arg-type]
             return
         if op.opcode == "jump":
             t = op.targets[0]
@@ -360,6 +366,7 @@ class _Lowerer:
             if not preds:
                 continue
             number, iters = self.merge_point(label, preds)
+            self.cur.lines.append(f"  ; slot {slot} ({self.fn.slot_name(slot)!r})")
             self.emit(f"store i64 {int(TYPE_TAG[v.type])}, ptr {self.slot_ptr(slot, 0)}, align 8")
             p_val = self.slot_ptr(slot, SLOT_PAYLOAD)
             if isinstance(v, Const):
