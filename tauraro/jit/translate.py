@@ -177,6 +177,10 @@ class Translator:
                 stop = self.b.load(stop_slot, I64, hint=_hint(ref.name) + "_stop")
                 state[slot] = It(cur, stop, key[1])
             elif isinstance(key, tuple) and key[0] == "obj":
+                if ref.kind == "global" and value is None:
+                    # A name missing from globals and builtins also arrives as None: untracked, so
+                    # reading it raises NameError in the interpreter and no exit binds it to None.
+                    continue
                 state[slot] = Obj(value)
             elif key == LIST_KEY and self.mirrors_lists:
                 self.b.guard_tag(slot, PTR, guard)
