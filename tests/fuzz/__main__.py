@@ -31,7 +31,9 @@ from tests.fuzz.runner import (  # noqa: E402
     still_fails,
 )
 
-TASK_TIMEOUT = 180.0  # seconds a worker may spend on one program (all configurations) before it is killed
+# Wall seconds a worker may spend on one program before it is killed: generous, because niced
+# workers may be starved; hangs that use the CPU are caught inside the worker (CPU-time limits).
+TASK_TIMEOUT = 900.0
 
 
 # --- worker side ----------------------------------------------------------------------------------------

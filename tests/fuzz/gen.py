@@ -27,7 +27,7 @@ ALIASES = {
     "global": ["duniya"], "and": ["dakuma"], "or": ["ko"], "not": ["ba"], "True": ["gaskiyane"],
     "False": ["karyane"],
 }
-RISKY_EXCEPTIONS = ["ZeroDivisionError", "TypeError", "ValueError", "OverflowError", "IndexError"]
+RISKY_EXCEPTIONS = ["ZeroDivisionError", "TypeError", "ValueError", "OverflowError", "IndexError", "NameError"]
 STATEMENT_BUDGET = 2500  # worst-case statement executions of a whole program
 
 
@@ -518,6 +518,8 @@ class ProgramGenerator:
         ints = s.ints + s.readonly + s.global_ints or ["0"]
         a, b = self.pick(ints), self.pick(ints)
         forms = [f"{a} // {b}", f"{a} % {b}", f"{a} >> {b}", f"{a} << ({b} % 70)", f"{a} / {b}"]
+        if "NameError" in s.catching:
+            forms.append(f"{a} + never_defined_{self.rng.randrange(3)}")
         if s.floats:
             f = self.pick(s.floats)
             forms += [f"int({f})", f"{a} // {f}", f"{f} % {f}"]
