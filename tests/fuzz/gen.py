@@ -304,7 +304,7 @@ class ProgramGenerator:
         return self.compare(s, max(depth - 1, 0))
 
     # --- statements ------------------------------------------------------------------------------------
-    def tame(self, s: Scope, target: str, e: Expr) -> str:
+    def tame(self, s: Scope, e: Expr) -> str:
         """Keep ints from growing without bound in loops (exponential growth would never finish)."""
         if s.loop_depth == 0 and e.deg <= 1:
             return e.text
@@ -335,7 +335,7 @@ class ProgramGenerator:
                 self.emit(f"{v} {op} {rhs}")
                 return
         e = self.int_expr(s, 2)
-        self.emit(f"{v} = {self.tame(s, v, e)}")
+        self.emit(f"{v} = {self.tame(s, e)}")
 
     def assign_float(self, s: Scope) -> None:
         v = self.pick(s.floats)
@@ -412,14 +412,14 @@ class ProgramGenerator:
                 other = self.float_atom(s).text if self.chance(0.7) else self.bool_expr(s, 0).text
                 self.emit(f"{lst}[{idx} % len({lst})] = {other}")
             elif "IndexError" in s.catching and self.chance(0.3):
-                self.emit(f"{lst}[{idx}] = {self.tame(s, lst, val)}")
+                self.emit(f"{lst}[{idx}] = {self.tame(s, val)}")
             else:
-                self.emit(f"{lst}[{idx} % len({lst})] = {self.tame(s, lst, val)}")
+                self.emit(f"{lst}[{idx} % len({lst})] = {self.tame(s, val)}")
         elif r < 0.55 and s.mult <= 200 and not s.pure:
-            self.emit(f"{lst}.append({self.tame(s, lst, self.int_expr(s, 1))})")
+            self.emit(f"{lst}.append({self.tame(s, self.int_expr(s, 1))})")
         elif s.ints:
             v = self.pick(s.ints)
-            self.emit(f"{v} = {self.tame(s, v, Expr(self.list_read(s) + ' + ' + self.int_atom(s).paren(), 1, 64))}")
+            self.emit(f"{v} = {self.tame(s, Expr(self.list_read(s) + ' + ' + self.int_atom(s).paren(), 1, 64))}")
 
     def str_stmt(self, s: Scope) -> None:
         v = self.pick(s.strs)
@@ -442,7 +442,7 @@ class ProgramGenerator:
         if v in s.morphs:
             self.emit(f"{v} = {call}")
         else:
-            self.emit(f"{v} = {self.tame(s, v, Expr(f'{v} + {call}', 1, 64))}")
+            self.emit(f"{v} = {self.tame(s, Expr(f'{v} + {call}', 1, 64))}")
 
     def print_stmt(self, s: Scope) -> None:
         pool = s.ints + s.floats + s.bools + s.morphs + s.readonly
@@ -450,9 +450,6 @@ class ProgramGenerator:
             return
         names = self.rng.sample(pool, min(len(pool), self.rng.randint(1, 3)))
         self.emit(f"print({', '.join(names)})")
-
-    def cost_guard(self, s: Scope, need: int) -> bool:
-        return self.budget >= need * s.mult
 
     def block(self, s: Scope, n: int, allow_empty: bool = False) -> None:
         start = len(self.lines)
