@@ -38,6 +38,7 @@ MAX_VARIANTS = 4  # type signatures compiled per loop before it is blacklisted
 STORM_ENTRIES = 200  # entries observed before judging a loop's exits
 STORM_MIN_ITERATIONS = 3.0  # average back-edges per entry below which compiled code does not pay off
 COPY_RATIO = 2  # list elements mirrored per compiled iteration above which entering does not pay off
+BIG_LIST = 1 << 16  # elements: an inner loop defers to its enclosing loop rather than copy such a list
 MISS_LIMIT = 64  # failed entries (types the loop was not compiled for) before it is blacklisted
 
 
@@ -94,6 +95,7 @@ class LoopState:
     failed: set = field(default_factory=set)
     blacklisted: str | None = None
     misses: int = 0
+    deferred: bool = False  # leaves big-list work to an enclosing loop while that one may compile
 
     @property
     def location(self) -> str:
@@ -170,6 +172,8 @@ class JitDriver:
         if state.blacklisted:
             self._uninstall(vm, state)
             return header
+        if state.deferred and self._enclosing_pending(state):
+            return header
         if self.enter_or_compile(vm, state, R) is None:
             return header
         self._install(vm, state)
@@ -183,19 +187,23 @@ class JitDriver:
                 rt.handlers[pc] = self._entry_handler(vm, state, ins.a)
         rt.handlers[info.setup] = self._entry_handler(vm, state, info.header)
 
-    def _uninstall(self, vm: Any, state: LoopState) -> None:
+    def _uninstall(self, vm: Any, state: LoopState, counting: bool = False) -> None:
+        """Give the loop back to the interpreter: plain back-edges, or counting ones (`counting`)."""
         rt = state.code.runtime
         info = state.code.loops[state.loop_id]
-        for pc, ins in enumerate(state.code.instrs):
-            if ins.op == "JumpBack" and ins.b == state.loop_id:
-                target = ins.a
-                rt.handlers[pc] = lambda R, t=target: t
-        nxt = info.setup + 1
-        rt.handlers[info.setup] = lambda R: nxt
         for variant in state.variants.values():
             variant.compiled.release()
             self.memory.free_frame(variant.frame)
         state.variants.clear()
+        for pc, ins in enumerate(state.code.instrs):
+            if ins.op == "JumpBack" and ins.b == state.loop_id:
+                target = ins.a
+                if counting:
+                    rt.handlers[pc] = self.back_edge_handler(vm, state.code, pc, ins)
+                else:
+                    rt.handlers[pc] = lambda R, t=target: t
+        nxt = info.setup + 1
+        rt.handlers[info.setup] = lambda R: nxt
 
     def _entry_handler(self, vm: Any, state: LoopState, header: int) -> Callable[[list], int]:
         def h(R: list) -> int:
@@ -351,6 +359,12 @@ class JitDriver:
                     continue
             elif t is list and variant.mirrors_lists:
                 mirror = mirrors.get(id(value))
+                if mirror is None and len(value) > BIG_LIST and not state.deferred and self._heat_enclosing(state):
+                    # Copying a big list at every entry of an inner loop costs more than it saves:
+                    # run this entry, then leave the loop to its enclosing one, which compiles at its
+                    # next back-edge and copies the list once.
+                    state.deferred = True
+                    self.log(f"defer {state.location} to its enclosing loop ({len(value)}-element list)")
                 if mirror is None:
                     p = mirror_in(memory, value)
                     if p is None:  # an element without a cell form: this entry stays interpreted
@@ -396,7 +410,9 @@ class JitDriver:
         variant.exits[n] += 1
         self.stats.exits_taken += 1
         self.stats.exits_by_reason[str(plan.reason)] += 1
-        if (variant.entries >= STORM_ENTRIES and variant.entries % STORM_ENTRIES == 0) or (
+        if state.deferred:
+            self._uninstall(vm, state, counting=True)
+        elif (variant.entries >= STORM_ENTRIES and variant.entries % STORM_ENTRIES == 0) or (
                 variant.entries >= 2 and variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries):
             self._check_storm(vm, state, variant)
         return plan.resume_pc
@@ -425,12 +441,29 @@ class JitDriver:
             stop = memory.read_slot(frame, stop_slot)[1]
             R[reg] = iter(range(cur, stop, step))
 
-    def _heat_enclosing(self, state: LoopState) -> None:
-        """Make the loops around a blacklisted one compile at their next back-edge (entered less often)."""
+    def _enclosing_pending(self, state: LoopState) -> bool:
+        """Whether a loop around this one may still compile (it has not been blacklisted)."""
         inner = state.code.loops[state.loop_id]
         for info in state.code.loops:
             if info.header < inner.header and inner.pop < info.pop:
+                outer = self.loops.get((id(state.code), info.loop_id))
+                if outer is None or not outer.blacklisted:
+                    return True
+        return False
+
+    def _heat_enclosing(self, state: LoopState) -> bool:
+        """Make the loops around this one compile at their next back-edge (they are entered less
+        often); False when no enclosing loop can still compile."""
+        inner = state.code.loops[state.loop_id]
+        heated = False
+        for info in state.code.loops:
+            if info.header < inner.header and inner.pop < info.pop:
+                outer = self.loops.get((id(state.code), info.loop_id))
+                if outer is not None and (outer.blacklisted or outer.variants):
+                    continue
                 self.counters.setdefault((id(state.code), info.loop_id), [0])[0] = self.threshold
+                heated = True
+        return heated
 
     def _check_storm(self, vm: Any, state: LoopState, variant: Variant) -> None:
         average = variant.iterations / max(1, variant.entries)
