@@ -331,7 +331,7 @@ class JitDriver:
                 # A register dead at the header must not split the loop into type variants.
                 out.append(R[ref.key] if ref.key in live else _DEAD)
             elif ref.kind == "global":
-                out.append(G[ref.key] if ref.key in G else B.get(ref.key))
+                out.append(G[ref.key] if ref.key in G else B.get(ref.key, _DEAD))  # a missing name: untracked
             else:
                 out.append(None)  # iterator halves are derived from their register
         return out
