@@ -645,15 +645,19 @@ class FunctionCompiler:
             self.emit("LoadGlobal", dst, self.name(name))
         return dst
 
-    def expr_BinOp(self, node: ast.BinOp, dst: int | None) -> int:
+    def _two_operands(self, op: str, node: ast.expr, left: ast.expr, right: ast.expr, dst: int | None) -> int:
+        """Evaluate `left` and `right` into registers, then `op dst, left, right` at node's line."""
         dst = self.target(dst)
         mark = self.top
-        left = self.expr(node.left)
-        right = self.expr(node.right)
+        a = self.expr(left)
+        b = self.expr(right)
         self.top = mark
         self.line = node.lineno
-        self.emit("Binary" + BINOPS[type(node.op)] + "RR", dst, left, right)
+        self.emit(op, dst, a, b)
         return dst
+
+    def expr_BinOp(self, node: ast.BinOp, dst: int | None) -> int:
+        return self._two_operands("Binary" + BINOPS[type(node.op)] + "RR", node, node.left, node.right, dst)
 
     def expr_UnaryOp(self, node: ast.UnaryOp, dst: int | None) -> int:
         if (isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
@@ -704,14 +708,7 @@ class FunctionCompiler:
 
     def expr_Compare(self, node: ast.Compare, dst: int | None) -> int:
         if len(node.ops) == 1:
-            dst = self.target(dst)
-            mark = self.top
-            left = self.expr(node.left)
-            right = self.expr(node.comparators[0])
-            self.top = mark
-            self.line = node.lineno
-            self.emit(COMPARES[type(node.ops[0])], dst, left, right)
-            return dst
+            return self._two_operands(COMPARES[type(node.ops[0])], node, node.left, node.comparators[0], dst)
         reg, final = self._private_target(dst)
         left = self.expr(node.left, self.alloc())
         jumps = []
@@ -771,14 +768,7 @@ class FunctionCompiler:
         return dst
 
     def expr_Subscript(self, node: ast.Subscript, dst: int | None) -> int:
-        dst = self.target(dst)
-        mark = self.top
-        obj = self.expr(node.value)
-        key = self.expr(node.slice)
-        self.top = mark
-        self.line = node.lineno
-        self.emit("SubscrLoad", dst, obj, key)
-        return dst
+        return self._two_operands("SubscrLoad", node, node.value, node.slice, dst)
 
     def expr_Attribute(self, node: ast.Attribute, dst: int | None) -> int:
         dst = self.target(dst)
