@@ -333,13 +333,18 @@ class FunctionCompiler:
         header = self.pc()
         exits = self.test(node.test, jump_if=False)
         before = self._copy_defined()
+        block = self._loop_body(loop_id, header, node)
+        self._finish_loop(loop_id, setup, header, block, node.orelse, before, exits)
+
+    def _loop_body(self, loop_id: int, header: int, node: ast.While | ast.For) -> Block:
+        """The body of a while/for loop and its back-edge; returns the loop's block (for its breaks)."""
         block = Block("loop", continue_pc=header, loop_id=loop_id)
         self.blocks.append(block)
         self.body(node.body)
         self.blocks.pop()
         self.line = node.lineno
         self.emit("JumpBack", header, loop_id)
-        self._finish_loop(loop_id, setup, header, block, node.orelse, before, exits)
+        return block
 
     def stmt_For(self, node: ast.For) -> None:
         iterable = self.expr(node.iter)
@@ -348,22 +353,21 @@ class FunctionCompiler:
         self.emit("GetIter", it, iterable)
         loop_id, setup = self._new_loop("for", node.lineno)
         header = self.pc()
-        target = node.target
+        before = self._copy_defined()
+        fi = self._for_iter(node.target, it)
+        block = self._loop_body(loop_id, header, node)
+        self._finish_loop(loop_id, setup, header, block, node.orelse, before, [fi])
+
+    def _for_iter(self, target: ast.expr, it: int) -> int:
+        """ForIter into the loop target (straight into a local's register when it is one); returns its pc."""
         simple = isinstance(target, ast.Name) and self.scope.kind_of(target.id) == "local"
         dst = self.vars[target.id] if simple else self.alloc()
         fi = self.emit("ForIter", dst, it, 0)
-        before = self._copy_defined()
         if simple:
             self.mark_defined(target.id)
         else:
             self.store(target, dst)
-        block = Block("loop", continue_pc=header, loop_id=loop_id)
-        self.blocks.append(block)
-        self.body(node.body)
-        self.blocks.pop()
-        self.line = node.lineno
-        self.emit("JumpBack", header, loop_id)
-        self._finish_loop(loop_id, setup, header, block, node.orelse, before, [fi])
+        return fi
 
     def stmt_Break(self, node: ast.Break) -> None:
         loop = self._unwind_to_loop(node)
@@ -898,14 +902,7 @@ class FunctionCompiler:
             self.emit("GetIter", it, iterable)
         loop_id, setup = self._new_loop("for", gen.iter.lineno)
         header = self.pc()
-        target = gen.target
-        simple = isinstance(target, ast.Name) and self.scope.kind_of(target.id) == "local"
-        dst = self.vars[target.id] if simple else self.alloc()
-        fi = self.emit("ForIter", dst, it, 0)
-        if simple:
-            self.mark_defined(target.id)
-        else:
-            self.store(target, dst)
+        fi = self._for_iter(gen.target, it)
         for cond in gen.ifs:
             mark = self.top
             reg = self.expr(cond)

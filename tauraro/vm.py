@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import sys
+from types import MethodType
 from typing import Any, Callable
 
 from .bytecode import OPCODES, QUICKENED, CodeObject, Instr
@@ -68,9 +69,6 @@ class VM:
         if sys.getrecursionlimit() < needed:
             sys.setrecursionlimit(needed)
 
-    def get_stdout(self) -> Any:
-        return self.stdout if self.stdout is not None else sys.stdout
-
     # --- running ---------------------------------------------------------------------------------
     def runtime(self, code: CodeObject) -> CodeRuntime:
         rt = code.runtime
@@ -107,10 +105,9 @@ class VM:
                 return R[code.nregs] if pc == RETURN else _YIELDED
             except BaseException as e:
                 entry = code.handler_for(pc)
-                if entry is None or isinstance(e, _Internal):
+                if entry is None:
                     del self.handled[base:]
-                    if not isinstance(e, _Internal):
-                        _add_traceback(e, code, pc)
+                    _add_traceback(e, code, pc)
                     raise
                 del self.handled[base + entry.handled_depth:]
                 R[entry.reg] = e
@@ -163,10 +160,6 @@ class VM:
         if rt.flips[pc] >= MAX_DEQUICKEN:
             rt.handlers[pc] = _settled(self, code, pc, code.instrs[pc])
         return rt.handlers[pc]
-
-
-class _Internal(BaseException):
-    """Control transfer inside the VM that must not be caught by Tauraro except blocks."""
 
 
 _YIELDED = object()
@@ -617,7 +610,7 @@ def _call_method(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
         if kwnames:
             kwargs = {k: R[kwfirst + i] for i, k in enumerate(kwnames)}
             R[a] = meth(*R[first:kwfirst], **kwargs)
-        elif type(meth) is _MethodType and type(meth.__func__) is Function:
+        elif type(meth) is MethodType and type(meth.__func__) is Function:
             R[a] = call(meth.__func__, (meth.__self__, *R[first:kwfirst]))
         else:
             R[a] = meth(*R[first:kwfirst])
@@ -625,9 +618,6 @@ def _call_method(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     return h
 
 
-_MethodType = type(Function.__call__.__get__(object()))
-if _MethodType.__name__ != "method":  # pragma: no cover - defensive: resolve the bound-method type directly
-    from types import MethodType as _MethodType  # noqa: F811
 
 
 @handler("ReturnValue")

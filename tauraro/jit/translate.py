@@ -13,11 +13,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..bytecode import GENERIC_OF, OPCODES, Instr
+from ..bytecode import GENERIC_OF, Instr
 from .ir import BOOL, F64, I64, PTR, Block, IRBuilder, LoopFunction, Type, Value
 from .layout import Tag
 from .reasons import AbortReason, ExitReason
-from .region import LIST_KEY, LoopRegion, SlotRef, classify, range_iterator_state
+from .region import LIST_KEY, LoopRegion, SlotRef, classify
 
 TAG_TYPES = {Tag.INT: I64, Tag.FLOAT: F64, Tag.BOOL: BOOL}
 _ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
@@ -642,20 +642,3 @@ def _const_value(v: Value) -> Any:
 
 def _hint(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name) or "v"
-
-
-def entry_values(region: LoopRegion, R: list, globals_: dict, builtins: dict) -> list[Any]:
-    """The current value of every slot's VM location (registers, globals, iterator halves)."""
-    out: list[Any] = []
-    for ref in region.slots:
-        if ref.kind == "reg":
-            out.append(R[ref.key])
-        elif ref.kind == "global":
-            out.append(globals_.get(ref.key, builtins.get(ref.key)))
-        else:
-            cur, stop, _step = range_iterator_state(R[ref.key])
-            out.append(cur if ref.kind == "iter.cur" else stop)
-    return out
-
-
-assert all(name in OPCODES for name in ("ForIter", "FastForIterRange"))
