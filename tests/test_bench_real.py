@@ -61,7 +61,8 @@ def test_programs_are_shaped_like_the_set_promises() -> None:
     # What the set exists to exercise: each construct appears in at least one program.
     used = set().union(*(p.features[1] for p in PROGRAMS))
     for construct in ("classes", "inheritance", "closures", "generators", "yield from", "decorators", "with",
-                      "*args/**kwargs", "async", "raise from", "class keywords", "f-strings"):
+                      "*args/**kwargs", "async", "raise from", "class keywords", "f-strings", "nonlocal",
+                      "walrus", "global", "keyword-only args", "class decorators"):
         assert construct in used, f"no program uses {construct}"
 
 

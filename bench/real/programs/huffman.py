@@ -126,8 +126,7 @@ def decode(data: bytes, codes: Dict[str, Tuple[int, int]], count: int) -> str:
     for bit in BitReader(data).bits():
         code = (code << 1) | bit
         length += 1
-        sym = table.get((length, code))
-        if sym is not None:
+        if (sym := table.get((length, code))) is not None:
             out.append(sym)
             if len(out) == count:
                 break

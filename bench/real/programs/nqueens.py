@@ -46,10 +46,14 @@ def by_backtracking(n: int) -> Iterator[Solution]:
     yield from extend([], set(), set(), set())
 
 
-def count_bitmask(n: int) -> int:
+def count_bitmask(n: int) -> Tuple[int, int]:
+    """(solutions, search nodes) with the columns and both diagonals as bitmasks."""
     full = (1 << n) - 1
+    nodes = 0
 
     def solve(cols: int, left: int, right: int) -> int:
+        nonlocal nodes
+        nodes += 1
         if cols == full:
             return 1
         total = 0
@@ -60,7 +64,7 @@ def count_bitmask(n: int) -> int:
             total += solve(cols | bit, ((left | bit) << 1) & full, (right | bit) >> 1)
         return total
 
-    return solve(0, 0, 0)
+    return solve(0, 0, 0), nodes
 
 
 def transforms(sol: Sequence[int]) -> Iterator[Solution]:
@@ -96,7 +100,7 @@ def main(max_n: int) -> None:
     grand = 0
     for n in range(4, max_n + 1):
         backtracked = list(by_backtracking(n))
-        bits = count_bitmask(n)
+        bits, nodes = count_bitmask(n)
         if n <= 8:
             permuted = list(by_permutations(n))
             if sorted(permuted) != sorted(backtracked):
@@ -104,12 +108,12 @@ def main(max_n: int) -> None:
         if bits != len(backtracked):
             raise AssertionError(f"bitmask count {bits} != {len(backtracked)} for n={n}")
         classes = {canonical(s) for s in backtracked}
-        print(f"n={n}: {len(backtracked)} solutions, {len(classes)} up to symmetry")
+        print(f"n={n}: {len(backtracked)} solutions, {len(classes)} up to symmetry, {nodes} bitmask nodes")
         if n == 6:
             print("\n".join("  " + row for row in draw(backtracked[0])))
         grand = (grand * 31 + checksum_of(backtracked) + len(classes)) % 1_000_000_007
     # A couple of larger boards counted with bitmasks only.
-    extra = [count_bitmask(n) for n in range(max_n + 1, max_n + 2)]
+    extra = [count_bitmask(n)[0] for n in range(max_n + 1, max_n + 2)]
     print(f"bitmask counts beyond: {extra}")
     print(f"checksum {grand + sum(extra)}")
 

@@ -160,13 +160,13 @@ class Trade(Record, type_id=7):
 
 
 def dump(records: List[Record]) -> bytes:
-    out = io.BytesIO()
-    kind = type(records[0])
-    out.write(HEADER.pack(MAGIC, 1, kind.type_id, len(records)))
-    for r in records:
-        r.write(out)
-    out.write(struct.pack("<I", zlib.crc32(out.getvalue())))
-    return out.getvalue()
+    with io.BytesIO() as out:
+        kind = type(records[0])
+        out.write(HEADER.pack(MAGIC, 1, kind.type_id, len(records)))
+        for r in records:
+            r.write(out)
+        out.write(struct.pack("<I", zlib.crc32(out.getvalue())))
+        return out.getvalue()
 
 
 def load(data: bytes) -> Iterator[Record]:
