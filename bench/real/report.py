@@ -141,6 +141,11 @@ def render_section(meta: dict, programs: list[RealProgram], labels: dict[str, st
              f"of {meta['repeat']}. A time counts only when the program's whole output and exit status are "
              "identical to CPython's. Ratios are engine time / CPython time (lower is faster); the geometric "
              "means are over the programs that engine ran (count in brackets).", ""]
+    loads = m.get("load_average") or []
+    if loads and m.get("usable_cores") and loads[0] > m["usable_cores"]:
+        lines += [f"**A shared machine**: the load average ({loads[0]:.1f}) exceeded the {m['usable_cores']} usable "
+                  "cores, so every engine ran slower than alone; the interleaved runs keep the ratios fair, the "
+                  "absolute times are inflated and noisy (see the spreads).", ""]
     if meta.get("size_note"):
         lines += [meta["size_note"], ""]
     lines += summary_table(programs, labels, cells) + [""]
