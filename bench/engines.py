@@ -37,6 +37,8 @@ class Outcome:
     checksum: str | None = None
     message: str = ""
     stats: dict | None = None  # the Tauraro --stats-json content
+    stdout: str | None = None  # everything the run printed (compared whole by bench.real)
+    returncode: int | None = None
 
 
 @dataclass
@@ -80,9 +82,14 @@ class Engine:
             argv += ["--jit-threshold", str(jit_threshold)]
         if not use_cache:
             argv.append("--no-cache")  # every run compiles: the compile time is part of what is measured
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_DIR), env.get("PYTHONPATH", "")) if p)
-        return Invocation(argv, REPO_DIR, env, stats)
+        return Invocation(argv, REPO_DIR, tauraro_env(), stats)
+
+
+def tauraro_env() -> dict[str, str]:
+    """The environment for `python -m tauraro`: this repository first on PYTHONPATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_DIR), env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 TAURARO_BACKENDS = {"interp": None, "ir": None, "llvm": "llvmlite", "cranelift": "wasmtime"}
@@ -242,6 +249,8 @@ def run_once(inv: Invocation, timeout: float) -> Outcome:
     wall = time.perf_counter() - t0
     cpu = _children_cpu() - cpu0
     if proc.returncode != 0:
-        return Outcome("error", wall=wall, cpu=cpu, message=error_line(stderr, proc.returncode))
+        return Outcome("error", wall=wall, cpu=cpu, message=error_line(stderr, proc.returncode), stdout=stdout,
+                       returncode=proc.returncode)
     stats, note = _read_stats(inv.stats_path)
-    return Outcome("ok", wall=wall, cpu=cpu, checksum=parse_checksum(stdout), message=note, stats=stats)
+    return Outcome("ok", wall=wall, cpu=cpu, checksum=parse_checksum(stdout), message=note, stats=stats,
+                   stdout=stdout, returncode=0)

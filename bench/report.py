@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,35 @@ def machine_info(engines: dict[str, Engine]) -> dict:
         "python": platform.python_version(), "tauraro_commit": git_commit(), "cflags": " ".join(CFLAGS),
         "versions": versions,
     }
+
+
+# ---------------------------------------------------------------- results.md sections
+
+# results.md holds the kernel tables (written whole by `python -m bench`) followed by named sections
+# that other harnesses own (`python -m bench.real` writes "real-programs"); each keeps the others'.
+_SECTION = re.compile(r"<!-- section:(?P<name>[\w-]+) -->\n.*?<!-- /section:(?P=name) -->\n?", re.DOTALL)
+
+
+def _sections(text: str) -> dict[str, str]:
+    return {m.group("name"): m.group(0).rstrip("\n") + "\n" for m in _SECTION.finditer(text)}
+
+
+def write_results_md(path: Path, md: str) -> None:
+    """Write the kernel report to `path`, keeping the named sections already in the file."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept = "".join("\n" + body for body in _sections(old).values())
+    path.write_text(md.rstrip("\n") + "\n" + kept, encoding="utf-8")
+
+
+def put_section(path: Path, name: str, body: str) -> None:
+    """Replace (or append) the section `name` of the markdown file `path`, leaving the rest alone."""
+    block = f"<!-- section:{name} -->\n{body.rstrip()}\n<!-- /section:{name} -->\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if name in _sections(old):
+        new = _SECTION.sub(lambda m: block if m.group("name") == name else m.group(0), old)
+    else:
+        new = old.rstrip("\n") + ("\n\n" if old.strip() else "") + block
+    path.write_text(new, encoding="utf-8")
 
 
 # ---------------------------------------------------------------- formatting

@@ -1,0 +1,1 @@
+"""Real programs benchmark: whole Python programs run on CPython, PyPy and every Tauraro backend."""
