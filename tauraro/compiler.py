@@ -275,14 +275,14 @@ class FunctionCompiler:
         for alias in node.names:
             reg = self.alloc()
             self.emit("ImportModule", reg, self.name(alias.name))
-            self.store_name(alias.asname or alias.name, reg)
+            self.store_name(alias.asname or alias.name.partition(".")[0], reg)
 
     def stmt_ImportFrom(self, node: ast.ImportFrom) -> None:
         mod = self.alloc()
         self.emit("ImportModule", mod, self.name(node.module))
         for alias in node.names:
             reg = self.alloc()
-            self.emit("LoadAttr", reg, mod, self.name(alias.name))
+            self.emit("ImportFrom", reg, mod, self.name(alias.name))
             self.store_name(alias.asname or alias.name, reg)
 
     def stmt_If(self, node: ast.If) -> None:

@@ -866,9 +866,36 @@ def _make_class(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 @handler("ImportModule")
 def _import(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
+    module = MODULES.get(name)
 
     def h(R: list) -> int:
-        R[a] = MODULES[name]
+        if module is None:  # the front end let it through: CPython would not find it either
+            raise _module_not_found(name)
+        R[a] = module
+        return nxt
+    return h
+
+
+def _module_not_found(name: str) -> ModuleNotFoundError:
+    top = name.partition(".")[0]
+    if top in MODULES:  # math is a plain module, not a package
+        return ModuleNotFoundError(f"No module named '{name}'; '{top}' is not a package", name=name)
+    return ModuleNotFoundError(f"No module named '{top}'", name=top)
+
+
+@handler("ImportFrom")
+def _import_from(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, name, nxt = ins.a, ins.b, code.names[ins.c], pc + 1
+
+    def h(R: list) -> int:
+        module = R[b]
+        try:
+            R[a] = getattr(module, name)
+        except AttributeError:
+            path = getattr(module, "__file__", None)
+            where = path if path is not None else "unknown location"
+            raise ImportError(f"cannot import name '{name}' from '{module.__name__}' ({where})",
+                              name=module.__name__, path=path) from None
         return nxt
     return h
 

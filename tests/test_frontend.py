@@ -236,3 +236,17 @@ def test_supported_constructs_parse() -> None:
         "assert x\ndel y\ns = f'{z:>8.3f}' + '%d' % 3\n"
     )
     parse(src, "ok.tr")
+
+
+def test_import_of_a_module_cpython_would_find_is_rejected_and_a_missing_one_compiles(tmp_path: Path) -> None:
+    """A module next to the script (CPython's sys.path[0]) exists: unsupported. One found nowhere compiles
+    to a run-time ModuleNotFoundError, as CPython raises it (tests/programs/import_errors.tr checks that)."""
+    (tmp_path / "helper_next_to_script.py").write_text("x = 1\n", encoding="utf-8")
+    script = str(tmp_path / "main.tr")
+    err = syntax_error("import helper_next_to_script\n", script)
+    assert err.message == "importing module 'helper_next_to_script' is not supported"
+    err = syntax_error("daga helper_next_to_script shigoda x\n", script)
+    assert err.message == "importing from module 'helper_next_to_script' is not supported"
+    parse("import helper_next_to_script\n", str(tmp_path / "elsewhere" / "main.tr"))
+    parse("import math.nosuch\nfrom no_such_module_anywhere import y\n", script)
+    assert syntax_error("from . import x\n", script).message == "a relative import is not supported"
