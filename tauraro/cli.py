@@ -6,7 +6,7 @@ import codeop
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from . import __version__
 from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError
@@ -70,15 +70,17 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 
 
 def _read_source(path: str) -> str:
+    """The program's text, decoded as CPython decodes a script (BOM, coding declarations)."""
+    from .frontend import decode_source
+
     if path == "-":
-        return sys.stdin.read()
+        return decode_source(sys.stdin.buffer.read(), "<stdin>")
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise UsageError(f"can't open file '{path}': {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise UsageError(f"can't read file '{path}': not UTF-8 ({e.reason})") from None
+    return decode_source(data, path)
 
 
 def _run_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,33 +95,44 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
             "use_cache": not args.no_cache, "target": args.target}
 
 
-def _execute(source: str, filename: str, args: argparse.Namespace) -> int:
+def _execute(read_source: Callable[[], str], filename: str, args: argparse.Namespace) -> int:
+    """Run a program; --stats/--stats-json are written whatever the outcome (then errors propagate)."""
     from .api import run
+    from .stats import JitStats
 
-    opts = _run_options(args)
-    result = None
-    status = EXIT_OK
+    stats = JitStats(backend=args.backend)
+    outcome, status, error = "usage-error", EXIT_USAGE, None
     try:
-        result = run(source, opts.pop("backend"), filename=filename, **opts)
+        opts = _run_options(args)
+        source = read_source()
+        run(source, opts.pop("backend"), filename=filename, stats=stats, **opts)
+        outcome, status = "ok", EXIT_OK
     except TauraroRuntimeError as e:
         sys.stdout.flush()
         print(e.format(), file=sys.stderr)
-        status = EXIT_ERROR
-        result = getattr(e, "result", None)
-    stats = result.stats if result is not None else getattr(sys.modules.get("tauraro.api"), "LAST_STATS", None)
-    _report_stats(args, stats)
+        outcome, status, error = "error", EXIT_ERROR, e.final_line()
+    except TauraroSyntaxError as e:
+        outcome, error = "syntax-error", e.format()
+        raise
+    except (TauraroError, UsageError) as e:
+        error = str(e)
+        raise
+    except KeyboardInterrupt:
+        outcome, status, error = "interrupted", EXIT_INTERRUPT, "KeyboardInterrupt"
+        raise
+    finally:
+        _report_stats(args, stats, {"outcome": outcome, "exit_status": status, "error": error})
     return status
 
 
-def _report_stats(args: argparse.Namespace, stats: Any) -> None:
-    if stats is None:
-        return
+def _report_stats(args: argparse.Namespace, stats: Any, outcome: dict[str, Any]) -> None:
+    """--stats as a table on stderr, --stats-json as a JSON object with the run's outcome added."""
     if args.stats:
         print(stats.table(), file=sys.stderr)
     if args.stats_json:
         try:
             with open(args.stats_json, "w", encoding="utf-8") as f:
-                json.dump(stats.to_json(), f, indent=2, sort_keys=True)
+                json.dump({**stats.to_json(), **outcome}, f, indent=2, sort_keys=True)
         except OSError as e:
             raise UsageError(f"can't write '{args.stats_json}': {e.strerror}") from None
 
@@ -153,10 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(_normalise_argv(argv))
     if args.command == "run":
-        source = _read_source(args.file)
-        return _execute(source, args.file if args.file != "-" else "<stdin>", args)
+        return _execute(lambda: _read_source(args.file), args.file if args.file != "-" else "<stdin>", args)
     if args.command == "exec":
-        return _execute(args.code, "<string>", args)
+        return _execute(lambda: args.code, "<string>", args)
     if args.command == "dis":
         from .bytecode import disassemble
         from .compiler import compile_source

@@ -1,0 +1,126 @@
+"""The command line: --stats-json whatever the outcome, source decoding like CPython (BOM, coding
+declarations, bad bytes), the REPL (history, Ctrl-C, Ctrl-D), and the README against the code."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from backends import require_backend
+from corpus import REPO_ROOT, SYNTAX_MESSAGE_RE
+
+
+def tauraro_cli(*args: str, cwd: Path | None = None, stdin: str | None = None,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ if env is None else env, PYTHONPATH=str(REPO_ROOT))
+    return subprocess.run([sys.executable, "-m", "tauraro", *args], capture_output=True, text=True,
+                          errors="replace", timeout=120, cwd=cwd, input=stdin, env=full_env)
+
+
+# --- --stats-json whatever the outcome -------------------------------------------------------------
+STATS_CASES = [
+    ("ok", "print(1)\n", 0, None),
+    ("error", "print(1)\nx = 1 // 0\n", 1, "ZeroDivisionError: integer division or modulo by zero"),
+    ("syntax-error", "print(1\n", 2, "prog.tr:1:6: error: '(' was never closed"),
+    ("syntax-error", "with a:\n    pass\n", 2, "prog.tr:1:1: error: 'with' is not supported"),
+]
+
+
+@pytest.mark.parametrize(("outcome", "source", "status", "error"), STATS_CASES,
+                         ids=["ok", "error", "syntax-error", "unsupported"])
+def test_stats_json_is_written_with_the_outcome(tmp_path: Path, outcome: str, source: str, status: int,
+                                                error: str | None) -> None:
+    (tmp_path / "prog.tr").write_text(source, encoding="utf-8")
+    r = tauraro_cli("run", "prog.tr", "--backend", "interp", "--stats-json", "s.json", cwd=tmp_path)
+    assert r.returncode == status, r.stderr
+    stats = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    assert (stats["outcome"], stats["exit_status"], stats["error"]) == (outcome, status, error)
+    assert stats["backend"] == "interp" and stats["total_seconds"] > 0
+
+
+def test_stats_json_for_a_usage_error(tmp_path: Path) -> None:
+    r = tauraro_cli("run", "missing.tr", "--backend", "interp", "--stats-json", "s.json", cwd=tmp_path)
+    stats = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    assert r.returncode == 2 and (stats["outcome"], stats["exit_status"]) == ("usage-error", 2)
+    assert "missing.tr" in stats["error"]
+
+
+@pytest.mark.parametrize("backend", ["interp", "cranelift"])
+def test_stats_json_after_ctrl_c(tmp_path: Path, backend: str) -> None:
+    require_backend(backend)
+    prog = tmp_path / "spin.tr"
+    prog.write_text("print('go', flush=True)\ni = 0\nwhile True:\n    i = (i + 1) % 1000\n", encoding="utf-8")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO_ROOT))
+    p = subprocess.Popen([sys.executable, "-m", "tauraro", "run", str(prog), "--backend", backend,
+                          "--jit-threshold", "5", "--stats-json", str(tmp_path / "s.json")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert p.stdout.readline() == "go\n"
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    try:
+        p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        pytest.fail("Ctrl-C did not stop the program")
+    stats = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    assert p.returncode == 130 and (stats["outcome"], stats["exit_status"]) == ("interrupted", 130)
+
+
+# --- decoding the source like CPython --------------------------------------------------------------
+ENCODING_CASES = {
+    "bom": b"\xef\xbb\xbfprint('bom ok')\n",
+    "bom-and-utf8-declaration": b"\xef\xbb\xbf# -*- coding: utf-8 -*-\nprint('\xc3\xa9')\n",
+    "latin1-declaration": b"# coding: latin-1\nprint('\xe9')\n",
+    "declaration-on-line-2": b"#!/usr/bin/env tauraro\n# vim: set fileencoding=iso-8859-1 :\nprint('\xe9')\n",
+    "declaration-on-line-3-ignored": b"x = 1\n# coding: latin-1\nprint('\xe9')\n",
+    "non-utf8": b"print(1)\nx = '\xff'\n",
+    "utf16-bom": b"\xff\xfep\x00r\x00",
+    "crlf-and-bad-byte": b"print(1)\r\nx = '\xc3'\r\n",
+    "declared-utf8-bad-byte": b"# coding: utf-8\nprint(1)\nx = '\xff'\n",
+    "unknown-encoding": b"# -*- coding: nosuch -*-\nprint(1)\n",
+    "bom-with-latin1": b"\xef\xbb\xbf# coding: latin-1\nprint(1)\n",
+    "utf16-declaration": b"# coding: utf-16\nprint(1)\n",
+    "nul-byte": b"print(1)\nx = 1\x00\n",
+    "hausa-with-bom": b"\xef\xbb\xbfidan gaskiyane:\n    print('\xc6\x99arfi')\n",
+}
+
+
+def _cpython_line(stderr: str) -> int | None:
+    m = re.search(r'File "[^"]*", line (\d+)', stderr) or re.search(r" on line (\d+)", stderr)
+    return int(m.group(1)) if m else None
+
+
+@pytest.mark.parametrize("name", sorted(ENCODING_CASES))
+def test_source_is_decoded_like_cpython(tmp_path: Path, name: str) -> None:
+    """A file CPython runs, Tauraro runs with the same output; one CPython rejects gets one line
+    `FILE:LINE:COL: error: MESSAGE`, exit 2, with CPython's message and the line CPython names."""
+    from tauraro.frontend import to_python
+
+    data = ENCODING_CASES[name]
+    (tmp_path / "prog.tr").write_bytes(data)
+    try:  # CPython runs the program as the front end maps it (aliases), byte for byte otherwise
+        mapped = to_python(data.decode("latin-1")).encode("latin-1")
+    except UnicodeEncodeError:
+        mapped = data
+    (tmp_path / "prog.py").write_bytes(mapped)
+    expected = subprocess.run([sys.executable, "prog.py"], capture_output=True, text=True, errors="replace",
+                              cwd=tmp_path, timeout=60)
+    actual = tauraro_cli("run", "prog.tr", "--backend", "interp", cwd=tmp_path)
+    if expected.returncode == 0:
+        assert (actual.returncode, actual.stdout, actual.stderr) == (0, expected.stdout, "")
+        return
+    message = actual.stderr.strip()
+    assert actual.returncode == 2 and "\n" not in message, actual.stderr
+    m = SYNTAX_MESSAGE_RE.match(message)
+    assert m and m.group("file") == "prog.tr", message
+    cpython_message = expected.stderr.strip().splitlines()[-1].removeprefix("SyntaxError: ")
+    assert m.group("msg") == cpython_message.replace(str(tmp_path / "prog.py"), str(tmp_path / "prog.tr"))
+    line = _cpython_line(expected.stderr)
+    if line is not None:
+        assert int(m.group("line")) == line, (message, expected.stderr)
