@@ -152,9 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         print(f"tauraro: error: {e}", file=sys.stderr)
         status = EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         sys.stdout.flush()
-        print("Traceback (most recent call last):\nKeyboardInterrupt", file=sys.stderr)
+        print(interrupt_traceback(e), file=sys.stderr)
         status = EXIT_INTERRUPT
     try:
         sys.stdout.flush()
@@ -194,30 +194,88 @@ def repl(args: argparse.Namespace) -> int:
     vm = VM(filename="<stdin>", jit=jit)
     vm.builtins["__echo__"] = _echo
     interactive = sys.stdin.isatty()
+    save_history = _line_editing() if interactive else None
     if interactive:
         print(f"Tauraro {__version__} ({opts['backend']} backend). Ctrl-D to exit.")
-    while True:
+    try:
+        while True:
+            try:
+                source = _read_block(interactive, to_python)
+            except KeyboardInterrupt:  # at the prompt: drop the partial block, as python3 does
+                sys.stdout.flush()
+                print("\nKeyboardInterrupt", file=sys.stderr)
+                continue
+            if source is None:
+                if interactive:
+                    print()
+                return EXIT_OK
+            if source.strip():
+                _run_block(vm, compile_source, _echo_wrap(source, to_python))
+    finally:
+        if save_history is not None:
+            save_history()
+        if jit is not None:
+            jit.finish()
+        _report_stats(args, stats, {"outcome": "ok", "exit_status": EXIT_OK, "error": None})
+
+
+def _run_block(vm: Any, compile_source: Callable[[str, str], Any], source: str) -> None:
+    """Compile and run one REPL entry; errors and Ctrl-C print a report and return to the prompt."""
+    try:
+        vm.run_module(compile_source(source, "<stdin>"))
+    except TauraroSyntaxError as e:
+        print(e.format(), file=sys.stderr)
+    except TauraroRuntimeError as e:
+        sys.stdout.flush()
+        print(e.format(), file=sys.stderr)
+    except KeyboardInterrupt as e:
+        sys.stdout.flush()
+        print(interrupt_traceback(e), file=sys.stderr)
+
+
+def interrupt_traceback(e: KeyboardInterrupt) -> str:
+    """CPython's report of Ctrl-C: the Tauraro frames that were running, then 'KeyboardInterrupt'."""
+    frames = list(reversed(getattr(e, "_tauraro_tb", [])))
+    return TauraroRuntimeError(e, frames).format()
+
+
+def history_path() -> str | None:
+    """The REPL's history file: $XDG_DATA_HOME/tauraro/history, else ~/.local/share/tauraro/history."""
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(data_home):  # the XDG spec: a relative value is to be ignored
+        home = os.path.expanduser("~")
+        if home == "~" or not os.path.isabs(home):
+            return None
+        data_home = os.path.join(home, ".local", "share")
+    return os.path.join(data_home, "tauraro", "history")
+
+
+HISTORY_LENGTH = 1000
+
+
+def _line_editing() -> Callable[[], None] | None:
+    """Line editing and history through the standard library's readline where it exists; returns the
+    function that saves the history at exit. A missing readline or an unwritable home only loses that."""
+    try:
+        import readline
+    except ImportError:
+        return None
+    path = history_path()
+    readline.set_history_length(HISTORY_LENGTH)
+    if path is None:
+        return None
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass  # first session, or unreadable: start empty
+
+    def save() -> None:
         try:
-            source = _read_block(interactive, to_python)
-        except KeyboardInterrupt:
-            print("\nKeyboardInterrupt")
-            continue
-        if source is None:
-            if interactive:
-                print()
-            return EXIT_OK
-        if not source.strip():
-            continue
-        try:
-            code = compile_source(_echo_wrap(source, to_python), "<stdin>")
-            vm.run_module(code)
-        except TauraroSyntaxError as e:
-            print(e.format(), file=sys.stderr)
-        except TauraroRuntimeError as e:
-            sys.stdout.flush()
-            print(e.format(), file=sys.stderr)
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt", file=sys.stderr)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            readline.write_history_file(path)
+        except OSError:
+            pass
+    return save
 
 
 def _echo(value: Any) -> None:

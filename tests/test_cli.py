@@ -124,3 +124,139 @@ def test_source_is_decoded_like_cpython(tmp_path: Path, name: str) -> None:
     line = _cpython_line(expected.stderr)
     if line is not None:
         assert int(m.group("line")) == line, (message, expected.stderr)
+
+
+# --- the REPL, driven through a pseudo-terminal ----------------------------------------------------
+class PtySession:
+    """A `python -m tauraro` REPL on a pseudo-terminal; every wait is bounded."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        import pty
+
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: become the REPL
+            os.execvpe(sys.executable, [sys.executable, "-m", "tauraro", *args], env)
+        self.output = b""
+
+    def expect(self, text: str, timeout: float = 30.0) -> str:
+        """Read until `text` appears after what earlier expects consumed; returns the output up to it."""
+        import select
+
+        want = text.encode()
+        deadline = time.monotonic() + timeout
+        while want not in self.output:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {text!r} within {timeout:g} s; output: {self.output!r}")
+            ready, _, _ = select.select([self.fd], [], [], min(left, 0.2))
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"the REPL ended before {text!r}; output: {self.output!r}")
+                self.output += chunk
+        before, _, self.output = self.output.partition(want)
+        return before.decode(errors="replace")
+
+    def send(self, data: str) -> None:
+        os.write(self.fd, data.encode())
+
+    def wait(self, timeout: float = 30.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:  # drain, so the child never blocks writing to a full terminal
+                os.read(self.fd, 4096)
+            except OSError:
+                pass
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            time.sleep(0.05)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        raise AssertionError("the REPL did not exit")
+
+
+def _repl_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_DATA_HOME", "PYTHONSTARTUP")}
+    env.update(HOME=str(tmp_path / "home"), TERM="xterm", PYTHONPATH=str(REPO_ROOT))
+    env.update(extra)
+    return env
+
+
+pty_only = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "win32", reason="needs a pty")
+
+
+@pty_only
+@pytest.mark.parametrize("backend", ["interp", "cranelift"])
+def test_repl_ctrl_c_at_the_prompt_and_in_a_running_command_then_ctrl_d(tmp_path: Path, backend: str) -> None:
+    require_backend(backend)
+    s = PtySession(["--backend", backend, "--jit-threshold", "5"], _repl_env(tmp_path))
+    s.expect(">>> ")
+    s.send("1 + 2\n")
+    assert s.expect(">>> ").splitlines()[-1] == "3"
+    s.send("x = (1 +\n")
+    s.expect("... ")
+    s.send("\x03")  # Ctrl-C at a continuation prompt: the partial block is dropped
+    assert s.expect(">>> ").strip().endswith("KeyboardInterrupt")
+    s.send("def spin():\n    i = 0\n    while True:\n        i = (i + 1) % 7\n\n")
+    s.expect(">>> ")
+    s.send("spin()\n")
+    time.sleep(1.0)  # inside the loop (compiled, on cranelift)
+    s.send("\x03")
+    report = s.expect(">>> ")
+    lines = [ln.strip().removeprefix("^C") for ln in report.splitlines() if ln.strip()]  # ^C: the echo
+    assert lines[1:3] == ["Traceback (most recent call last):", 'File "<stdin>", line 1, in <module>'], report
+    assert re.fullmatch(r'File "<stdin>", line [34], in spin', lines[3]) and lines[4:] == ["KeyboardInterrupt"]
+    s.send("print('still here')\n")
+    assert "still here" in s.expect(">>> ")
+    s.send("\x04")  # Ctrl-D
+    assert s.wait() == 0
+
+
+@pty_only
+def test_repl_history_is_saved_and_recalled_with_the_arrow_keys(tmp_path: Path) -> None:
+    pytest.importorskip("readline")
+    env = _repl_env(tmp_path)
+    s = PtySession(["--backend", "interp"], env)
+    s.expect(">>> ")
+    s.send("print(6 * 7)\n")
+    s.expect(">>> ")
+    s.send("\x04")
+    assert s.wait() == 0
+    history = tmp_path / "home" / ".local" / "share" / "tauraro" / "history"
+    assert "print(6 * 7)" in history.read_text(encoding="utf-8").splitlines()
+    s = PtySession(["--backend", "interp"], env)  # a new session: the up arrow brings the line back
+    s.expect(">>> ")
+    s.send("\x1b[A\n")
+    assert "42" in s.expect(">>> ").splitlines()[-1]
+    s.send("\x04")
+    assert s.wait() == 0
+    xdg = tmp_path / "data"
+    s = PtySession(["--backend", "interp"], _repl_env(tmp_path, XDG_DATA_HOME=str(xdg)))
+    s.expect(">>> ")
+    s.send("print('xdg')\n")
+    s.expect(">>> ")
+    s.send("\x04")
+    assert s.wait() == 0
+    assert (xdg / "tauraro" / "history").read_text(encoding="utf-8").splitlines() == ["print('xdg')"]
+
+
+@pty_only
+def test_repl_works_without_readline_and_with_an_unwritable_home(tmp_path: Path) -> None:
+    blocker = tmp_path / "no_readline"
+    blocker.mkdir()
+    (blocker / "readline.py").write_text("raise ImportError('no readline here')\n", encoding="utf-8")
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("", encoding="utf-8")
+    for env in (_repl_env(tmp_path, PYTHONPATH=f"{blocker}{os.pathsep}{REPO_ROOT}"),
+                _repl_env(tmp_path, HOME=str(not_a_dir / "home")),
+                _repl_env(tmp_path, XDG_DATA_HOME=str(not_a_dir))):
+        s = PtySession(["--backend", "interp"], env)
+        s.expect(">>> ")
+        s.send("print(2 ** 10)\n")
+        out = s.expect(">>> ")
+        s.send("\x04")
+        assert s.wait() == 0 and "1024" in out and "Traceback" not in out + s.output.decode(errors="replace")
