@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     md = report.render_markdown(meta, programs, engines, runner.cells)
-    (out / "results.md").write_text(md, encoding="utf-8")
+    (out / "results.md").write_text(md + report.kept_sections(out / "results.md"), encoding="utf-8")
     report.write_json(out / "results.json", meta, programs, engines, runner.cells)
     log(f"wrote {out / 'results.md'} and {out / 'results.json'}")
     log(report.write_chart(out / "results.png", meta, programs, engines, runner.cells))

@@ -405,3 +405,13 @@ def write_chart(path: Path, meta: dict, programs: list[Program], engines: dict[s
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return f"chart written to {path}"
+
+
+def kept_sections(path: Path) -> str:
+    """The sections other benchmarks wrote into results.md (`<!-- section:NAME -->` ... `<!-- /section:NAME -->`,
+    e.g. bench.compile's), carried over when the main table is regenerated."""
+    import re
+
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    found = re.finditer(r"<!-- section:([\w-]+) -->.*?<!-- /section:\1 -->\n?", text, re.S)
+    return "".join("\n" + m.group(0) for m in found)

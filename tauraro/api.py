@@ -8,10 +8,9 @@ from typing import Any, TextIO
 
 from .compiler import compile_source
 from .errors import TauraroError
+from .settings import BACKENDS
 from .stats import JitStats
 from .vm import VM
-
-BACKENDS = ("cranelift", "llvm", "ir", "interp")
 
 
 @dataclass

@@ -10,6 +10,15 @@ from typing import Any, Callable, Sequence
 
 from . import __version__
 from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError
+from .settings import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_JIT_THRESHOLD,
+    ENV_BACKEND,
+    ENV_CACHE_DIR,
+    ENV_DATA_HOME,
+    ENV_JIT_THRESHOLD,
+)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
 DUMP_KINDS = ("bytecode", "ir", "snapshots", "llvm", "asm", "wat")
@@ -25,10 +34,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default=os.environ.get("TAURARO_BACKEND", "cranelift"),
-                   choices=["cranelift", "llvm", "ir", "interp"], help="execution backend (default: cranelift)")
+    p.add_argument("--backend", default=os.environ.get(ENV_BACKEND, DEFAULT_BACKEND), choices=BACKENDS,
+                   help=f"execution backend (default: {DEFAULT_BACKEND}; env {ENV_BACKEND})")
     p.add_argument("--jit-threshold", type=int, default=None, metavar="N",
-                   help="back-edges before a loop is compiled (default: measured; env TAURARO_JIT_THRESHOLD)")
+                   help=f"back-edges before a loop is compiled (default: {DEFAULT_JIT_THRESHOLD}; "
+                        f"env {ENV_JIT_THRESHOLD})")
     p.add_argument("--jit-log", action="store_true", help="one line per compile, abort, blacklist, exit storm")
     p.add_argument("--dump", default="", metavar="WHAT",
                    help=f"comma list of: {', '.join(DUMP_KINDS)} (printed on stderr)")
@@ -38,10 +48,24 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default=None, help="dump code for another target (e.g. aarch64)")
 
 
+USAGE = """tauraro FILE [options]          run a program (same as: tauraro run FILE)
+       tauraro -c CODE [options]       run CODE (same as: tauraro exec CODE)
+       tauraro [options]               interactive prompt (same as: tauraro repl)
+       tauraro dis FILE                print the register bytecode"""
+EPILOG = f"""options of run, exec and repl: tauraro run --help.
+environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_CACHE_DIR} (compiled-module cache, default
+~/.cache/tauraro), {ENV_DATA_HOME} (REPL history in $XDG_DATA_HOME/tauraro/history, default
+~/.local/share/tauraro/history). Exit status: 0 ok, 1 uncaught exception, 2 syntax or usage error,
+130 Ctrl-C."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="tauraro", description="Tauraro: Python syntax, Hausa keywords, a loop JIT.")
+    parser = OneLineParser(prog="tauraro", description="Tauraro: Python syntax, Hausa keywords, a loop JIT.",
+                           usage=USAGE, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"tauraro {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    # Shown for --help only: `-c` is turned into the exec command before parsing (_normalise_argv).
+    parser.add_argument("-c", metavar="CODE", dest="code_option", help="run CODE, then exit (= exec CODE)")
+    sub = parser.add_subparsers(dest="command", prog="tauraro")
     run = sub.add_parser("run", help="run a program")
     run.add_argument("file", help="the .tr program ('-' reads standard input)")
     _add_run_options(run)
@@ -241,7 +265,7 @@ def interrupt_traceback(e: KeyboardInterrupt) -> str:
 
 def history_path() -> str | None:
     """The REPL's history file: $XDG_DATA_HOME/tauraro/history, else ~/.local/share/tauraro/history."""
-    data_home = os.environ.get("XDG_DATA_HOME", "")
+    data_home = os.environ.get(ENV_DATA_HOME, "")
     if not os.path.isabs(data_home):  # the XDG spec: a relative value is to be ignored
         home = os.path.expanduser("~")
         if home == "~" or not os.path.isabs(home):

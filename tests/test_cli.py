@@ -260,3 +260,77 @@ def test_repl_works_without_readline_and_with_an_unwritable_home(tmp_path: Path)
         out = s.expect(">>> ")
         s.send("\x04")
         assert s.wait() == 0 and "1024" in out and "Traceback" not in out + s.output.decode(errors="replace")
+
+
+# --- the README against the code -------------------------------------------------------------------
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _readme_option_rows() -> dict[str, str]:
+    """`--option` -> its row in the README's `tauraro run` options table."""
+    section = README.split("### `tauraro run` options", 1)[1].split("\n\n", 2)[1]
+    rows = {}
+    for row in section.splitlines():
+        for option in re.findall(r"`(--[\w-]+)", row.split("|")[1] if row.startswith("|") else ""):
+            rows[option] = row
+    return rows
+
+
+def test_readme_lists_exactly_the_run_options() -> None:
+    from tauraro.cli import build_parser
+
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    options = {s for a in run._actions for s in a.option_strings if s.startswith("--") and s != "--help"}
+    assert set(_readme_option_rows()) == options
+
+
+def test_readme_defaults_are_the_code_defaults() -> None:
+    from tauraro.settings import (
+        DEFAULT_BACKEND,
+        DEFAULT_JIT_THRESHOLD,
+        ENV_BACKEND,
+        ENV_CACHE_DIR,
+        ENV_DATA_HOME,
+        ENV_JIT_THRESHOLD,
+    )
+
+    rows = _readme_option_rows()
+    assert f"default {DEFAULT_JIT_THRESHOLD};" in rows["--jit-threshold"] and ENV_JIT_THRESHOLD in rows["--jit-threshold"]
+    assert f"default {DEFAULT_BACKEND};" in rows["--backend"] and ENV_BACKEND in rows["--backend"]
+    for env in (ENV_BACKEND, ENV_JIT_THRESHOLD, ENV_CACHE_DIR, ENV_DATA_HOME):
+        assert f"`{env}" in README or f"${env}" in README, env
+    help_text = tauraro_cli("run", "--help").stdout
+    assert f"default: {DEFAULT_JIT_THRESHOLD}; env {ENV_JIT_THRESHOLD}" in " ".join(help_text.split())
+    top_help = tauraro_cli("--help").stdout
+    assert "-c CODE" in top_help and ENV_CACHE_DIR in top_help
+
+
+def test_readme_cache_and_history_locations_are_where_the_code_puts_them(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from tauraro.cli import history_path
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("TAURARO_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    assert "default `~/.cache/tauraro/wasm`" in README and "`$TAURARO_CACHE_DIR/wasm`" in README
+    assert "`~/.local/share/tauraro/history`" in README and "`$XDG_DATA_HOME/tauraro/history`" in README
+    assert history_path() == str(tmp_path / ".local/share/tauraro/history")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert history_path() == str(tmp_path / "xdg/tauraro/history")
+    try:
+        from tauraro.backends.wasm.cache import default_cache_dir
+    except ImportError:  # wasmtime missing: the cranelift backend (and its cache) is unavailable
+        return
+    assert default_cache_dir() == tmp_path / ".cache/tauraro/wasm"
+    monkeypatch.setenv("TAURARO_CACHE_DIR", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c/wasm"
+
+
+def test_readme_python_versions_match_ci_and_packaging() -> None:
+    workflow = (REPO_ROOT / "ci" / "github-actions.yml").read_text(encoding="utf-8")
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    versions = re.search(r"python:\s*\[([^\]]*)\]", workflow).group(1)
+    assert [v.strip(" '\"") for v in versions.split(",")] == ["3.11", "3.12", "3.13"]
+    assert 'requires-python = ">=3.11"' in pyproject
+    assert "CPython 3.11 or newer; CI tests 3.11, 3.12 and 3.13" in README
+    assert "CPython 3.11 is the oracle" in " ".join(README.split())
