@@ -46,15 +46,17 @@ class FastVisitor:
         return fn
 
     def generic_visit(self, node: ast.AST) -> None:
-        visit, dispatch = self.visit, self._dispatch
+        dispatch = self._dispatch  # the children's methods are called directly: one call less per node
         for name in child_fields(node.__class__):
             value = getattr(node, name, None)
-            if value.__class__ is list:
-                for item in value:
-                    if isinstance(item, ast.AST) and dispatch.get(item.__class__) is not _skip:
-                        visit(item)
-            elif isinstance(value, ast.AST) and dispatch.get(value.__class__) is not _skip:
-                visit(value)
+            for item in (value if value.__class__ is list else (value,)):
+                fn = dispatch.get(item.__class__)
+                if fn is None:
+                    if not isinstance(item, ast.AST):
+                        continue
+                    fn = self._method(item.__class__)
+                if fn is not _skip:
+                    fn(self, item)
 
 
 def _skip(visitor: FastVisitor, node: ast.AST) -> None:
