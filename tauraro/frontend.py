@@ -65,16 +65,17 @@ class MappedSource:
 
 # Python's line breaks (what ast numbers lines by): str.splitlines also splits at \x0c, \u2028, ... .
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# A string literal: an optional prefix, then any of the four quote forms; an unterminated one does not match
-# (the text is then scanned as code, and ast.parse reports it).
-_STRING = (r"(?<!\w)(?P<prefix>[rRbBuUfF]{0,2})(?:"
+# A string literal: an optional prefix (not the end of a name: `bar"x"` is the name bar, then "x"), then any
+# of the four quote forms; an unterminated one does not match (the text is then scanned as code, and
+# ast.parse reports it).
+_STRING = (r"(?P<prefix>(?<!\w)[rRbBuUfF]{1,2}|)(?:"
            r"'''(?:[^'\\]|\\[\s\S]|'(?!''))*+'''"
            r'|"""(?:[^"\\]|\\[\s\S]|"(?!""))*+"""'
            r"|'(?:[^'\\\r\n]|\\(?:\r\n|[\s\S]))*+'"
            r'|"(?:[^"\\\r\n]|\\(?:\r\n|[\s\S]))*+")')
 # Text an alias is never mapped in: comments, a float's trailing '.' (so `1. idan` is not an attribute) and
-# the name after a '.' (an attribute: `obj.idan`), but not after '...' (Ellipsis).
-_SKIPPED = r"\#[^\r\n]*+|(?<![\w.])\d[\d_]*+\.|(?<!\.)\.\s*+[^\W\d]\w*+"
+# the name after a '.' on the same logical line (an attribute: `obj.idan`), but not after '...' (Ellipsis).
+_SKIPPED = r"\#[^\r\n]*+|(?<![\w.])\d[\d_]*+\.|(?<!\.)\.(?:[ \t\f]|\\\r?\n)*+[^\W\d]\w*+"
 _BRACE = re.compile(r"\{\{|\}\}|\{|\}")
 
 Replacement = tuple[int, int, str]  # start and end offsets of an alias in the source, its keyword
