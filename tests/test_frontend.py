@@ -401,3 +401,26 @@ def test_fstring_error_column_is_in_user_source() -> None:
 def test_line_breaks_that_str_splitlines_adds_do_not_shift_aliases() -> None:
     src = 's = "a\u2028b\x0cc"\nidan s: wuce\n'
     assert to_python(src) == 's = "a\u2028b\x0cc"\nif s: pass\n'
+
+
+_LONG = "".join(f"x{i} = {i}\n" for i in range(450))  # longer than CHECK_CHUNK top-level statements
+
+
+@pytest.mark.parametrize("src", [
+    _LONG + "def f(a, a):\n    pass\n",
+    "def g(b, b): pass\n" + _LONG + "nonlocal q\n",
+    _LONG + "global x3\n",
+    _LONG + "from __future__ import annotations\n",
+    _LONG + "return 5\n",
+    _LONG + "for i in range(3):\n    pass\nbreak\n",
+], ids=["late-error", "first-of-two-errors", "global-after-use", "late-future-import", "return", "break"])
+def test_compile_time_errors_of_long_modules_are_cpythons(src: str) -> None:
+    """The CPython check compiles long modules in chunks (its own compile is superlinear): the error
+    reported, and its line, are still the ones CPython reports for the whole module."""
+    from tauraro.frontend import CHECK_CHUNK
+
+    assert src.count("\n") > CHECK_CHUNK
+    with pytest.raises(SyntaxError) as cpython:
+        compile(src, "long.tr", "exec")
+    err = syntax_error(src, "long.tr")
+    assert (err.line, err.message) == (cpython.value.lineno, cpython.value.msg)
