@@ -8,10 +8,9 @@ from typing import Any, TextIO
 
 from .compiler import compile_source
 from .errors import TauraroError
+from .settings import BACKENDS
 from .stats import JitStats
 from .vm import VM
-
-BACKENDS = ("cranelift", "llvm", "ir", "interp")
 
 
 @dataclass
@@ -38,25 +37,28 @@ def make_jit(backend: str, jit_threshold: int | None, stats: JitStats, options: 
 
 def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", jit_threshold: int | None = None,
         stdout: TextIO | None = None, dump: set[str] | frozenset[str] = frozenset(), jit_log: bool = False,
-        dump_stream: TextIO | None = None, **options: Any) -> RunResult:
+        dump_stream: TextIO | None = None, stats: JitStats | None = None, **options: Any) -> RunResult:
     """Compile and run a Tauraro program.
 
     Raises TauraroSyntaxError (syntax errors, unsupported constructs), TauraroRuntimeError (an uncaught
     Tauraro exception, with its traceback) or TauraroError (usage errors such as an unknown backend).
+    `stats`, if given, is the JitStats object to fill: the caller keeps it whatever the outcome.
     """
     t0 = time.perf_counter()
-    stats = JitStats(backend=backend)
+    if stats is None:
+        stats = JitStats(backend=backend)
     options = dict(options, dump=set(dump), jit_log=jit_log, dump_stream=dump_stream or sys.stderr,
                    filename=filename)
-    jit = make_jit(backend, jit_threshold, stats, options)
-    code = compile_source(source, filename)
-    if "bytecode" in dump:
-        from .bytecode import disassemble
-
-        (dump_stream or sys.stderr).write(disassemble(code) + "\n")
-    vm = VM(filename=filename, stdout=stdout, jit=jit)
-    stats.startup_seconds = time.perf_counter() - t0
+    jit = None
     try:
+        jit = make_jit(backend, jit_threshold, stats, options)
+        code = compile_source(source, filename)
+        if "bytecode" in dump:
+            from .bytecode import disassemble
+
+            (dump_stream or sys.stderr).write(disassemble(code) + "\n")
+        vm = VM(filename=filename, stdout=stdout, jit=jit)
+        stats.startup_seconds = time.perf_counter() - t0
         vm.run_module(code)
     finally:
         if jit is not None:

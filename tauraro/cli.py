@@ -6,10 +6,19 @@ import codeop
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from . import __version__
 from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError
+from .settings import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_JIT_THRESHOLD,
+    ENV_BACKEND,
+    ENV_CACHE_DIR,
+    ENV_DATA_HOME,
+    ENV_JIT_THRESHOLD,
+)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
 DUMP_KINDS = ("bytecode", "ir", "snapshots", "llvm", "asm", "wat")
@@ -25,10 +34,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default=os.environ.get("TAURARO_BACKEND", "cranelift"),
-                   choices=["cranelift", "llvm", "ir", "interp"], help="execution backend (default: cranelift)")
+    p.add_argument("--backend", default=os.environ.get(ENV_BACKEND, DEFAULT_BACKEND), choices=BACKENDS,
+                   help=f"execution backend (default: {DEFAULT_BACKEND}; env {ENV_BACKEND})")
     p.add_argument("--jit-threshold", type=int, default=None, metavar="N",
-                   help="back-edges before a loop is compiled (default: measured; env TAURARO_JIT_THRESHOLD)")
+                   help=f"back-edges before a loop is compiled (default: {DEFAULT_JIT_THRESHOLD}; "
+                        f"env {ENV_JIT_THRESHOLD})")
     p.add_argument("--jit-log", action="store_true", help="one line per compile, abort, blacklist, exit storm")
     p.add_argument("--dump", default="", metavar="WHAT",
                    help=f"comma list of: {', '.join(DUMP_KINDS)} (printed on stderr)")
@@ -38,10 +48,24 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default=None, help="dump code for another target (e.g. aarch64)")
 
 
+USAGE = """tauraro FILE [options]          run a program (same as: tauraro run FILE)
+       tauraro -c CODE [options]       run CODE (same as: tauraro exec CODE)
+       tauraro [options]               interactive prompt (same as: tauraro repl)
+       tauraro dis FILE                print the register bytecode"""
+EPILOG = f"""options of run, exec and repl: tauraro run --help.
+environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_CACHE_DIR} (compiled-module cache, default
+~/.cache/tauraro), {ENV_DATA_HOME} (REPL history in $XDG_DATA_HOME/tauraro/history, default
+~/.local/share/tauraro/history). Exit status: 0 ok, 1 uncaught exception, 2 syntax or usage error,
+130 Ctrl-C."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="tauraro", description="Tauraro: Python syntax, Hausa keywords, a loop JIT.")
+    parser = OneLineParser(prog="tauraro", description="Tauraro: Python syntax, Hausa keywords, a loop JIT.",
+                           usage=USAGE, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"tauraro {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    # Shown for --help only: `-c` is turned into the exec command before parsing (_normalise_argv).
+    parser.add_argument("-c", metavar="CODE", dest="code_option", help="run CODE, then exit (= exec CODE)")
+    sub = parser.add_subparsers(dest="command", prog="tauraro")
     run = sub.add_parser("run", help="run a program")
     run.add_argument("file", help="the .tr program ('-' reads standard input)")
     _add_run_options(run)
@@ -70,15 +94,17 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 
 
 def _read_source(path: str) -> str:
+    """The program's text, decoded as CPython decodes a script (BOM, coding declarations)."""
+    from .frontend import decode_source
+
     if path == "-":
-        return sys.stdin.read()
+        return decode_source(sys.stdin.buffer.read(), "<stdin>")
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise UsageError(f"can't open file '{path}': {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise UsageError(f"can't read file '{path}': not UTF-8 ({e.reason})") from None
+    return decode_source(data, path)
 
 
 def _run_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,33 +119,44 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
             "use_cache": not args.no_cache, "target": args.target}
 
 
-def _execute(source: str, filename: str, args: argparse.Namespace) -> int:
+def _execute(read_source: Callable[[], str], filename: str, args: argparse.Namespace) -> int:
+    """Run a program; --stats/--stats-json are written whatever the outcome (then errors propagate)."""
     from .api import run
+    from .stats import JitStats
 
-    opts = _run_options(args)
-    result = None
-    status = EXIT_OK
+    stats = JitStats(backend=args.backend)
+    outcome, status, error = "usage-error", EXIT_USAGE, None
     try:
-        result = run(source, opts.pop("backend"), filename=filename, **opts)
+        opts = _run_options(args)
+        source = read_source()
+        run(source, opts.pop("backend"), filename=filename, stats=stats, **opts)
+        outcome, status = "ok", EXIT_OK
     except TauraroRuntimeError as e:
         sys.stdout.flush()
         print(e.format(), file=sys.stderr)
-        status = EXIT_ERROR
-        result = getattr(e, "result", None)
-    stats = result.stats if result is not None else getattr(sys.modules.get("tauraro.api"), "LAST_STATS", None)
-    _report_stats(args, stats)
+        outcome, status, error = "error", EXIT_ERROR, e.final_line()
+    except TauraroSyntaxError as e:
+        outcome, error = "syntax-error", e.format()
+        raise
+    except (TauraroError, UsageError) as e:
+        error = str(e)
+        raise
+    except KeyboardInterrupt:
+        outcome, status, error = "interrupted", EXIT_INTERRUPT, "KeyboardInterrupt"
+        raise
+    finally:
+        _report_stats(args, stats, {"outcome": outcome, "exit_status": status, "error": error})
     return status
 
 
-def _report_stats(args: argparse.Namespace, stats: Any) -> None:
-    if stats is None:
-        return
+def _report_stats(args: argparse.Namespace, stats: Any, outcome: dict[str, Any]) -> None:
+    """--stats as a table on stderr, --stats-json as a JSON object with the run's outcome added."""
     if args.stats:
         print(stats.table(), file=sys.stderr)
     if args.stats_json:
         try:
             with open(args.stats_json, "w", encoding="utf-8") as f:
-                json.dump(stats.to_json(), f, indent=2, sort_keys=True)
+                json.dump({**stats.to_json(), **outcome}, f, indent=2, sort_keys=True)
         except OSError as e:
             raise UsageError(f"can't write '{args.stats_json}': {e.strerror}") from None
 
@@ -139,9 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         print(f"tauraro: error: {e}", file=sys.stderr)
         status = EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         sys.stdout.flush()
-        print("Traceback (most recent call last):\nKeyboardInterrupt", file=sys.stderr)
+        print(interrupt_traceback(e), file=sys.stderr)
         status = EXIT_INTERRUPT
     try:
         sys.stdout.flush()
@@ -153,10 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(_normalise_argv(argv))
     if args.command == "run":
-        source = _read_source(args.file)
-        return _execute(source, args.file if args.file != "-" else "<stdin>", args)
+        return _execute(lambda: _read_source(args.file), args.file if args.file != "-" else "<stdin>", args)
     if args.command == "exec":
-        return _execute(args.code, "<string>", args)
+        return _execute(lambda: args.code, "<string>", args)
     if args.command == "dis":
         from .bytecode import disassemble
         from .compiler import compile_source
@@ -182,30 +218,88 @@ def repl(args: argparse.Namespace) -> int:
     vm = VM(filename="<stdin>", jit=jit)
     vm.builtins["__echo__"] = _echo
     interactive = sys.stdin.isatty()
+    save_history = _line_editing() if interactive else None
     if interactive:
         print(f"Tauraro {__version__} ({opts['backend']} backend). Ctrl-D to exit.")
-    while True:
+    try:
+        while True:
+            try:
+                source = _read_block(interactive, to_python)
+            except KeyboardInterrupt:  # at the prompt: drop the partial block, as python3 does
+                sys.stdout.flush()
+                print("\nKeyboardInterrupt", file=sys.stderr)
+                continue
+            if source is None:
+                if interactive:
+                    print()
+                return EXIT_OK
+            if source.strip():
+                _run_block(vm, compile_source, _echo_wrap(source, to_python))
+    finally:
+        if save_history is not None:
+            save_history()
+        if jit is not None:
+            jit.finish()
+        _report_stats(args, stats, {"outcome": "ok", "exit_status": EXIT_OK, "error": None})
+
+
+def _run_block(vm: Any, compile_source: Callable[[str, str], Any], source: str) -> None:
+    """Compile and run one REPL entry; errors and Ctrl-C print a report and return to the prompt."""
+    try:
+        vm.run_module(compile_source(source, "<stdin>"))
+    except TauraroSyntaxError as e:
+        print(e.format(), file=sys.stderr)
+    except TauraroRuntimeError as e:
+        sys.stdout.flush()
+        print(e.format(), file=sys.stderr)
+    except KeyboardInterrupt as e:
+        sys.stdout.flush()
+        print(interrupt_traceback(e), file=sys.stderr)
+
+
+def interrupt_traceback(e: KeyboardInterrupt) -> str:
+    """CPython's report of Ctrl-C: the Tauraro frames that were running, then 'KeyboardInterrupt'."""
+    frames = list(reversed(getattr(e, "_tauraro_tb", [])))
+    return TauraroRuntimeError(e, frames).format()
+
+
+def history_path() -> str | None:
+    """The REPL's history file: $XDG_DATA_HOME/tauraro/history, else ~/.local/share/tauraro/history."""
+    data_home = os.environ.get(ENV_DATA_HOME, "")
+    if not os.path.isabs(data_home):  # the XDG spec: a relative value is to be ignored
+        home = os.path.expanduser("~")
+        if home == "~" or not os.path.isabs(home):
+            return None
+        data_home = os.path.join(home, ".local", "share")
+    return os.path.join(data_home, "tauraro", "history")
+
+
+HISTORY_LENGTH = 1000
+
+
+def _line_editing() -> Callable[[], None] | None:
+    """Line editing and history through the standard library's readline where it exists; returns the
+    function that saves the history at exit. A missing readline or an unwritable home only loses that."""
+    try:
+        import readline
+    except ImportError:
+        return None
+    path = history_path()
+    readline.set_history_length(HISTORY_LENGTH)
+    if path is None:
+        return None
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass  # first session, or unreadable: start empty
+
+    def save() -> None:
         try:
-            source = _read_block(interactive, to_python)
-        except KeyboardInterrupt:
-            print("\nKeyboardInterrupt")
-            continue
-        if source is None:
-            if interactive:
-                print()
-            return EXIT_OK
-        if not source.strip():
-            continue
-        try:
-            code = compile_source(_echo_wrap(source, to_python), "<stdin>")
-            vm.run_module(code)
-        except TauraroSyntaxError as e:
-            print(e.format(), file=sys.stderr)
-        except TauraroRuntimeError as e:
-            sys.stdout.flush()
-            print(e.format(), file=sys.stderr)
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt", file=sys.stderr)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            readline.write_history_file(path)
+        except OSError:
+            pass
+    return save
 
 
 def _echo(value: Any) -> None:

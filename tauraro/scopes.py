@@ -4,6 +4,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from .astwalk import FastVisitor
+
 FUNCTION_NODES = (ast.FunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
@@ -24,27 +26,32 @@ class Scope:
     cells: set[str] = field(default_factory=set)
     frees: list[str] = field(default_factory=list)
     locals: list[str] = field(default_factory=list)
+    # Set views of bound, locals and frees: membership tests stay O(1) in scopes with many names.
+    bound_set: set[str] = field(default_factory=set)
+    local_set: set[str] = field(default_factory=set)
+    free_set: set[str] = field(default_factory=set)
 
     def bind(self, name: str) -> None:
-        if name not in self.bound:
+        if name not in self.bound_set:
+            self.bound_set.add(name)
             self.bound.append(name)
 
     def kind_of(self, name: str) -> str:
         """'local', 'cell', 'free', 'global' or 'name' (class namespace lookup)."""
         if self.kind == "module":
             return "global"
-        if name in self.frees:
+        if name in self.free_set:
             return "free"
         if self.kind == "class":
             return "global" if name in self.declared_global else "name"
         if name in self.cells:
             return "cell"
-        if name in self.locals:
+        if name in self.local_set:
             return "local"
         return "global"
 
 
-class ScopeBuilder(ast.NodeVisitor):
+class ScopeBuilder(FastVisitor):
     """Collects bindings and uses per scope; `resolve` then decides cells and free variables."""
 
     def __init__(self) -> None:
@@ -170,25 +177,27 @@ class ScopeBuilder(ast.NodeVisitor):
         if scope.kind == "function":
             scope.locals = [n for n in scope.bound
                             if n not in scope.declared_global and n not in scope.declared_nonlocal]
+            scope.local_set = set(scope.locals)
         for child in scope.children:
             self._resolve(child)
         if scope.kind == "module":
             return
-        wanted = set(scope.used) | scope.declared_nonlocal | set(scope.bound)
+        wanted = scope.used | scope.declared_nonlocal | scope.bound_set
         for child in scope.children:
             wanted |= set(child.frees)
         for name in sorted(wanted):
-            if scope.kind == "function" and (name in scope.locals or name in scope.declared_global):
+            if scope.kind == "function" and (name in scope.local_set or name in scope.declared_global):
                 continue
-            if scope.kind == "class" and name in scope.bound and name not in scope.declared_nonlocal:
+            if scope.kind == "class" and name in scope.bound_set and name not in scope.declared_nonlocal:
                 continue
             if name in scope.declared_global:
                 continue
             if self._provided_by_enclosing(scope, name):
                 scope.frees.append(name)
+                scope.free_set.add(name)
         for child in scope.children:
             for name in child.frees:
-                if scope.kind == "function" and name in scope.locals:
+                if scope.kind == "function" and name in scope.local_set:
                     scope.cells.add(name)
                 if scope.kind == "class" and name == "__class__":
                     scope.cells.add(name)
@@ -200,7 +209,7 @@ class ScopeBuilder(ast.NodeVisitor):
             if parent.kind == "class":
                 if name == "__class__" and scope.parent is parent:
                     return True
-            elif name in parent.locals:
+            elif name in parent.local_set:
                 return True
             elif name in parent.declared_global:
                 return False

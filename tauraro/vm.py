@@ -15,7 +15,20 @@ from .bytecode import OPCODES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
 from .runtime import MODULES, UNBOUND, Cell, Function, GeneratorExpression, make_builtins
 
+# CPython 3.11's recursion rule, measured against python3 (tests/test_recursion.py checks it live): a
+# thread's depth counts every Python frame (the module's, each function, method, lambda, comprehension,
+# class body and running generator-expression frame) plus each call of an object without vectorcall
+# (a class defined in the program, an exception class); entering one more when the depth is already
+# sys.getrecursionlimit() (1000) raises RecursionError. So `f(998)` recursing to f(0) from module level
+# runs (999 frames + the module's = 1000) and f(999) fails. Levels CPython's own builtins add while they run
+# (print, str(), sorted(key=...)) are not modelled: such a recursion may fail one or two levels later here.
 RECURSION_LIMIT = 1000
+RECURSION_MESSAGE = "maximum recursion depth exceeded"
+CALL_RECURSION_MESSAGE = "maximum recursion depth exceeded while calling a Python object"
+# Creating a class object nests two calls in CPython 3.11 (the metaclass through tp_call, then
+# object.__init_subclass__), each a level checked with CALL_RECURSION_MESSAGE.
+CLASS_CREATION_LEVELS = 2
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: classes created at run time have no vectorcall in 3.11
 RETURN = -1
 YIELD = -2
 ADAPTIVE_TRIES = 16  # executions of a generic op before it settles without quickening
@@ -63,9 +76,10 @@ class VM:
         self.depth = 0
         self.handled: list[BaseException] = []
         self.jit = jit
-        # Each Tauraro call nests three host frames (execute, the call handler, call); leave room for
-        # RECURSION_LIMIT of them so our own limit, with CPython's message, is the one that triggers.
-        needed = 4 * RECURSION_LIMIT + 2000
+        # Each Tauraro call nests up to about eight host levels (execute, the call handler, call, and the
+        # C levels of a builtin calling back, e.g. sorted(key=f)); leave room for RECURSION_LIMIT of them
+        # so our own limit, with CPython's message, is the one that triggers.
+        needed = 10 * RECURSION_LIMIT + 2000
         if sys.getrecursionlimit() < needed:
             sys.setrecursionlimit(needed)
 
@@ -83,11 +97,13 @@ class VM:
         saved = sys.stdout
         if self.stdout is not None:
             sys.stdout = self.stdout
+        self.depth += 1  # the module's own frame counts towards the recursion limit, as in CPython
         try:
             return self.execute(code, regs, 0)
         except Exception as e:  # noqa: BLE001 - every Tauraro exception is a host exception
             raise TauraroRuntimeError(e, self._traceback_of(e)) from None
         finally:
+            self.depth -= 1
             sys.stdout = saved
 
     @staticmethod
@@ -115,7 +131,13 @@ class VM:
 
     def resume(self, code: CodeObject, R: list, pc: int) -> tuple[Any, int]:
         """Resume a generator-expression frame; returns (value, next pc) or (None, -1) when done."""
-        result = self.execute(code, R, pc)
+        if self.depth >= RECURSION_LIMIT:
+            raise RecursionError(RECURSION_MESSAGE)
+        self.depth += 1
+        try:
+            result = self.execute(code, R, pc)
+        finally:
+            self.depth -= 1
         if result is _YIELDED:
             return R[code.nregs], R[code.nregs + 1]
         return None, -1
@@ -136,12 +158,24 @@ class VM:
         if code.is_generator:
             return GeneratorExpression(self, code, R)
         if self.depth >= RECURSION_LIMIT:
-            raise RecursionError("maximum recursion depth exceeded")
+            raise RecursionError(RECURSION_MESSAGE)
         self.depth += 1
         try:
             return self.execute(code, R, 0)
         finally:
             self.depth -= 1
+
+    def call_host(self, f: Any, args: list, kwargs: dict | None = None) -> Any:
+        """Call a non-Tauraro callable; a class call is one recursion level while it runs, as in CPython."""
+        if type(f) is type and (f.__flags__ & _HEAPTYPE or issubclass(f, BaseException)):
+            if self.depth >= RECURSION_LIMIT:
+                raise RecursionError(CALL_RECURSION_MESSAGE)
+            self.depth += 1
+            try:
+                return f(*args, **kwargs) if kwargs else f(*args)
+            finally:
+                self.depth -= 1
+        return f(*args, **kwargs) if kwargs else f(*args)
 
     # --- handlers ---------------------------------------------------------------------------------
     def make_handler(self, code: CodeObject, pc: int) -> Handler:
@@ -558,7 +592,7 @@ def _unpacker(n: int) -> Callable:
 def _call(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, b, n, nxt = ins.a, ins.b, ins.c, pc + 1
     first, end = b + 1, b + 1 + n
-    call = vm.call
+    call, call_host = vm.call, vm.call_host
 
     execute = vm.execute
 
@@ -570,7 +604,7 @@ def _call(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
                 regs = R[first:end]
                 regs += (fcode.runtime or vm.runtime(fcode)).fill
                 if vm.depth >= RECURSION_LIMIT:
-                    raise RecursionError("maximum recursion depth exceeded")
+                    raise RecursionError(RECURSION_MESSAGE)
                 vm.depth += 1
                 try:
                     R[a] = execute(fcode, regs, 0)
@@ -579,7 +613,7 @@ def _call(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
             else:
                 R[a] = call(f, R[first:end])
         else:
-            R[a] = f(*R[first:end])
+            R[a] = call_host(f, R[first:end])
         return nxt
     return h
 
@@ -590,9 +624,11 @@ def _call_kw(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     npos, kwnames = code.consts[ins.c]
     first, kwfirst = b + 1, b + 1 + npos
 
+    call_host = vm.call_host
+
     def h(R: list) -> int:
         kwargs = {k: R[kwfirst + i] for i, k in enumerate(kwnames)}
-        R[a] = R[b](*R[first:kwfirst], **kwargs)
+        R[a] = call_host(R[b], R[first:kwfirst], kwargs)
         return nxt
     return h
 
@@ -810,7 +846,15 @@ def _make_class(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
         regs = [ns] + [UNBOUND] * (body.nregs - 1) + [None, None]
         for reg, cell in zip(body.free_regs, R[first + 1:first + 1 + nf]):
             regs[reg] = cell
-        class_cell = vm.execute(body, regs, 0)
+        if vm.depth >= RECURSION_LIMIT:  # CPython calls the metaclass's __prepare__ first: a call level
+            raise RecursionError(CALL_RECURSION_MESSAGE)
+        vm.depth += 1  # the class body is a frame
+        try:
+            class_cell = vm.execute(body, regs, 0)
+        finally:
+            vm.depth -= 1
+        if vm.depth + CLASS_CREATION_LEVELS > RECURSION_LIMIT:
+            raise RecursionError(CALL_RECURSION_MESSAGE)
         cls = type(body.name, bases, ns)
         if isinstance(class_cell, Cell):
             class_cell.contents = cls
@@ -822,9 +866,36 @@ def _make_class(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 @handler("ImportModule")
 def _import(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
+    module = MODULES.get(name)
 
     def h(R: list) -> int:
-        R[a] = MODULES[name]
+        if module is None:  # the front end let it through: CPython would not find it either
+            raise _module_not_found(name)
+        R[a] = module
+        return nxt
+    return h
+
+
+def _module_not_found(name: str) -> ModuleNotFoundError:
+    top = name.partition(".")[0]
+    if top in MODULES:  # math is a plain module, not a package
+        return ModuleNotFoundError(f"No module named '{name}'; '{top}' is not a package", name=name)
+    return ModuleNotFoundError(f"No module named '{top}'", name=top)
+
+
+@handler("ImportFrom")
+def _import_from(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, name, nxt = ins.a, ins.b, code.names[ins.c], pc + 1
+
+    def h(R: list) -> int:
+        module = R[b]
+        try:
+            R[a] = getattr(module, name)
+        except AttributeError:
+            path = getattr(module, "__file__", None)
+            where = path if path is not None else "unknown location"
+            raise ImportError(f"cannot import name '{name}' from '{module.__name__}' ({where})",
+                              name=module.__name__, path=path) from None
         return nxt
     return h
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from ..bytecode import CodeObject, Instr
 from ..errors import InternalJitError, TauraroError
+from ..settings import DEFAULT_JIT_THRESHOLD, ENV_JIT_THRESHOLD
 from ..stats import JitStats
 from .irtext import print_function as format_function
 from .layout import Tag, box, unbox
@@ -31,9 +32,7 @@ from .reasons import AbortReason, ExitReason
 from .region import LoopRegion, classify, extract_region, range_iterator_state
 from .translate import Abort, Translator
 
-# Chosen by measurement (bench/ and docs/jit.md): compiling costs ~2-20 ms per loop, an
-# interpreted iteration ~1-3 us, so 1000 back-edges bounds compile time near the time already spent.
-DEFAULT_THRESHOLD = 1000
+DEFAULT_THRESHOLD = DEFAULT_JIT_THRESHOLD  # measured: see tauraro/settings.py
 MAX_VARIANTS = 4  # type signatures compiled per loop before it is blacklisted
 STORM_ENTRIES = 200  # entries observed before judging a loop's exits
 STORM_MIN_ITERATIONS = 3.0  # average back-edges per entry below which compiled code does not pay off
@@ -43,7 +42,7 @@ MISS_LIMIT = 64  # failed entries (types the loop was not compiled for) before i
 
 
 def default_threshold() -> int:
-    env = os.environ.get("TAURARO_JIT_THRESHOLD")
+    env = os.environ.get(ENV_JIT_THRESHOLD)
     if env:
         try:
             value = int(env)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import wasmtime
 
+from ...settings import ENV_CACHE_DIR
+
 MAGIC = b"TAURARO-CWASM-1\n"
 DIGEST_SIZE = 32
 MAX_BYTES = 64 << 20  # the directory is trimmed to 3/4 of this, least recently used entries first
@@ -17,7 +19,7 @@ EVICT_EVERY = 256  # stores between two size checks (the first store of a proces
 
 def default_cache_dir() -> Path:
     """$TAURARO_CACHE_DIR, else ~/.cache/tauraro; modules go to its `wasm` subdirectory."""
-    env = os.environ.get("TAURARO_CACHE_DIR")
+    env = os.environ.get(ENV_CACHE_DIR)
     base = Path(env) if env else Path.home() / ".cache" / "tauraro"
     return base / "wasm"
 

@@ -1,0 +1,13 @@
+"""User-visible defaults and environment variables, defined once: the CLI, the JIT, the caches and the README test read them here."""
+from __future__ import annotations
+
+# Chosen by measurement (bench/threshold.md, docs/jit.md): compiling costs ~2-20 ms per loop, an
+# interpreted iteration ~1-3 us, so 1000 back-edges bounds compile time near the time already spent.
+DEFAULT_JIT_THRESHOLD = 1000
+DEFAULT_BACKEND = "cranelift"
+BACKENDS = ("cranelift", "llvm", "ir", "interp")
+
+ENV_BACKEND = "TAURARO_BACKEND"
+ENV_JIT_THRESHOLD = "TAURARO_JIT_THRESHOLD"
+ENV_CACHE_DIR = "TAURARO_CACHE_DIR"  # compiled-module cache (cranelift): $TAURARO_CACHE_DIR/wasm
+ENV_DATA_HOME = "XDG_DATA_HOME"  # REPL history: $XDG_DATA_HOME/tauraro/history
