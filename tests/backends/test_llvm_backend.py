@@ -36,7 +36,7 @@ def _compile(backend, name):
 
 def test_backend_flags(backend):
     assert backend.name == "llvm" and backend.native and backend.polls_interrupt_flag
-    assert {"ir", "llvm", "asm"} <= backend.supports_dump
+    assert {"ir", "llvm", "asm"} <= backend.dump_kinds
 
 
 def test_dump_llvm_before_and_after(backend):

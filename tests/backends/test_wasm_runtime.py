@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -222,7 +223,7 @@ def test_dumps(tmp_path):
     assert loop.dump("ir").startswith("loop count")
     wat = loop.dump("wat")
     assert wat.startswith(";; count (test:1)\n(module") and '(import "env" "memory" (memory 0))' in wat
-    if "asm" in backend.supports_dump:
+    if shutil.which(backend.dump_tools["asm"]):
         assert "function[0]" in loop.dump("asm")
     with pytest.raises(ValueError):
         loop.dump("llvm")

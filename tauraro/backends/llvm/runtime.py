@@ -43,14 +43,14 @@ import llvmlite.binding as llvm
 
 from ...jit.ir import LIBM_FUNCTIONS, LoopFunction
 from ...jit.layout import LinearMemory
-from ..base import CompiledLoop, reject_reserved
+from ..base import HOST_TARGET, TARGET_TRIPLES, CompiledLoop, canonical_target, reject_reserved
 from . import BackendCompileError, LLVMBackend
 from .lower import lower
 
 __all__ = ["Engine", "LLVMCompiledLoop", "LLVMBackend", "BackendCompileError", "get_engine", "aarch64_asm",
            "aarch64_object", "AARCH64_TRIPLE"]
 
-AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
+AARCH64_TRIPLE = TARGET_TRIPLES["aarch64"]
 # C prototypes of compiled loops: i64 entry(i64 frame) with the base compiled in, or
 # i64 entry(ptr base, i64 frame). Integers go through c_void_p, ctypes' cheapest conversion.
 # CFUNCTYPE releases the GIL during the call, so the driver's interrupt watcher thread can set
@@ -360,13 +360,15 @@ class LLVMCompiledLoop(CompiledLoop):
 
 
 def _triple_for(target: str | None) -> str | None:
-    if target in (None, "", "host", "native"):
+    """The LLVM triple of a --target name; None for this machine (its CPU and features)."""
+    if target is None:
         return None
-    if target in ("aarch64", "arm64", AARCH64_TRIPLE):
-        return AARCH64_TRIPLE
-    if target in ("x86_64", "x86-64", "amd64"):
-        return "x86_64-unknown-linux-gnu"
-    return target
+    name = canonical_target(target)
+    if name == HOST_TARGET:
+        return None
+    if name not in TARGET_TRIPLES:
+        raise ValueError(f"the llvm backend emits no code for {target!r} (valid: {', '.join(sorted(TARGET_TRIPLES))})")
+    return TARGET_TRIPLES[name]
 
 
 def compile_loop(backend: LLVMBackend, fn: LoopFunction, memory: LinearMemory) -> LLVMCompiledLoop:
