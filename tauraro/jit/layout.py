@@ -118,7 +118,7 @@ def bits_to_float(bits: int) -> float:
 
 
 class LinearMemory:
-    """A byte region of frame windows, either owned (a ctypes buffer) or wrapping external memory.
+    """A byte region of frame windows, either owned (an anonymous mapping that grows) or wrapping external memory.
 
     Owned: ``LinearMemory(size)`` maps `size` zeroed bytes and grows itself by remapping, so its
     address can change: code must reach the memory through ``base`` / ``base_cell_address`` (a
@@ -183,14 +183,6 @@ class LinearMemory:
         words = size // 8 * 8
         self._q = self.view[:words].cast("q")
         self._d = self.view[:words].cast("d")
-
-    def close(self) -> None:
-        """Unmap an owned memory now (it is also unmapped when garbage); the object is unusable after."""
-        if self._owned is not None and self.view is not None:
-            for old in (self._q, self._d, self.view):
-                old.release()
-            self.view = None
-            self._owned.close()
 
     def _init_allocator(self) -> None:
         self._top = NULL_GUARD
@@ -261,8 +253,10 @@ class LinearMemory:
         for old in (self._q, self._d, self.view):  # release before the bytes move
             old.release()
         self.view = None
-        self._owned.resize(size)
-        self._map(self._owned.address, size)
+        try:
+            self._owned.resize(size)
+        finally:  # on failure the mapping is as it was
+            self._map(self._owned.address, self._owned.size)
 
     # -- slots ------------------------------------------------------------------------------------
 
@@ -364,6 +358,7 @@ class _Mapping:
     def __init__(self, size: int) -> None:
         self.size = size
         self.address = _mmap_anonymous(size)
+        self._munmap = _MUNMAP  # still reachable from __del__ at interpreter exit
 
     def resize(self, size: int) -> None:
         """Grow to `size` bytes, keeping the contents; the address may change."""
@@ -374,16 +369,13 @@ class _Mapping:
         else:
             address = _mmap_anonymous(size)
             ctypes.memmove(address, self.address, self.size)
-            _MUNMAP(self.address, self.size)
+            self._munmap(self.address, self.size)
         self.address, self.size = address, size
 
-    def close(self) -> None:
-        if self.address:
-            _MUNMAP(self.address, self.size)
-            self.address = 0
-
     def __del__(self) -> None:
-        self.close()
+        if self.address:
+            self._munmap(self.address, self.size)
+            self.address = 0
 
 
 def _libc_function(name: str, restype: Any, *argtypes: Any) -> Any:

@@ -95,6 +95,22 @@ def test_owned_memory_growth_has_a_ceiling(monkeypatch):
         mem.alloc(4 * DEFAULT_SIZE)
 
 
+def test_failed_growth_leaves_the_memory_usable(monkeypatch):
+    import tauraro.jit.layout as layout
+
+    mem = LinearMemory()
+    frame = mem.alloc_frame(1)
+    mem.write_value(frame, 0, 7)
+
+    def refuse(self, size):
+        raise MemoryError("no more")
+
+    monkeypatch.setattr(layout._Mapping, "resize", refuse)
+    with pytest.raises(MemoryError):
+        mem.alloc(2 * DEFAULT_SIZE)
+    assert mem.read_value(frame, 0) == 7 and mem.alloc_frame(1) > frame
+
+
 def test_conformance_cases_survive_growth_before_their_run(backend):
     """Compiled before, windows and lists written before, run after the memory grew (and moved).
 
