@@ -109,3 +109,16 @@ def test_cli_refusal_is_one_line_exit_2(tmp_path) -> None:
     actual = run_cli(Program(path), "--backend", "interp", "--dump", "llvm")
     assert actual.status == 2 and actual.stdout == "", actual
     assert re.fullmatch(r"tauraro: error: --dump llvm is not supported by the interp backend[^\n]*\n", actual.stderr)
+
+
+def test_a_dump_whose_tool_is_missing_is_refused_up_front(monkeypatch) -> None:
+    """cranelift's asm needs objdump: without it, a one-line refusal before anything runs."""
+    if backend_status("cranelift") is not None:
+        pytest.skip("cranelift unavailable")
+    import tauraro.backends.base as base
+
+    monkeypatch.setattr(base.shutil, "which", lambda name: None)
+    out = io.StringIO()
+    with pytest.raises(tauraro.TauraroError, match=r"^--dump asm on the cranelift backend needs the program 'objdump'"):
+        tauraro.run(SOURCE, "cranelift", jit_threshold=1, stdout=out, dump={"asm"}, dump_stream=io.StringIO())
+    assert out.getvalue() == ""
