@@ -26,6 +26,10 @@ def make_jit(backend: str, jit_threshold: int | None, stats: JitStats, options: 
     """The JIT driver for a backend, or None for the plain interpreter; clear error if unavailable."""
     if backend not in BACKENDS:
         raise TauraroError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")
+    if options.get("dump") or options.get("target") is not None:
+        from .backends.base import check_dump_request
+
+        check_dump_request(backend, options.get("dump", ()), options.get("target"))
     if backend == "interp":
         return None
     try:

@@ -16,7 +16,10 @@ Contract every backend implements (the conformance suite in tests/backends check
 * If ``polls_interrupt_flag`` is True, every ``poll !N`` reads header +8 and exits through N when
   it is nonzero, so Ctrl-C stops a compiled loop within one iteration.
 * ``loop.release()`` frees the code (idempotent); ``run`` after release raises RuntimeError.
-* ``loop.dump(kind)`` returns text for each kind in ``supports_dump`` ("ir", "llvm", "asm", "wat").
+* ``loop.dump(kind, target=None)`` returns text for each kind in ``dump_kinds`` ("ir", "llvm", "asm",
+  "wat"); `target` (a name in ``targets``) only for the kinds in ``target_dumps``.
+* What `--dump`/`--target` may ask of a backend follows from those declarations alone and is checked
+  once, before the program runs, by ``check_dump_request``.
 
 New backends are registered in ``BACKENDS`` (module path, class name, required packages); the
 module is imported only when the backend is first requested.
@@ -25,7 +28,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import platform
+import shutil
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -51,11 +57,11 @@ class CompiledLoop(ABC):
         """Free the compiled code; further `run` calls raise RuntimeError. Idempotent."""
         self.released = True
 
-    def dump(self, kind: str) -> str:
-        """Text of the compiled form; `kind` must be in the backend's supports_dump."""
+    def dump(self, kind: str, target: str | None = None) -> str:
+        """Text of the compiled form; `kind` in the backend's dump_kinds, `target` in its targets."""
         if kind == "ir":
             return str(self.fn)
-        raise ValueError(f"backend {self.backend.name!r} cannot dump {kind!r} (supports: {sorted(self.backend.supports_dump)})")
+        raise ValueError(f"backend {self.backend.name!r} cannot dump {kind!r} (it dumps: {sorted(self.backend.dump_kinds)})")
 
 
 class Backend(ABC):
@@ -64,7 +70,10 @@ class Backend(ABC):
     name: ClassVar[str] = "?"
     native: ClassVar[bool] = False  # produces machine code (False: interprets or runs in a VM)
     polls_interrupt_flag: ClassVar[bool] = True  # `poll` honours header +8
-    supports_dump: ClassVar[frozenset[str]] = frozenset({"ir"})
+    dump_kinds: ClassVar[frozenset[str]] = frozenset({"ir"})  # what loop.dump(kind) prints
+    dump_tools: ClassVar[dict[str, str]] = {}  # dump kind -> the program on PATH it needs
+    targets: ClassVar[frozenset[str]] = frozenset()  # --target names (TARGET_TRIPLES) it emits code for
+    target_dumps: ClassVar[frozenset[str]] = frozenset()  # the dump kinds --target changes
     supports_lists: ClassVar[bool] = True  # implements load.ptr, list.len, list.get.*, list.set.*
 
     def make_memory(self, size: int = DEFAULT_SIZE) -> LinearMemory:
@@ -102,6 +111,21 @@ BACKENDS: dict[str, BackendSpec] = {
 }
 ALIASES: dict[str, str] = {"wasm": "cranelift"}
 
+# --target names and their LLVM triples: the 64-bit little-endian architectures (the layout of
+# layout.py) that the LLVM in llvmlite 0.50 emits code for. Aliases map other spellings to them.
+TARGET_TRIPLES: dict[str, str] = {
+    "x86-64": "x86_64-unknown-linux-gnu",
+    "aarch64": "aarch64-unknown-linux-gnu",
+    "riscv64": "riscv64-unknown-linux-gnu",
+    "ppc64le": "powerpc64le-unknown-linux-gnu",
+}
+TARGET_ALIASES: dict[str, str] = {"x86_64": "x86-64", "amd64": "x86-64", "arm64": "aarch64",
+                                  **{triple: name for name, triple in TARGET_TRIPLES.items()}}
+HOST_TARGET = TARGET_ALIASES.get(platform.machine().lower(), platform.machine().lower())
+# Dumps printed for every backend (the front end's) and for every JIT backend (the driver's).
+FRONT_END_DUMPS = frozenset({"bytecode"})
+DRIVER_DUMPS = frozenset({"ir", "snapshots"})
+
 _instances: dict[str, Backend] = {}
 
 
@@ -120,6 +144,68 @@ def get_backend(name: str) -> Backend:
     if backend is None:
         backend = _instances[name] = _load(name, BACKENDS[name])()
     return backend
+
+
+def canonical_target(target: str) -> str:
+    """The TARGET_TRIPLES name for a --target value ("host"/"native": this machine)."""
+    target = target.strip().lower()
+    if target in ("host", "native"):
+        return HOST_TARGET
+    return TARGET_ALIASES.get(target, target)
+
+
+def check_dump_request(backend: str, dump: Iterable[str], target: str | None) -> None:
+    """Raise TauraroError (one line) unless `backend` prints every `dump` kind, for `target` if given.
+
+    Decided from the backends' declarations alone (dump_kinds, dump_tools, targets, target_dumps),
+    before the program runs, so that no combination fails half-way or silently prints nothing.
+    """
+    dump = set(dump)
+    cls = _backend_class(backend)
+    for kind in sorted(dump):
+        if kind not in _dumps_of(cls):
+            raise TauraroError(_not_produced(f"--dump {kind}", backend, lambda c, k=kind: k in _dumps_of(c)))
+        tool = cls.dump_tools.get(kind) if cls is not None else None
+        if tool and shutil.which(tool) is None:
+            raise TauraroError(f"--dump {kind} on the {backend} backend needs the program '{tool}', "
+                               f"which is not on PATH")
+    if target is None:
+        return
+    name = canonical_target(target)
+    if cls is None or name not in cls.targets:
+        valid = f" (valid: {', '.join(sorted(cls.targets))})" if cls is not None and cls.targets else \
+            " (it emits no machine code)"
+        raise TauraroError(_not_produced(f"--target {target}", backend, lambda c: c is not None and name in c.targets, valid))
+    if not dump & cls.target_dumps:
+        kinds = " or ".join(f"--dump {k}" for k in sorted(cls.target_dumps))
+        raise TauraroError(f"--target {target} changes only {kinds}, and none was asked for")
+
+
+def _backend_class(backend: str) -> type[Backend] | None:
+    """The Backend class of a --backend name; None for the plain interpreter ("interp")."""
+    if backend == "interp":
+        return None
+    name = canonical_name(backend)
+    return _load(name, BACKENDS[name])
+
+
+def _dumps_of(cls: type[Backend] | None) -> frozenset[str]:
+    return FRONT_END_DUMPS if cls is None else FRONT_END_DUMPS | DRIVER_DUMPS | cls.dump_kinds
+
+
+def _not_produced(what: str, backend: str, has: Callable[[type[Backend] | None], bool], detail: str = "") -> str:
+    """'WHAT is not supported by the BACKEND backend; use --backend X or Y', naming the backends that can."""
+    others = []
+    for name in ("interp", *BACKENDS):
+        if name == backend:
+            continue
+        try:
+            if has(_backend_class(name)):
+                others.append(name)
+        except TauraroError:  # not installed here: cannot tell what it would print
+            continue
+    use = f"; use --backend {' or '.join(others)}" if others else ""
+    return f"{what} is not supported by the {backend} backend{detail}{use}"
 
 
 def _load(name: str, spec: BackendSpec) -> type[Backend]:

@@ -30,7 +30,7 @@ class IRBackend(Backend):
     name = "ir"
     native = False
     polls_interrupt_flag = True
-    supports_dump = frozenset({"ir"})
+    dump_kinds = frozenset({"ir"})
 
     def compile(self, fn: LoopFunction, memory: LinearMemory) -> CompiledLoop:
         return IRCompiledLoop(self, fn, memory)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .ir import (
@@ -347,8 +347,12 @@ def _describe(off: int) -> str:
     return f"slot {slot} {'tag' if part == 0 else 'payload'}"
 
 
-def check_backend(backend: object, case: Case) -> list[str]:
-    """Run `case` on `backend` and on the IR interpreter; returns the mismatches (empty: conforms)."""
+def check_backend(backend: object, case: Case, grow: Callable[[LinearMemory], None] | None = None) -> list[str]:
+    """Run `case` on `backend` and on the IR interpreter; returns the mismatches (empty: conforms).
+
+    `grow(memory)`, if given, runs once, after the first input's window and lists are written and
+    before the compiled loop runs: the code, the window and the lists must survive the memory moving.
+    """
     ref_mem = LinearMemory(1 << 16)
     ref = IRInterpreter(case.fn, ref_mem)
     mem = backend.make_memory(1 << 16)  # type: ignore[attr-defined]
@@ -362,6 +366,9 @@ def check_backend(backend: object, case: Case) -> list[str]:
             prepare_window(mem, frame, case.fn.nslots, values, case.interrupt)
             ref_lists = _mirror_lists(ref_mem, ref_frame, case.lists)
             lists = _mirror_lists(mem, frame, case.lists)
+            if grow is not None:
+                grow(mem)
+                grow = None
             want, got = ref.run(ref_frame), loop.run(frame)
             diff = compare_windows(_window(ref_mem, ref_frame, size, ref_lists),
                                    _window(mem, frame, size, lists))

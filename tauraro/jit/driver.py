@@ -287,10 +287,7 @@ class JitDriver:
         for kind in ("llvm", "asm", "wat"):
             if kind in self.dump:
                 try:
-                    if self.target and kind == "asm":
-                        text = compiled.dump(kind, target=self.target)
-                    else:
-                        text = compiled.dump(kind)
+                    text = compiled.dump(kind, target=self.target if kind in self.backend.target_dumps else None)
                 except (NotImplementedError, KeyError, TypeError, ValueError) as e:
                     text = f"(no {kind} dump from the {self.backend_name} backend: {e})"
                 self.out.write(f"== {kind} {fn.location}\n{text}\n")

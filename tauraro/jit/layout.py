@@ -25,8 +25,11 @@ from __future__ import annotations
 import ctypes
 import math
 import mmap
+import sys
+import threading
 from collections.abc import Callable
 from enum import IntEnum
+from typing import Any
 
 HEADER_SIZE = 32
 SLOT_SIZE = 16
@@ -45,9 +48,12 @@ I64_MAX = 2**63 - 1
 
 # Offset 0..NULL_GUARD-1 is never handed out so that 0 can mean "no frame/no object" in compiled code.
 NULL_GUARD = 64
-DEFAULT_SIZE = 1 << 20
-RESERVE = 1 << 34  # address space reserved by an owned LinearMemory (16 GiB; untouched pages cost nothing)
-_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0)
+DEFAULT_SIZE = 1 << 16  # initial size of a JIT memory; a frame window is 32 bytes + 16 per slot
+# An owned memory maps what it needs and doubles by remapping when an allocation does not fit, up to
+# MAX_OWNED_SIZE (then MemoryError: a list too big to mirror stays interpreted). It used to reserve
+# 16 GiB up front, which is free natively but costs ~96 MiB of real memory per instance under qemu-user
+# (the emulator's page descriptors for the whole range, kept after munmap): bench/memory_reserve.py.
+MAX_OWNED_SIZE = 1 << 34
 
 
 class Tag(IntEnum):
@@ -112,9 +118,13 @@ def bits_to_float(bits: int) -> float:
 
 
 class LinearMemory:
-    """A byte region of frame windows, either owned (a ctypes buffer) or wrapping external memory.
+    """A byte region of frame windows, either owned (an anonymous mapping that grows) or wrapping external memory.
 
-    Owned: ``LinearMemory(size)`` allocates a zeroed ctypes buffer whose address never changes.
+    Owned: ``LinearMemory(size)`` maps `size` zeroed bytes and grows itself by remapping, so its
+    address can change: code must reach the memory through ``base`` / ``base_cell_address`` (a
+    word that always holds the current base, which compiled code loads at entry) and the views,
+    read afresh after any allocation (a view left over from before a move is released: using it
+    raises ValueError instead of touching unmapped memory). Byte offsets never change.
     External: ``LinearMemory.external(base, size, refresh=..., grow=...)`` wraps memory owned by
     someone else (e.g. a wasmtime Memory: base = ``data_ptr`` address). ``refresh()`` returns the
     current (base, size) and is called after ``grow(extra_bytes)`` or whenever the owner says the
@@ -125,14 +135,12 @@ class LinearMemory:
     """
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        # An anonymous mapping of RESERVE bytes: the address never moves and pages are only backed
-        # by memory once touched, so mirrored lists of any realistic size fit without regrowing.
-        size = _round_up(max(size, NULL_GUARD + ALIGN, RESERVE), 8)
-        self._owned = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _NORESERVE)
-        self._anchor = ctypes.c_uint8.from_buffer(self._owned)
+        size = _round_up(max(size, NULL_GUARD + ALIGN), mmap.PAGESIZE)
+        self._owned: _Mapping | None = _Mapping(size)
         self._refresh_hook: Callable[[], tuple[int, int]] | None = None
         self._grow_hook: Callable[[int], None] | None = None
-        self._map(ctypes.addressof(self._anchor), size)
+        self._init_views()
+        self._map(self._owned.address, size)
         self._init_allocator()
 
     @classmethod
@@ -149,12 +157,25 @@ class LinearMemory:
         mem._owned = None
         mem._refresh_hook = refresh
         mem._grow_hook = grow
+        mem._init_views()
         mem._map(base, size)
         mem._init_allocator()
         return mem
 
+    def _init_views(self) -> None:
+        self._base_cell = ctypes.c_uint64(0)
+        self.base_cell_address = ctypes.addressof(self._base_cell)
+        # Held while the memory moves and while another thread writes into it (interrupt_all).
+        self._lock = threading.Lock()
+        self.view: memoryview | None = None
+
     def _map(self, base: int, size: int) -> None:
+        """Point base, the base cell and fresh views at `size` bytes at `base` (old views released)."""
+        if self.view is not None:
+            for old in (self._q, self._d, self.view):
+                old.release()
         self.base = base
+        self._base_cell.value = base
         self.size = size
         raw = (ctypes.c_uint8 * size).from_address(base)
         self._raw = raw
@@ -210,12 +231,32 @@ class LinearMemory:
         return list(self._live)
 
     def _grow(self, extra: int) -> None:
-        if self._grow_hook is None:
-            raise MemoryError(f"JIT linear memory exhausted ({self.size} bytes)")
-        self._grow_hook(extra)
-        self.refresh()
-        if self._top + extra > self.size:
+        """Add at least `extra` bytes at the end (an owned memory doubles; external ones ask their hook)."""
+        need = self.size + extra
+        with self._lock:
+            if self._owned is not None:
+                self._grow_owned(need)
+            elif self._grow_hook is not None:
+                self._grow_hook(extra)
+                self.refresh()
+            else:
+                raise MemoryError(f"JIT linear memory exhausted ({self.size} bytes)")
+        if need > self.size:
             raise MemoryError("JIT linear memory grow hook did not add enough bytes")
+
+    def _grow_owned(self, need: int) -> None:
+        """Remap an owned memory to max(2 x size, need) bytes; base may move, offsets and contents stay."""
+        assert self._owned is not None
+        size = max(self.size * 2, _round_up(need, mmap.PAGESIZE))
+        if size > MAX_OWNED_SIZE:
+            raise MemoryError(f"JIT linear memory would exceed {MAX_OWNED_SIZE >> 30} GiB")
+        for old in (self._q, self._d, self.view):  # release before the bytes move
+            old.release()
+        self.view = None
+        try:
+            self._owned.resize(size)
+        finally:  # on failure the mapping is as it was
+            self._map(self._owned.address, self._owned.size)
 
     # -- slots ------------------------------------------------------------------------------------
 
@@ -292,9 +333,10 @@ class LinearMemory:
         self._q[(frame + HDR_INTERRUPT) >> 3] = flag
 
     def interrupt_all(self, flag: int = 1) -> None:
-        """Set the interrupt flag in every live window (the VM's SIGINT handler calls this)."""
-        for off in self._live:
-            self._q[(off + HDR_INTERRUPT) >> 3] = flag
+        """Set the interrupt flag in every live window (the driver's interrupt thread calls this)."""
+        with self._lock:  # never while the memory moves
+            for off in list(self._live):
+                self._q[(off + HDR_INTERRUPT) >> 3] = flag
 
     def iterations(self, frame: int) -> int:
         return self._q[(frame + HDR_ITERATIONS) >> 3]
@@ -308,6 +350,57 @@ class LinearMemory:
 
     def write_bytes(self, offset: int, data: bytes) -> None:
         self.view[offset : offset + len(data)] = data
+
+
+class _Mapping:
+    """Anonymous read-write memory from the OS that can grow (mremap on Linux, else map-copy-unmap)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.address = _mmap_anonymous(size)
+        self._munmap = _MUNMAP  # still reachable from __del__ at interpreter exit
+
+    def resize(self, size: int) -> None:
+        """Grow to `size` bytes, keeping the contents; the address may change."""
+        if _MREMAP is not None:
+            address = _MREMAP(self.address, self.size, size, _MREMAP_MAYMOVE)
+            if address in (None, _MAP_FAILED):
+                raise MemoryError(f"cannot grow the JIT linear memory to {size} bytes (errno {ctypes.get_errno()})")
+        else:
+            address = _mmap_anonymous(size)
+            ctypes.memmove(address, self.address, self.size)
+            self._munmap(self.address, self.size)
+        self.address, self.size = address, size
+
+    def __del__(self) -> None:
+        if self.address:
+            self._munmap(self.address, self.size)
+            self.address = 0
+
+
+def _libc_function(name: str, restype: Any, *argtypes: Any) -> Any:
+    func = getattr(_LIBC, name, None)
+    if func is not None:
+        func.restype = restype
+        func.argtypes = argtypes
+    return func
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_MAP_FAILED = ctypes.c_void_p(-1).value
+_MREMAP_MAYMOVE = 1
+_MMAP = _libc_function("mmap", ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long)
+_MUNMAP = _libc_function("munmap", ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t)
+_MREMAP = _libc_function("mremap", ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t,
+                         ctypes.c_int) if sys.platform.startswith("linux") else None
+
+
+def _mmap_anonymous(size: int) -> int:
+    address = _MMAP(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    if address in (None, _MAP_FAILED):
+        raise MemoryError(f"cannot map {size} bytes for the JIT linear memory (errno {ctypes.get_errno()})")
+    return address
 
 
 def _round_up(n: int, align: int) -> int:

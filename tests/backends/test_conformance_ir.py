@@ -1,6 +1,8 @@
 """Backend conformance: every IR snippet runs on each available backend with the IR interpreter's exits and bytes."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tauraro.errors import TauraroError
@@ -49,8 +51,10 @@ def test_release_is_idempotent_and_blocks_run(backend):
 def test_capability_flags(backend):
     assert isinstance(backend.name, str) and isinstance(backend.native, bool)
     assert isinstance(backend.polls_interrupt_flag, bool)
-    assert "ir" in backend.supports_dump
+    assert "ir" in backend.dump_kinds
+    assert backend.target_dumps <= backend.dump_kinds and set(backend.dump_tools) <= backend.dump_kinds
     loop = backend.compile(CASES["op_add_i64"].fn, backend.make_memory(1 << 16))
-    for kind in backend.supports_dump:
-        assert loop.dump(kind)
+    for kind in backend.dump_kinds:
+        if shutil.which(backend.dump_tools.get(kind, "true")):
+            assert loop.dump(kind)
     loop.release()

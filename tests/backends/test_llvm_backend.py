@@ -36,7 +36,7 @@ def _compile(backend, name):
 
 def test_backend_flags(backend):
     assert backend.name == "llvm" and backend.native and backend.polls_interrupt_flag
-    assert {"ir", "llvm", "asm"} <= backend.supports_dump
+    assert {"ir", "llvm", "asm"} <= backend.dump_kinds
 
 
 def test_dump_llvm_before_and_after(backend):
@@ -64,8 +64,8 @@ def test_llvm_error_raises_backend_compile_error(backend, monkeypatch):
 
     real = lower.lower
 
-    def broken(fn, symbol="tauraro_loop", base=None):
-        out = real(fn, symbol, base)
+    def broken(fn, symbol="tauraro_loop", base_cell=None):
+        out = real(fn, symbol, base_cell)
         out.text = out.text.replace("ret i64", "ret i32", 1)
         return out
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -222,7 +223,7 @@ def test_dumps(tmp_path):
     assert loop.dump("ir").startswith("loop count")
     wat = loop.dump("wat")
     assert wat.startswith(";; count (test:1)\n(module") and '(import "env" "memory" (memory 0))' in wat
-    if "asm" in backend.supports_dump:
+    if shutil.which(backend.dump_tools["asm"]):
         assert "function[0]" in loop.dump("asm")
     with pytest.raises(ValueError):
         loop.dump("llvm")
@@ -255,22 +256,27 @@ def test_libm_callbacks_native_and_python_agree():
     assert kinds[1] == "python" and kinds[0] in ("native", "python")
 
 
-def test_entry_cost_is_a_lean_call(tmp_path):
-    """A call that exits at once: the lean ctypes path is ~0.5 us here (Func.__call__ ~20 us); loose bound."""
+def test_entry_is_the_lean_call_not_wasmtime_func_call(tmp_path, monkeypatch):
+    """run() goes straight to wasmtime_func_call_unchecked (~0.4 us), never through Func.__call__ (~20 us).
+
+    What it costs is measured by bench (a timed bound here failed under qemu, 30 us per entry).
+    """
+    import wasmtime
+
     backend = _backend(tmp_path, use_cache=False)
     mem = backend.make_memory(1 << 16)
     loop = backend.compile(_counting_loop(), mem)
     frame = mem.alloc_frame(3)
-    for slot, v in enumerate((0, 0, 0)):
+    for slot, v in enumerate((0, 5, 0)):
         mem.write_value(frame, slot, v)
-    run = loop.run
-    best = 1.0
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(2000):
-            run(frame)
-        best = min(best, (time.perf_counter() - start) / 2000)
-    assert best < 10e-6, f"{best * 1e6:.2f} us per entry"
+
+    def slow_path(*args, **kwargs):
+        raise AssertionError("the entry went through wasmtime.Func.__call__")
+
+    monkeypatch.setattr(wasmtime.Func, "__call__", slow_path)
+    n = loop.run(frame)
+    assert loop.fn.snapshots[n].reason is ExitReason.LOOP_EXIT and mem.read_value(frame, 2) == 10
+    assert "run" in vars(loop)  # the per-instance closure over prebuilt ctypes arguments
 
 
 def test_driver_reports_cache_hits(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from ...jit.ir import LoopFunction
 from ...jit.layout import LinearMemory
-from ..base import Backend, CompiledLoop
+from ..base import TARGET_TRIPLES, Backend, CompiledLoop
 
 
 class BackendCompileError(RuntimeError):
@@ -33,7 +33,9 @@ class LLVMBackend(Backend):
     name: ClassVar[str] = "llvm"
     native: ClassVar[bool] = True
     polls_interrupt_flag: ClassVar[bool] = True
-    supports_dump: ClassVar[frozenset[str]] = frozenset({"ir", "llvm", "asm"})
+    dump_kinds: ClassVar[frozenset[str]] = frozenset({"ir", "llvm", "asm"})
+    targets: ClassVar[frozenset[str]] = frozenset(TARGET_TRIPLES)
+    target_dumps: ClassVar[frozenset[str]] = frozenset({"llvm", "asm"})
 
     def __init__(self) -> None:
         from .runtime import DEFAULT_CODEGEN_OPT, DEFAULT_IR_OPT

@@ -173,8 +173,8 @@ def measure_entry() -> None:
     empty_ns = min(timeit.repeat("f(frame)", globals={"f": lambda x: 0, "frame": frame}, number=n, repeat=7)) / n * 1e9
     loop.release()
     print("entry cost (a loop that exits at once):")
-    print(f"  loop.run(frame), owned memory (base compiled in): {run_ns:.0f} ns per call; "
-          f"external memory (base passed): {moving_ns:.0f} ns; a Python no-op call: {empty_ns:.0f} ns")
+    print(f"  loop.run(frame), owned memory: {run_ns:.0f} ns per call; "
+          f"external memory: {moving_ns:.0f} ns; a Python no-op call: {empty_ns:.0f} ns")
 
 
 def _c_time(body: str, n: int, workdir: Path) -> float | None:

@@ -115,10 +115,10 @@ class _Block:
 
 
 class _Lowerer:
-    def __init__(self, fn: LoopFunction, symbol: str, base: int | None) -> None:
+    def __init__(self, fn: LoopFunction, symbol: str, base_cell: int | None) -> None:
         self.fn = fn
         self.symbol = symbol
-        self.base = base
+        self.base_cell = base_cell
         self.doms = Dominators(fn)
         # Reverse postorder: every block comes after its dominators, so each operand is named
         # before its uses (phi arguments are named when the edge is emitted, at the predecessor).
@@ -257,8 +257,9 @@ class _Lowerer:
             if op.opcode in RESERVED_OPS:
                 raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the llvm backend")
         self.out.append(self.cur)
-        if self.base is not None:
-            self.emit(f"%base = inttoptr i64 {self.base} to ptr")
+        if self.base_cell is not None:
+            # The memory can move when it grows (between calls, never during one): load its base.
+            self.emit(f"%base = load ptr, ptr inttoptr (i64 {self.base_cell} to ptr), align 8")
         self.emit("%fp = getelementptr inbounds i8, ptr %base, i64 %frame")
         self.emit_edge(fn.entry, [], back=False)
         # Bind block parameters first: a block may use the parameters of a block emitted later
@@ -418,7 +419,7 @@ class _Lowerer:
             for k, p in enumerate(blk.params):
                 entries = ", ".join(f"[ {args[k]}, %{lab} ]" for lab, args, _ in inc)
                 b.phis.append(f"  {self.ref(p)} = phi {LLTYPE[p.type]} {entries}")
-        params = "i64 %frame" if self.base is not None else "ptr noalias %base, i64 %frame"
+        params = "i64 %frame" if self.base_cell is not None else "ptr noalias %base, i64 %frame"
         lines = [f"define i64 @{self.symbol}({params}) #0 {{"]
         for b in self.out:
             lines.append(f"{b.label}:")
@@ -955,7 +956,7 @@ for _cmp in ("lt", "le", "gt", "ge", "eq", "ne"):
     _HANDLERS[f"{_cmp}.f64"] = _Lowerer.op_fcmp
 
 
-def lower(fn: LoopFunction, symbol: str = "tauraro_loop", base: int | None = None) -> Lowered:
-    """LLVM IR text for `fn` (no triple/datalayout): `i64 @symbol(i64 frame)` with the memory base
-    `base` compiled in, or `i64 @symbol(ptr base, i64 frame)` when `base` is None."""
-    return _Lowerer(fn, symbol, base).lower()
+def lower(fn: LoopFunction, symbol: str = "tauraro_loop", base_cell: int | None = None) -> Lowered:
+    """LLVM IR text for `fn` (no triple/datalayout): `i64 @symbol(i64 frame)` reading the memory base
+    from the word at address `base_cell` at entry, or `i64 @symbol(ptr base, i64 frame)` when it is None."""
+    return _Lowerer(fn, symbol, base_cell).lower()

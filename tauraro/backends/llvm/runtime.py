@@ -4,9 +4,10 @@ Pipeline per loop: ``lower.lower(fn)`` -> ``parse_assembly`` -> optional IR pass
 ``TargetMachine.emit_object`` -> load. On x86-64 Linux the object is loaded by ``elfload`` (one
 mmap per loop, unmapped on release); elsewhere (or with TAURARO_LLVM_LOADER=orc) by llvmlite's
 LLJIT, one JITDylib per loop whose code the ResourceTracker frees on release. The entry point is
-called through one cached ctypes CFUNCTYPE pointer: ``entry(frame_offset)`` for an owned
-LinearMemory (it never moves, so its base address is compiled into the code), or
-``entry(memory.base, frame_offset)`` for external memory, whose base may change.
+called through one cached ctypes CFUNCTYPE pointer, ``entry(frame_offset)``: the code loads the
+memory's base at entry from the memory's base cell (LinearMemory.base_cell_address), whose address is
+compiled in, so a memory that moves when it grows needs no recompile. Code for another target (dumps,
+the emulated check) takes the base as an argument instead: ``entry(base, frame_offset)``.
 
 Choices, measured on x86-64 (znver5) with llvmlite 0.50 / LLVM 22 by
 ``python -m tauraro.backends.llvm.bench``:
@@ -43,20 +44,18 @@ import llvmlite.binding as llvm
 
 from ...jit.ir import LIBM_FUNCTIONS, LoopFunction
 from ...jit.layout import LinearMemory
-from ..base import CompiledLoop, reject_reserved
+from ..base import HOST_TARGET, TARGET_TRIPLES, CompiledLoop, canonical_target, reject_reserved
 from . import BackendCompileError, LLVMBackend
 from .lower import lower
 
 __all__ = ["Engine", "LLVMCompiledLoop", "LLVMBackend", "BackendCompileError", "get_engine", "aarch64_asm",
            "aarch64_object", "AARCH64_TRIPLE"]
 
-AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
-# C prototypes of compiled loops: i64 entry(i64 frame) with the base compiled in, or
-# i64 entry(ptr base, i64 frame). Integers go through c_void_p, ctypes' cheapest conversion.
-# CFUNCTYPE releases the GIL during the call, so the driver's interrupt watcher thread can set
-# the flag the loop polls.
+AARCH64_TRIPLE = TARGET_TRIPLES["aarch64"]
+# C prototype of a compiled loop: i64 entry(i64 frame), the base read from the memory's base cell.
+# The frame goes through c_void_p, ctypes' cheapest conversion. CFUNCTYPE releases the GIL during
+# the call, so the driver's interrupt watcher thread can set the flag the loop polls.
 FIXED_BASE_PROTO = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
-MOVABLE_BASE_PROTO = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
 
 # Defaults chosen by measurement (module docstring): codegen -O2 and no IR pass pipeline.
 DEFAULT_CODEGEN_OPT = 2
@@ -117,7 +116,7 @@ class Build:
     module: Any  # llvmlite ModuleRef after optimisation
     object_code: bytes
     seconds: dict[str, float]
-    base: int | None  # the compiled-in memory base, or None (entry takes it as an argument)
+    base_cell: int | None  # the compiled-in address of the memory's base cell, or None (base is an argument)
 
 
 class Engine:
@@ -169,17 +168,17 @@ class Engine:
     # -- compiling -------------------------------------------------------------------------------
     def build(self, fn: LoopFunction, *, triple: str | None = None, ir_opt: int = DEFAULT_IR_OPT,
               codegen_opt: int = DEFAULT_CODEGEN_OPT, symbol: str | None = None, emit: bool = True,
-              base: int | None = None) -> Build:
+              base_cell: int | None = None) -> Build:
         """Lower, parse, optionally optimise and (if `emit`) emit an object for `fn`.
 
-        `base`: the memory's address when it is fixed (compiled in: entry takes the frame offset
-        only), or None (entry takes the base and the frame offset).
+        `base_cell`: the address of the word holding the memory's base (compiled in: entry takes
+        the frame offset only), or None (entry takes the base and the frame offset).
         """
         reject_reserved(fn, "llvm")
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
         symbol = symbol or f"tauraro_loop_{next(self._counter)}"
-        lowered = lower(fn, symbol, base)
+        lowered = lower(fn, symbol, base_cell)
         t1 = time.perf_counter()
         seconds["lower"] = t1 - t0
         tm = self.target_machine(triple, codegen_opt)
@@ -209,7 +208,7 @@ class Engine:
                 except RuntimeError as e:
                     raise BackendCompileError(f"LLVM code generation failed for {fn.name}: {_one_line(e)}") from e
             seconds["codegen"] = time.perf_counter() - t3
-        return Build(symbol, lowered.text, module, obj, seconds, base)
+        return Build(symbol, lowered.text, module, obj, seconds, base_cell)
 
     def load(self, build: Build) -> tuple[int, Any]:
         """Install an object; returns (entry address, handle with .free())."""
@@ -321,16 +320,15 @@ class LLVMCompiledLoop(CompiledLoop):
         self.ir_opt = backend.ir_opt
         self.codegen_opt = backend.codegen_opt
         self._handle = handle
-        self.base = build.base
-        if build.base is not None:
-            self._cfunc = FIXED_BASE_PROTO(address)
-            self.run = self._cfunc  # type: ignore[method-assign] # the ctypes call itself: no Python frame
-        else:
-            self._cfunc = MOVABLE_BASE_PROTO(address)
+        if build.base_cell is None:
+            raise BackendCompileError(f"{fn.name}: code that takes the base as an argument is not for this process")
+        self.base_cell = build.base_cell
+        self._cfunc = FIXED_BASE_PROTO(address)
+        self.run = self._cfunc  # type: ignore[method-assign] # the ctypes call itself: no Python frame
 
-    def run(self, frame_offset: int) -> int:
+    def run(self, frame_offset: int) -> int:  # replaced per instance by the ctypes function itself
         """Execute on the window at `frame_offset`; returns the exit number."""
-        return self._cfunc(self.memory.base, frame_offset)
+        return self._cfunc(frame_offset)
 
     def release(self) -> None:
         if self._handle is not None:
@@ -346,35 +344,35 @@ class LLVMCompiledLoop(CompiledLoop):
             return str(self.fn)
         engine = get_engine()
         triple = _triple_for(target)
-        base = self.base if triple is None else None
+        base = self.base_cell if triple is None else None
         if kind == "llvm":
-            before = engine.build(self.fn, symbol=self.symbol, ir_opt=0, emit=False, triple=triple, base=base)
-            after = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple, base=base)
+            before = engine.build(self.fn, symbol=self.symbol, ir_opt=0, emit=False, triple=triple, base_cell=base)
+            after = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple, base_cell=base)
             opt = f"IR pipeline -O{self.ir_opt}" if self.ir_opt else "no IR pipeline; codegen optimises"
             return (f"; ---- LLVM IR before optimisation\n{before.text}\n"
                     f"; ---- LLVM IR after optimisation ({opt}, codegen -O{self.codegen_opt})\n{after.module}")
         if kind == "asm":
-            b = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple, base=base)
+            b = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple, base_cell=base)
             return engine.assembly(b.module, triple, self.codegen_opt)
         return super().dump(kind)
 
 
 def _triple_for(target: str | None) -> str | None:
-    if target in (None, "", "host", "native"):
+    """The LLVM triple of a --target name; None for this machine (its CPU and features)."""
+    if target is None:
         return None
-    if target in ("aarch64", "arm64", AARCH64_TRIPLE):
-        return AARCH64_TRIPLE
-    if target in ("x86_64", "x86-64", "amd64"):
-        return "x86_64-unknown-linux-gnu"
-    return target
+    name = canonical_target(target)
+    if name == HOST_TARGET:
+        return None
+    if name not in TARGET_TRIPLES:
+        raise ValueError(f"the llvm backend emits no code for {target!r} (valid: {', '.join(sorted(TARGET_TRIPLES))})")
+    return TARGET_TRIPLES[name]
 
 
 def compile_loop(backend: LLVMBackend, fn: LoopFunction, memory: LinearMemory) -> LLVMCompiledLoop:
     """Compile and install `fn` for `memory` (the LLVMBackend.compile implementation)."""
     engine = get_engine()
-    # An owned LinearMemory never moves (it cannot grow): compile its address in.
-    base = memory.base if memory._owned is not None else None
-    build = engine.build(fn, ir_opt=backend.ir_opt, codegen_opt=backend.codegen_opt, base=base)
+    build = engine.build(fn, ir_opt=backend.ir_opt, codegen_opt=backend.codegen_opt, base_cell=memory.base_cell_address)
     address, handle = engine.load(build)
     return LLVMCompiledLoop(backend, fn, memory, build, address, handle)
 

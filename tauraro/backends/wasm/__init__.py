@@ -16,7 +16,7 @@ from ...jit.ir import LoopFunction
 from ...jit.irtext import print_function
 from ...jit.layout import DEFAULT_SIZE, HDR_EXIT, HDR_ITERATIONS, LinearMemory
 from ...jit.reasons import ExitReason
-from ..base import Backend, CompiledLoop
+from ..base import HOST_TARGET, Backend, CompiledLoop, canonical_target
 from .cache import ModuleCache, default_cache_dir
 from .lower import BackendCompileError, lower
 from .runtime import CALL_UNCHECKED, TRAP_INTERRUPT, Entry, WasmLinearMemory, runtime, take_error, take_trap
@@ -25,7 +25,6 @@ __all__ = ["WasmBackend", "WasmCompiledLoop", "BackendCompileError"]
 
 # The module cache key covers the lowering code itself: a change to it never reuses old modules.
 _SOURCE_KEY = ModuleCache.key(*(p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parent.glob("*.py"))))
-_OBJDUMP = shutil.which("objdump")
 
 
 class WasmCompiledLoop(CompiledLoop):
@@ -85,12 +84,14 @@ class WasmCompiledLoop(CompiledLoop):
     def _released(self, frame_offset: int) -> int:
         raise RuntimeError(f"compiled loop {self.fn.name} was released")
 
-    def dump(self, kind: str) -> str:
+    def dump(self, kind: str, target: str | None = None) -> str:
+        if target is not None and canonical_target(target) != HOST_TARGET:
+            raise ValueError(f"the cranelift backend emits code for {HOST_TARGET} only, not {target}")
         if kind == "wat":
             if self.wat is None:
                 self.wat = lower(self.fn).wat  # cache hits skip lowering; it is deterministic
             return self.wat
-        if kind == "asm" and _OBJDUMP and self.module is not None:
+        if kind == "asm" and self.module is not None:
             return _disassemble(self.module)
         return super().dump(kind)
 
@@ -101,7 +102,12 @@ class WasmBackend(Backend):
     name = "cranelift"
     native = True
     polls_interrupt_flag = True
-    supports_dump = frozenset({"ir", "wat", *(("asm",) if _OBJDUMP else ())})
+    dump_kinds = frozenset({"ir", "wat", "asm"})
+    dump_tools = {"asm": "objdump"}  # disassembles the ELF image wasmtime serialises
+    # This machine only: wasmtime-py's library is built without Cranelift's other targets (asking
+    # its Config for one makes Engine() abort the process, measured with wasmtime 50).
+    targets = frozenset({HOST_TARGET})
+    target_dumps = frozenset({"asm"})
 
     def __init__(self, use_cache: bool = True, cache_dir: str | Path | None = None) -> None:
         self.use_cache = self._default_use_cache = use_cache
@@ -196,10 +202,13 @@ def _lean_run(e: Entry, failed: Any) -> Any:
 
 def _disassemble(module: wasmtime.Module) -> str:
     """objdump of the serialized module (an ELF object holding Cranelift's machine code)."""
+    objdump = shutil.which(WasmBackend.dump_tools["asm"])
+    if objdump is None:
+        raise ValueError("objdump (binutils) is not on PATH")
     with tempfile.NamedTemporaryFile(suffix=".cwasm") as f:
         f.write(bytes(module.serialize()))
         f.flush()
-        out = subprocess.run([_OBJDUMP or "objdump", "-d", "--no-show-raw-insn", f.name], capture_output=True,
+        out = subprocess.run([objdump, "-d", "--no-show-raw-insn", f.name], capture_output=True,
                              text=True, check=False)
     text = out.stdout
     # Keep the compiled loop function (and the helpers it calls); drop wasmtime's trampolines.
