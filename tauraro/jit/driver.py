@@ -315,21 +315,21 @@ class JitDriver:
     @staticmethod
     def _writes(region: LoopRegion) -> tuple[list[tuple[int, str, Any]], list[tuple[int, int, int]]]:
         """The slots the VM fills at entry: live registers, globals and live range iterators."""
-        live = region.live[region.header]
+        live = region.live_at(region.header)
         writes = [(slot, ref.kind, ref.key) for slot, ref in enumerate(region.slots)
-                  if ref.kind == "global" or (ref.kind == "reg" and ref.key in live)]
-        iters = [(reg, cur, stop) for reg, (cur, stop) in region.iter_slots.items() if reg in live]
+                  if ref.kind == "global" or (ref.kind == "reg" and live >> ref.key & 1)]
+        iters = [(reg, cur, stop) for reg, (cur, stop) in region.iter_slots.items() if live >> reg & 1]
         return writes, iters
 
     @staticmethod
     def _values(vm: Any, region: LoopRegion, R: list) -> list[Any]:
         G, B = vm.globals, vm.builtins
-        live = region.live[region.header]
+        live = region.live_at(region.header)
         out = []
         for ref in region.slots:
             if ref.kind == "reg":
                 # A register dead at the header must not split the loop into type variants.
-                out.append(R[ref.key] if ref.key in live else _DEAD)
+                out.append(R[ref.key] if live >> ref.key & 1 else _DEAD)
             elif ref.kind == "global":
                 out.append(G[ref.key] if ref.key in G else B.get(ref.key, _DEAD))  # a missing name: untracked
             else:

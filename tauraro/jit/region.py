@@ -6,7 +6,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..bytecode import OPCODES, CodeObject, LoopInfo, liveness, register_effects, successors
+from ..bytecode import OPCODES, CodeObject, Liveness, LoopInfo, liveness, register_effects, successors
 from .layout import Tag, is_i64
 
 RANGE_ITERATOR = type(iter(range(0)))
@@ -29,7 +29,7 @@ class LoopRegion:
 
     code: CodeObject
     loop: LoopInfo
-    live: list[frozenset[int]]
+    liveness: Liveness
     slots: list[SlotRef] = field(default_factory=list)
     reg_slot: dict[int, int] = field(default_factory=dict)
     global_slot: dict[str, int] = field(default_factory=dict)
@@ -48,6 +48,10 @@ class LoopRegion:
         """Whether the loop subscripts anything: only then are list values mirrored at entry."""
         return any(self.code.instrs[pc].op in ("SubscrLoad", "SubscrStore")
                    for pc in range(self.header, self.end))
+
+    def live_at(self, pc: int) -> int:
+        """Registers live before pc, as a bit set (bit r = register r)."""
+        return self.liveness.bits(pc)
 
     def contains(self, pc: int) -> bool:
         return self.header <= pc < self.end
@@ -79,18 +83,9 @@ class LoopRegion:
         return sorted(leaders)
 
 
-def live_registers(code: CodeObject) -> list[frozenset[int]]:
-    """Liveness per pc, computed once per code object."""
-    cached = getattr(code, "_liveness", None)
-    if cached is None:
-        cached = liveness(code)
-        code._liveness = cached
-    return cached
-
-
 def extract_region(code: CodeObject, loop: LoopInfo) -> LoopRegion:
     """Collect the registers and globals the loop touches; each gets one slot of the frame window."""
-    region = LoopRegion(code, loop, live_registers(code))
+    region = LoopRegion(code, loop, liveness(code))
     regs: list[int] = []
     globals_: list[str] = []
     for pc in range(loop.header, loop.pop):

@@ -190,8 +190,8 @@ class Translator:
 
     # --- blocks and edges --------------------------------------------------------------------------
     def _live_slots(self, pc: int) -> list[int]:
-        live = self.region.live[pc] if pc < len(self.region.live) else frozenset()
-        out = [s for r, s in self.region.reg_slot.items() if r in live]
+        live = self.region.live_at(pc)
+        out = [s for r, s in self.region.reg_slot.items() if live >> r & 1]
         out += list(self.region.global_slot.values())
         return sorted(out)
 
