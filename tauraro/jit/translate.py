@@ -6,9 +6,16 @@ compile). An instruction the translator does not model ends its path with an `ex
 interpreter at that instruction (reason UNSUPPORTED): unsupported code never blocks compilation.
 Snapshots list the live slots at the resume pc; host constants and range iterators that must be
 rebuilt are attached to each snapshot as `snap.extras` for the driver.
+
+Worlds: blocks are keyed by (world, leader pc). World 0 starts at the loop header with the entry
+types. When a back-edge brings a loop header other types than its block was built for (typically
+the first iteration: a variable first assigned inside the loop, or the loop variable itself when it
+is read after the loop), the header and the blocks it reaches are built again in a new world for
+those types (at most MAX_WORLDS), instead of exiting at every entry's first back-edge.
 """
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +30,7 @@ TAG_TYPES = {Tag.INT: I64, Tag.FLOAT: F64, Tag.BOOL: BOOL}
 _ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
 EXACT_FLOAT_INT = 2 ** 53
 MAX_BLOCKS = 400
+MAX_WORLDS = 3  # copies of the loop for the types of its first iterations (see _world_for)
 
 
 class Abort(Exception):
@@ -130,9 +138,14 @@ class Translator:
         self.fn = LoopFunction(name, location, len(region.slots),
                                {i: s.name for i, s in enumerate(region.slots)}, entry_pc=region.header)
         self.b = IRBuilder(self.fn)
-        self.blocks: dict[int, Block] = {}
-        self.block_layout: dict[int, list[tuple[int, str]]] = {}  # leader -> [(slot, kind)] of params
-        self.block_state: dict[int, dict[int, Any]] = {}  # leader -> abstract values at entry
+        # Blocks are keyed by (world, leader): see "Worlds" in the module docstring.
+        self.blocks: dict[tuple[int, int], Block] = {}
+        self.block_layout: dict[tuple[int, int], list[tuple[int, str]]] = {}  # [(slot, kind)] of params
+        self.block_state: dict[tuple[int, int], dict[int, Any]] = {}  # abstract values at entry
+        self.world_entries: list[int] = []  # world -> the loop header pc it starts at
+        self.world = 0  # the world of the block being translated
+        self._pending: list[tuple[int, int]] = []  # defined, not yet translated (heap of keys)
+        self.loop_headers = frozenset(info.header for info in self.code.loops if region.contains(info.header))
         self.state: dict[int, Any] = {}
         self.pc = 0
         self.line = region.loop.line
@@ -141,19 +154,21 @@ class Translator:
     # --- entry -----------------------------------------------------------------------------------
     def translate(self) -> LoopFunction:
         region = self.region
-        leaders = region.block_leaders()
+        self.leaders = leaders = region.block_leaders()
         if len(leaders) > MAX_BLOCKS:
             raise Abort(AbortReason.TOO_LARGE, f"{len(leaders)} blocks")
+        self.block_end = {leader: leaders[i + 1] if i + 1 < len(leaders) else region.end
+                          for i, leader in enumerate(leaders)}
         entry = self.b.new_block("entry")
         self.b.set_block(entry)
         guard = self.b.snapshot(region.header, {}, ExitReason.GUARD_TYPE, line=self.line)
         self.state = self._entry_state(guard)
+        self.world_entries.append(region.header)
         self._jump_to(region.header, self.state)
-        for i, leader in enumerate(leaders):
-            if leader not in self.blocks:
-                continue  # unreachable from the header
-            end = leaders[i + 1] if i + 1 < len(leaders) else region.end
-            self._translate_block(leader, end)
+        while self._pending:  # lowest (world, pc) first: within a world, bytecode order
+            key = heapq.heappop(self._pending)
+            self.world = key[0]
+            self._translate_block(key, self.block_end[key[1]])
         self.fn.nslots = len(region.slots)
         self.fn.slot_names = {i: s.name for i, s in enumerate(region.slots)}
         return self.fn
@@ -195,7 +210,8 @@ class Translator:
         out += list(self.region.global_slot.values())
         return sorted(out)
 
-    def _define_block(self, leader: int, state: dict[int, Any]) -> None:
+    def _define_block(self, key: tuple[int, int], state: dict[int, Any]) -> Block:
+        world, leader = key
         layout: list[tuple[int, str]] = []
         types: list[Type] = []
         names: list[str] = []
@@ -215,24 +231,25 @@ class Translator:
                 entry_state[slot] = v
             elif isinstance(v, Rng):
                 raise Abort(AbortReason.UNSUPPORTED_TYPE, "range object live across blocks")
-        block = self.b.new_block(f"pc{leader}", params=types, names=names)
+        label = f"pc{leader}" if world == 0 else f"pc{leader}_w{world}"
+        block = self.b.new_block(label, params=types, names=names)
         params = iter(block.params)
         for slot, kind in layout:
             if kind == "v":
                 entry_state[slot] = next(params)
             else:
                 entry_state[slot] = It(next(params), next(params), state[slot].step)
-        self.blocks[leader] = block
-        self.block_layout[leader] = layout
-        self.block_state[leader] = entry_state
+        self.blocks[key] = block
+        self.block_layout[key] = layout
+        self.block_state[key] = entry_state
+        heapq.heappush(self._pending, key)
+        return block
 
-    def _edge_args(self, leader: int, state: dict[int, Any]) -> list[Value]:
-        """Arguments for the block at `leader` from `state`; TypeMismatch if the types disagree."""
-        if leader not in self.blocks:
-            self._define_block(leader, state)
+    def _edge_args(self, key: tuple[int, int], state: dict[int, Any]) -> list[Value]:
+        """Arguments for block `key` from `state`; TypeMismatch if the types disagree."""
         args: list[Value] = []
-        want_state = self.block_state[leader]
-        for slot, kind in self.block_layout[leader]:
+        want_state = self.block_state[key]
+        for slot, kind in self.block_layout[key]:
             v = state.get(slot)
             want = want_state[slot]
             if kind == "v":
@@ -243,7 +260,7 @@ class Translator:
                 if not isinstance(v, It) or v.step != want.step:
                     raise TypeMismatch(self.region.slots[slot].name)
                 args += [v.cur, v.stop]
-        for slot in self._live_slots(leader):
+        for slot in self._live_slots(key[1]):
             want, have = want_state.get(slot), state.get(slot)
             if isinstance(want, (Value, It)):
                 continue
@@ -258,9 +275,16 @@ class Translator:
     def _target(self, pc: int, state: dict[int, Any], reason: ExitReason) -> tuple[Block, list[Value]]:
         """The IR block and arguments for control reaching bytecode `pc` with `state`."""
         if self.region.contains(pc):
+            key = (self.world, pc)
+            if key not in self.blocks:
+                return self._define_block(key, state), self._edge_args(key, state)
             try:
-                return self.blocks.get(pc) or self._defined(pc, state), self._edge_args(pc, state)
+                return self.blocks[key], self._edge_args(key, state)
             except TypeMismatch:
+                if pc in self.loop_headers:
+                    found = self._world_for(pc, state)
+                    if found is not None:
+                        return found
                 # This path brings other types than the block was built for: leave to the
                 # interpreter there; a later entry with the new types compiles its own variant.
                 reason = ExitReason.GUARD_TYPE
@@ -271,6 +295,28 @@ class Translator:
         self.b.set_block(saved)
         return exit_block, []
 
+    def _world_for(self, header: int, state: dict[int, Any]) -> tuple[Block, list[Value]] | None:
+        """A later world starting at loop header `header` that takes `state`, or a new one.
+
+        A loop's first iteration often brings other types to its header than the next ones (a
+        variable unbound or of another type before the loop, first assigned inside it). Rather
+        than exit at the first back-edge, the loop gets another copy (a world) of its blocks
+        specialised for the new types. Edges between worlds only go to a higher-numbered world's
+        first block, so the worlds form a chain of single-entry regions and the CFG stays
+        reducible (natural loops only, which the passes and the wasm structurer rely on).
+        """
+        for world in range(self.world + 1, len(self.world_entries)):
+            if self.world_entries[world] == header:
+                try:
+                    return self.blocks[(world, header)], self._edge_args((world, header), state)
+                except TypeMismatch:
+                    continue
+        if len(self.world_entries) >= MAX_WORLDS or len(self.blocks) + len(self.leaders) > MAX_BLOCKS:
+            return None
+        key = (len(self.world_entries), header)
+        self.world_entries.append(header)
+        return self._define_block(key, state), self._edge_args(key, state)
+
     def _exit_name(self, pc: int) -> str:
         """`exit<pc>`, or `exit<pc>_<k>` when several edges leave to the same pc (`while a and b:`)."""
         taken = {blk.name for blk in self.fn.blocks}
@@ -279,10 +325,6 @@ class Translator:
             k += 1
             name = f"exit{pc}_{k}"
         return name
-
-    def _defined(self, pc: int, state: dict[int, Any]) -> Block:
-        self._define_block(pc, state)
-        return self.blocks[pc]
 
     def _jump_to(self, pc: int, state: dict[int, Any], reason: ExitReason = ExitReason.LOOP_EXIT) -> None:
         block, args = self._target(pc, state, reason)
@@ -322,10 +364,10 @@ class Translator:
         return index
 
     # --- instructions ------------------------------------------------------------------------------
-    def _translate_block(self, leader: int, end: int) -> None:
-        self.b.set_block(self.blocks[leader])
-        self.state = dict(self.block_state[leader])
-        pc = leader
+    def _translate_block(self, key: tuple[int, int], end: int) -> None:
+        self.b.set_block(self.blocks[key])
+        self.state = dict(self.block_state[key])
+        pc = key[1]
         while pc < end:
             self.pc = pc
             ins = self.code.instrs[pc]
