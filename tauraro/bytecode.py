@@ -153,6 +153,7 @@ for _op in _OPS:
         QUICKENED.setdefault(_op.quickens, []).append(_op.name)
 GENERIC_OF: dict[str, str] = {op.name: op.quickens for op in _OPS if op.quickens}
 JUMPS: frozenset[str] = frozenset(op.name for op in _OPS if "j" in op.operands)
+CALLS: frozenset[str] = frozenset(op.name for op in _OPS if op.name.startswith("Call"))  # callee in b
 TERMINATORS: frozenset[str] = frozenset({"Jump", "JumpBack", "ReturnValue", "Raise", "Reraise", "RaiseAssert"})
 BINARY_SYMBOLS: dict[str, str] = {
     op.name: op.doc.split()[3] for op in _OPS if op.name.startswith(("Binary", "Inplace"))

@@ -15,31 +15,28 @@ import socket
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..bytecode import CodeObject, Instr
 from ..errors import InternalJitError, TauraroError
 from ..stats import JitStats
+from .budget import CodeBudget, code_budget, retained_bytes
 from .irtext import print_function as format_function
 from .layout import Tag, box, unbox
 from .lists import mirror_in, mirror_out
 from .lists import release as release_mirror
 from .pipeline import optimize
-from .reasons import AbortReason, ExitReason
-from .region import LoopRegion, classify, extract_region, range_iterator_state
-from .translate import Abort, Translator
+from .policy import Ledger
+from .reasons import AbortReason, ExitReason, GiveUp
+from .region import RANGE_ITERATOR, LoopRegion, classify, extract_region, range_iterator_state
+from .translate import Abort, Translator, describe_value
 
 # Chosen by measurement (bench/ and docs/jit.md): compiling costs ~2-20 ms per loop, an
 # interpreted iteration ~1-3 us, so 1000 back-edges bounds compile time near the time already spent.
 DEFAULT_THRESHOLD = 1000
 MAX_VARIANTS = 4  # type signatures compiled per loop before it is blacklisted
-STORM_ENTRIES = 200  # entries observed before judging a loop's exits
-STORM_MIN_ITERATIONS = 3.0  # average back-edges per entry below which compiled code does not pay off
-COPY_RATIO = 2  # list elements mirrored per compiled iteration above which entering does not pay off
 BIG_LIST = 1 << 16  # elements: an inner loop defers to its enclosing loop rather than copy such a list
-MISS_LIMIT = 64  # failed entries (types the loop was not compiled for) before it is blacklisted
 
 
 def default_threshold() -> int:
@@ -68,7 +65,7 @@ class ExitPlan:
     list_copies: list[tuple[str, Any, int]]  # (kind, key, slot whose entry list the register gets)
 
 
-@dataclass
+@dataclass(eq=False)
 class Variant:
     """One compiled version of a loop, for one entry signature."""
 
@@ -77,11 +74,10 @@ class Variant:
     plans: list[ExitPlan]
     writes: list[tuple[int, str, Any]]  # (slot, kind, key) written at entry
     iter_writes: list[tuple[int, int, int]]  # (register, cur slot, stop slot)
-    mirrors_lists: bool = False  # the loop indexes lists: mirror list values into linear memory
-    entries: int = 0
-    iterations: int = 0
-    copied: int = 0  # list elements mirrored in at entries
-    exits: Counter = field(default_factory=Counter)
+    list_slots: frozenset[int] = frozenset()  # slots whose entry list is mirrored into linear memory
+    retained_bytes: int = 0  # what keeping it costs, charged to the code budget
+    state: Any = None  # the LoopState it belongs to
+    sig: tuple = ()
 
 
 @dataclass
@@ -94,12 +90,29 @@ class LoopState:
     variants: dict[tuple, Variant] = field(default_factory=dict)
     failed: set = field(default_factory=set)
     blacklisted: str | None = None
-    misses: int = 0
     deferred: bool = False  # leaves big-list work to an enclosing loop while that one may compile
+    ledger: Ledger | None = None
+    compiles: int = 0
+    evicted: int = 0
 
     @property
     def location(self) -> str:
-        return f"{self.code.filename}:{self.code.loops[self.loop_id].line}"
+        return f"{self.code.filename}:{self.line}"
+
+    @property
+    def line(self) -> int:
+        return self.code.loops[self.loop_id].line
+
+    def back_edges(self) -> list[Instr]:
+        """(pc, JumpBack) of every back-edge of this loop (its end and its continues)."""
+        return [(pc, ins) for pc, ins in enumerate(self.code.instrs) if ins.op == "JumpBack" and ins.b == self.loop_id]
+
+    def summary(self) -> dict[str, Any]:
+        """The loop's line in --stats-json `loops`."""
+        out = {"loop": self.location, "compiles": self.compiles, "live_variants": len(self.variants),
+               "evicted": self.evicted, "blacklisted": self.blacklisted}
+        out.update(self.ledger.summary() if self.ledger else Ledger(0).summary())
+        return out
 
 
 class JitDriver:
@@ -125,7 +138,7 @@ class JitDriver:
         self.verify = bool(os.environ.get("TAURARO_JIT_VERIFY"))
         self.loops: dict[tuple[int, int], LoopState] = {}
         self.counters: dict[tuple[int, int], list[int]] = {}
-        self.compiled: list[Any] = []
+        self.budget = CodeBudget(code_budget(options.get("jit_code_budget")))
         self._interrupt = _InterruptWatcher(self)
         self._interrupt.start()
 
@@ -135,15 +148,22 @@ class JitDriver:
             self.out.write(f"[jit] {message}\n")
             self.out.flush()
 
-    def abort(self, state: LoopState, reason: AbortReason, detail: str, line: int | None = None) -> None:
-        line = line if line is not None else state.code.loops[state.loop_id].line
-        self.stats.aborts.append({"line": line, "reason": f"{reason}: {detail}"})
-        self.log(f"abort {state.code.filename}:{line}: {reason}: {detail}")
+    def abort(self, state: LoopState, reason: AbortReason, detail: str) -> None:
+        text = reason.explain(detail=detail, backend=self.backend_name)
+        self.stats.aborts.append({"loop": state.location, "line": state.line, "reason": str(reason),
+                                  "explanation": text})
+        self.log(f"abort {state.location}: {reason}: {text}")
 
-    def blacklist(self, vm: Any, state: LoopState, why: str) -> None:
-        state.blacklisted = why
+    def blacklist(self, vm: Any, state: LoopState, reason: GiveUp, **fields: Any) -> None:
+        """Give the loop back to the interpreter for good, saying why."""
+        text = reason.explain(**fields)
+        state.blacklisted = str(reason)
         self.stats.blacklisted += 1
-        self.log(f"blacklist {state.location}: {why}")
+        self.stats.blacklists.append({"loop": state.location, "reason": str(reason), "explanation": text})
+        if reason is GiveUp.EXIT_STORM:
+            self.stats.exit_storms += 1
+        if reason is not GiveUp.NOT_COMPILED:  # the abort line said it
+            self.log(f"blacklist {state.location}: {reason}: {text}")
         self._uninstall(vm, state)
 
     # --- hot-loop detection -------------------------------------------------------------------------
@@ -181,29 +201,32 @@ class JitDriver:
 
     def _install(self, vm: Any, state: LoopState) -> None:
         rt = state.code.runtime
+        for pc, ins in state.back_edges():
+            rt.handlers[pc] = self._entry_handler(vm, state, ins.a)
         info = state.code.loops[state.loop_id]
-        for pc, ins in enumerate(state.code.instrs):
-            if ins.op == "JumpBack" and ins.b == state.loop_id:
-                rt.handlers[pc] = self._entry_handler(vm, state, ins.a)
         rt.handlers[info.setup] = self._entry_handler(vm, state, info.header)
 
     def _uninstall(self, vm: Any, state: LoopState, counting: bool = False) -> None:
         """Give the loop back to the interpreter: plain back-edges, or counting ones (`counting`)."""
+        for variant in list(state.variants.values()):
+            self._release(variant)
         rt = state.code.runtime
-        info = state.code.loops[state.loop_id]
-        for variant in state.variants.values():
-            variant.compiled.release()
-            self.memory.free_frame(variant.frame)
-        state.variants.clear()
-        for pc, ins in enumerate(state.code.instrs):
-            if ins.op == "JumpBack" and ins.b == state.loop_id:
-                target = ins.a
-                if counting:
-                    rt.handlers[pc] = self.back_edge_handler(vm, state.code, pc, ins)
-                else:
-                    rt.handlers[pc] = lambda R, t=target: t
-        nxt = info.setup + 1
-        rt.handlers[info.setup] = lambda R: nxt
+        for pc, ins in state.back_edges():
+            if counting:
+                rt.handlers[pc] = self.back_edge_handler(vm, state.code, pc, ins)
+            else:
+                rt.handlers[pc] = lambda R, t=ins.a: t
+        nxt = state.code.loops[state.loop_id].setup + 1
+        rt.handlers[state.code.loops[state.loop_id].setup] = lambda R: nxt
+
+    def _release(self, variant: Variant) -> None:
+        """Free a variant's code and frame (never while it runs: compiled code never calls back into Python)."""
+        variant.compiled.release()
+        self.memory.free_frame(variant.frame)
+        del variant.state.variants[variant.sig]
+        self.budget.remove(variant)
+        self.stats.live_compiled_loops = len(self.budget)
+        self.stats.code_bytes = self.budget.bytes
 
     def _entry_handler(self, vm: Any, state: LoopState, header: int) -> Callable[[list], int]:
         def h(R: list) -> int:
@@ -215,6 +238,7 @@ class JitDriver:
         """The variant for the current entry values, compiling it if needed (None: cannot)."""
         if state.region is None:
             state.region = extract_region(state.code, state.code.loops[state.loop_id])
+            state.ledger = Ledger(state.region.min_iteration())
         values = self._values(vm, state.region, R)
         sig = tuple(classify(v) for v in values)
         variant = state.variants.get(sig)
@@ -223,35 +247,51 @@ class JitDriver:
         if sig in state.failed or state.blacklisted:
             return None
         if len(state.variants) >= MAX_VARIANTS:
-            self.blacklist(vm, state, f"more than {MAX_VARIANTS} type signatures")
+            self.blacklist(vm, state, GiveUp.TYPES_CHANGE, count=MAX_VARIANTS + 1)
             return None
         try:
             variant = self.compile_loop(state, values)
         except Abort as e:
-            state.failed.add(sig)
-            self.abort(state, e.reason, e.detail)
-            if not state.variants:
-                self.blacklist(vm, state, str(e.reason))
-            return None
+            return self._compile_failed(vm, state, sig, e.reason, e.detail)
         except Exception as e:  # noqa: BLE001 - a JIT failure never changes the program's behaviour
-            state.failed.add(sig)
             reason = AbortReason.BACKEND if not isinstance(e, NotImplementedError) else AbortReason.UNSUPPORTED_OP
-            self.abort(state, reason, f"{type(e).__name__}: {e}".splitlines()[0])
-            if not state.variants:
-                self.blacklist(vm, state, str(reason))
-            return None
+            return self._compile_failed(vm, state, sig, reason, f"{type(e).__name__}: {e}".splitlines()[0])
+        variant.state, variant.sig = state, sig
         state.variants[sig] = variant
+        state.compiles += 1
+        for old in self.budget.add(variant):  # least recently used first, never the new one
+            self.log(f"evict {old.state.location}: over the compiled-code budget of {self.budget.limit} bytes")
+            old.state.evicted += 1
+            self.stats.evictions += 1
+            was = old.state
+            self._release(old)
+            if not was.variants and not was.blacklisted:
+                self._uninstall(vm, was, counting=True)  # compiles again if it gets hot again
+        self.stats.live_compiled_loops = len(self.budget)
+        self.stats.code_bytes = self.budget.bytes
+        self.stats.peak_code_bytes = max(self.stats.peak_code_bytes, self.budget.bytes)
         return variant
+
+    def _compile_failed(self, vm: Any, state: LoopState, sig: tuple, reason: AbortReason, detail: str) -> None:
+        state.failed.add(sig)
+        self.abort(state, reason, detail)
+        if not state.variants:
+            self.blacklist(vm, state, GiveUp.NOT_COMPILED, detail=reason.explain(detail=detail,
+                                                                                   backend=self.backend_name))
+        return None
 
     def compile_loop(self, state: LoopState, values: list[Any]) -> Variant:
         """The pipeline: translate -> optimise -> emit, timing each phase."""
         region = state.region
         phases = self.stats.compile_seconds_by_phase
         start = time.perf_counter()
-        name = f"loop_{state.code.name.strip('<>')}_{state.loop_id}_{len(state.variants)}"
+        name = f"loop_{state.code.name.strip('<>')}_{state.loop_id}_{state.compiles}"
         translator = Translator(region, values, name, state.location,
                                 lists=getattr(self.backend, "supports_lists", False))
-        fn = translator.translate()
+        try:
+            fn = translator.translate()
+        finally:
+            phases["translate"] += time.perf_counter() - start
         t1 = time.perf_counter()
         if "ir" in self.dump:
             self.out.write(f"== IR {fn.location} (built)\n{format_function(fn)}\n")
@@ -261,21 +301,20 @@ class JitDriver:
             self.out.write(f"== IR {fn.location} (optimised)\n{format_function(fn)}\n")
         compiled = self.backend.compile(fn, self.memory)
         t3 = time.perf_counter()
-        phases["translate"] += t1 - start
         phases["optimize"] += t2 - t1
         phases["backend"] += t3 - t2
         self.stats.compile_seconds += t3 - start
         self.stats.loops_compiled += 1
-        self.compiled.append(compiled)
         frame = self.memory.alloc_frame(fn.nslots)
-        variant = Variant(compiled, frame, self._plans(fn, region), *self._writes(region),
-                          mirrors_lists=translator.mirrors_lists)
         nops = sum(len(b.ops) for b in fn.blocks)
+        variant = Variant(compiled, frame, self._plans(fn, region), *self._writes(region),
+                          list_slots=frozenset(translator.list_slots),
+                          retained_bytes=retained_bytes(compiled, nops, len(fn.snapshots)))
         nguards = sum(1 for b in fn.blocks for op in b.ops if op.snapshot is not None)
-        self.log(f"compiled loop {state.location} ({self.backend_name}, {nops} ops, {nguards} guards) "
+        self.log(f"compiled {state.location} ({self.backend_name}, {nops} ops, {nguards} guards) "
                  f"in {(t3 - start) * 1000:.1f} ms")
         for line, detail in translator.exits_unsupported:
-            self.log(f"side exit {state.code.filename}:{line}: {detail}")
+            self.log(f"side exit {state.code.filename}:{line}: the loop {detail}")
         self._dump_compiled(fn, compiled)
         return variant
 
@@ -324,7 +363,7 @@ class JitDriver:
     @staticmethod
     def _values(vm: Any, region: LoopRegion, R: list) -> list[Any]:
         G, B = vm.globals, vm.builtins
-        live = region.live_at(region.header)
+        live = region.header_live
         out = []
         for ref in region.slots:
             if ref.kind == "reg":
@@ -339,16 +378,17 @@ class JitDriver:
     # --- entering and leaving compiled code -----------------------------------------------------------
     def enter(self, vm: Any, state: LoopState, R: list, header: int) -> int:
         """Run the compiled loop from its header; returns the pc where the interpreter resumes."""
+        self.stats.loop_entries += 1
         variant = self.enter_or_compile(vm, state, R)
         if variant is None:
-            state.misses += 1
-            if state.misses >= MISS_LIMIT and not state.blacklisted:
-                self.blacklist(vm, state, "entry types keep changing")
+            if not state.blacklisted:
+                self._entry_failed(vm, state, 0, "it was entered with variable types it was not compiled for")
             return header
         memory, frame = self.memory, variant.frame
         G = vm.globals
         mirrors: dict[int, tuple[int, list]] = {}  # id(list) -> (object offset, list)
         entered: dict[int, Any] = {}  # slot -> the list object it held at entry
+        copied = 0
         for slot, kind, key in variant.writes:
             value = R[key] if kind == "reg" else G.get(key)
             t = type(value)
@@ -357,33 +397,39 @@ class JitDriver:
                 if boxed is not None:
                     memory.write_slot(frame, slot, boxed[0], boxed[1])
                     continue
-            elif t is list and variant.mirrors_lists:
+            elif t is list and slot in variant.list_slots:
                 mirror = mirrors.get(id(value))
                 if mirror is None and len(value) > BIG_LIST and not state.deferred and self._heat_enclosing(state):
                     # Copying a big list at every entry of an inner loop costs more than it saves:
                     # run this entry, then leave the loop to its enclosing one, which compiles at its
                     # next back-edge and copies the list once.
                     state.deferred = True
-                    self.log(f"defer {state.location} to its enclosing loop ({len(value)}-element list)")
+                    self.log(f"defer {state.location}: the loop copies a {len(value)}-element list at every "
+                             f"entry; the loop around it compiles instead")
                 if mirror is None:
                     p = mirror_in(memory, value)
                     if p is None:  # an element without a cell form: this entry stays interpreted
                         self._release_mirrors(mirrors)
-                        state.misses += 1
+                        name = state.code.register_name(key) if kind == "reg" else key
+                        self._entry_failed(vm, state, copied + len(value),
+                                           f"list '{name}' holds {describe_value(value)}; compiled loops "
+                                           f"copy only lists of ints, floats and bools")
                         return header
                     mirror = mirrors[id(value)] = (p, value)
-                    variant.copied += len(value)
+                    copied += len(value)
+                    self.stats.list_copies += 1
                 memory.write_slot(frame, slot, Tag.LIST, mirror[0])
                 entered[slot] = value
                 continue
             memory.write_slot(frame, slot, Tag.EMPTY, 0)
         for reg, cur_slot, stop_slot in variant.iter_writes:
             it = R[reg]
-            if type(it).__name__ == "range_iterator":
+            if type(it) is RANGE_ITERATOR:
                 cur, stop, _step = range_iterator_state(it)
                 memory.write_slot(frame, cur_slot, Tag.INT, cur)
                 memory.write_slot(frame, stop_slot, Tag.INT, stop)
         memory.set_interrupt(frame, 0)
+        self.budget.touch(variant)
         t0 = time.perf_counter()
         try:
             n = variant.compiled.run(frame)
@@ -392,12 +438,12 @@ class JitDriver:
         except Exception as e:
             raise InternalJitError(f"compiled loop {state.location} failed: {type(e).__name__}: {e}") from e
         self.stats.native_seconds += time.perf_counter() - t0
-        self.stats.native_entries += 1
         plan = variant.plans[n]
         iterations = memory.iterations(frame)
+        written = 0
         if mirrors:
             for p, lst in mirrors.values():
-                mirror_out(memory, p, lst)
+                written += mirror_out(memory, p, lst)
             self._release_mirrors(mirrors)
             for kind, key, slot in plan.list_copies:
                 if kind == "reg":
@@ -405,17 +451,36 @@ class JitDriver:
                 else:
                     G[key] = entered[slot]
         self._apply_exit(vm, plan, R, memory, frame)
-        variant.entries += 1
-        variant.iterations += iterations
-        variant.exits[n] += 1
-        self.stats.exits_taken += 1
-        self.stats.exits_by_reason[str(plan.reason)] += 1
+        self._count_entry(iterations, copied, written, plan)
+        pays = state.ledger.entered(iterations, len(variant.writes) + len(plan.reads), copied + written,
+                                    plan.reason, plan.line)
         if state.deferred:
             self._uninstall(vm, state, counting=True)
-        elif (variant.entries >= STORM_ENTRIES and variant.entries % STORM_ENTRIES == 0) or (
-                variant.entries >= 2 and variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries):
-            self._check_storm(vm, state, variant)
+        elif not pays:
+            self._give_up(vm, state)
         return plan.resume_pc
+
+    def _count_entry(self, iterations: int, copied: int, written: int, plan: ExitPlan) -> None:
+        stats = self.stats
+        stats.native_entries += 1
+        stats.native_iterations += iterations
+        stats.list_elements_copied += copied
+        stats.list_elements_written_back += written
+        stats.exits_taken += 1
+        stats.exits_by_reason[str(plan.reason)] += 1
+
+    def _entry_failed(self, vm: Any, state: LoopState, scanned: int, why: str) -> None:
+        """An attempt that ran no compiled code: counted against the loop."""
+        self.stats.failed_entries += 1
+        self.stats.list_elements_copied += scanned
+        if not state.ledger.failed_attempt(scanned, why):
+            self._give_up(vm, state)
+
+    def _give_up(self, vm: Any, state: LoopState) -> None:
+        """The loop's entries cost more than they save: interpret it from now on (see jit/policy.py)."""
+        reason, fields = state.ledger.verdict()
+        self.blacklist(vm, state, reason, **fields)
+        self._heat_enclosing(state)  # a loop around it may pay where this one does not
 
     def _release_mirrors(self, mirrors: dict[int, tuple[int, list]]) -> None:
         for p, _lst in mirrors.values():
@@ -441,50 +506,30 @@ class JitDriver:
             stop = memory.read_slot(frame, stop_slot)[1]
             R[reg] = iter(range(cur, stop, step))
 
+    def _enclosing(self, state: LoopState) -> list[Any]:
+        """The loops of the same code object around this one."""
+        inner = state.code.loops[state.loop_id]
+        return [info for info in state.code.loops if info.header < inner.header and inner.pop < info.pop]
+
     def _enclosing_pending(self, state: LoopState) -> bool:
         """Whether a loop around this one may still compile (it has not been blacklisted)."""
-        inner = state.code.loops[state.loop_id]
-        for info in state.code.loops:
-            if info.header < inner.header and inner.pop < info.pop:
-                outer = self.loops.get((id(state.code), info.loop_id))
-                if outer is None or not outer.blacklisted:
-                    return True
+        for info in self._enclosing(state):
+            outer = self.loops.get((id(state.code), info.loop_id))
+            if outer is None or not outer.blacklisted:
+                return True
         return False
 
     def _heat_enclosing(self, state: LoopState) -> bool:
         """Make the loops around this one compile at their next back-edge (they are entered less
         often); False when no enclosing loop can still compile."""
-        inner = state.code.loops[state.loop_id]
         heated = False
-        for info in state.code.loops:
-            if info.header < inner.header and inner.pop < info.pop:
-                outer = self.loops.get((id(state.code), info.loop_id))
-                if outer is not None and (outer.blacklisted or outer.variants):
-                    continue
-                self.counters.setdefault((id(state.code), info.loop_id), [0])[0] = self.threshold
-                heated = True
+        for info in self._enclosing(state):
+            outer = self.loops.get((id(state.code), info.loop_id))
+            if outer is not None and (outer.blacklisted or outer.variants):
+                continue
+            self.counters.setdefault((id(state.code), info.loop_id), [0])[0] = self.threshold
+            heated = True
         return heated
-
-    def _check_storm(self, vm: Any, state: LoopState, variant: Variant) -> None:
-        average = variant.iterations / max(1, variant.entries)
-        if variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries:
-            # Copying lists in and out costs more than the loop saves: let an enclosing loop (entered
-            # once) compile instead, or keep interpreting.
-            self.blacklist(vm, state, f"list copies ({variant.copied} elements) outweigh "
-                                      f"{variant.iterations} iterations")
-            self._heat_enclosing(state)
-            return
-        if average >= STORM_MIN_ITERATIONS:
-            return
-        n, count = variant.exits.most_common(1)[0]
-        plan = variant.plans[n]
-        if plan.reason in (ExitReason.LOOP_EXIT, ExitReason.BREAK, ExitReason.RETURN):
-            why = f"short loop ({average:.1f} iterations per entry)"
-        else:
-            self.stats.exit_storms += 1
-            why = f"exit storm: exit {n} ({plan.reason}, line {plan.line}) {count} times"
-            self.log(f"exit storm {state.location} exit {n} ({plan.reason})")
-        self.blacklist(vm, state, why)
 
     # --- end of run ------------------------------------------------------------------------------------
     def interrupt(self) -> None:
@@ -497,6 +542,7 @@ class JitDriver:
     def finish(self) -> None:
         self._interrupt.stop()
         self.stats.cache_hits = self._backend_cache_hits() - self._cache_hits_before
+        self.stats.loops = [state.summary() for state in self.loops.values()]
 
     def _backend_cache_hits(self) -> int:
         hits = getattr(self.backend, "cache_hits", 0)

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import heapq
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..bytecode import GENERIC_OF, Instr
+from ..bytecode import CALLS, GENERIC_OF, JUMPS, OPCODES, Instr, register_effects
+from ..runtime import UNBOUND, Function
+from .analysis import back_edges
 from .ir import BOOL, F64, I64, PTR, Block, IRBuilder, LoopFunction, Type, Value
-from .layout import Tag
-from .reasons import AbortReason, ExitReason
-from .region import LIST_KEY, LoopRegion, SlotRef, classify
+from .layout import Tag, is_i64
+from .lists import mirrorable
+from .reasons import BYTECODE_WHAT, AbortReason, ExitReason, Unsupported
+from .region import LoopRegion, SlotRef, classify, is_list_key
 
 TAG_TYPES = {Tag.INT: I64, Tag.FLOAT: F64, Tag.BOOL: BOOL}
 _ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
@@ -47,11 +51,14 @@ class TypeMismatch(Exception):
 
 
 class SideExit(Exception):
-    """This instruction is not modelled: leave to the interpreter right before it."""
+    """This instruction is not modelled: leave to the interpreter right before it.
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    `reason` and `fields` fill the plain explanation of reasons.Unsupported (`detail`)."""
+
+    def __init__(self, reason: Unsupported, /, **fields: Any) -> None:
+        self.reason = reason
+        self.detail = reason.explain(**fields)
+        super().__init__(self.detail)
 
 
 # Abstract values of a slot: Value (typed SSA), Obj (host constant), It (virtual range iterator),
@@ -150,6 +157,7 @@ class Translator:
         self.pc = 0
         self.line = region.loop.line
         self.exits_unsupported: list[tuple[int, str]] = []
+        self.list_slots: set[int] = set()  # slots whose entry list is mirrored into linear memory
 
     # --- entry -----------------------------------------------------------------------------------
     def translate(self) -> LoopFunction:
@@ -171,7 +179,19 @@ class Translator:
             self._translate_block(key, self.block_end[key[1]])
         self.fn.nslots = len(region.slots)
         self.fn.slot_names = {i: s.name for i, s in enumerate(region.slots)}
+        if not back_edges(self.fn):
+            raise Abort(AbortReason.NO_ITERATION, self.why_no_iteration())
         return self.fn
+
+    def why_no_iteration(self) -> str:
+        """Why no path through the loop body reaches its next iteration in compiled code."""
+        if self.exits_unsupported:
+            line, detail = self.exits_unsupported[0]
+            return f"line {line}: the loop {detail}"
+        mismatched = [s for s in self.fn.snapshots if s.reason is ExitReason.GUARD_TYPE and s.resume_pc != self.region.header]
+        if mismatched:
+            return f"line {mismatched[0].line}: variables change type at every iteration"
+        return "every path through its body leaves the loop (break or return)"
 
     def _entry_state(self, guard: int) -> dict[int, Any]:
         state: dict[int, Any] = {}
@@ -197,10 +217,11 @@ class Translator:
                     # reading it raises NameError in the interpreter and no exit binds it to None.
                     continue
                 state[slot] = Obj(value)
-            elif key == LIST_KEY and self.mirrors_lists:
+            elif is_list_key(key) and self.mirrors_lists and mirrorable(value):
                 self.b.guard_tag(slot, PTR, guard)
                 ptr = self.b.load(slot, PTR, hint=_hint(ref.name))
                 state[slot] = Lst(ptr, slot, _ELEM_TYPES.get(type(value[0]) if value else int, I64))
+                self.list_slots.add(slot)
         return state
 
     # --- blocks and edges --------------------------------------------------------------------------
@@ -391,12 +412,91 @@ class Translator:
         kind = _op_kind(ins.op)
         generic = GENERIC_OF.get(ins.op, ins.op)
         if generic.startswith(("Binary", "Inplace")):
-            self.set(ins.a, self.arith(kind, self.get(ins.b), self.get(ins.c)))
+            x, y = self.operands(ins)
+            self.set(ins.a, self.arith(kind, x, y, _symbol(ins.op)))
             return False
         if generic.startswith("Compare") and kind in COMPARE:
-            self.set(ins.a, self.compare(kind, self.get(ins.b), self.get(ins.c)))
+            x, y = self.operands(ins)
+            self.set(ins.a, self.compare(kind, x, y))
             return False
-        raise SideExit(f"unsupported {ins.op}")
+        raise SideExit(Unsupported.BYTECODE, what=self.what_bytecode(ins))
+
+    def operands(self, ins: Instr) -> tuple[Value, Value]:
+        """The two operand values of a binary op or comparison; SideExit naming one that is not a number."""
+        x, y = self.get(ins.b), self.get(ins.c)
+        for reg, v in ((ins.b, x), (ins.c, y)):
+            if not isinstance(v, Value):
+                raise SideExit(Unsupported.OPERATOR, op=_symbol(ins.op), kind=self.described(reg),
+                               native="ints, floats and bools")
+        return x, y
+
+    def described(self, reg: int) -> str:
+        """"'x' (a str)" for a named variable, "a str" for a temporary."""
+        name = self.code.local_names.get(reg)
+        return f"'{name}' ({self.kind_of(reg)})" if name else self.kind_of(reg)
+
+    def what_bytecode(self, ins: Instr) -> str:
+        """What an instruction the translator does not model does, in user terms."""
+        generic = GENERIC_OF.get(ins.op, ins.op)
+        text = BYTECODE_WHAT.get(generic, f"runs '{generic}'")
+        fields = {}
+        if generic == "CallMethod":
+            fields["method"] = self.code.consts[ins.c][0]
+        elif generic in ("StoreAttr", "DeleteAttr"):
+            fields["attr"] = self.code.names[ins.b]
+        return text.format(**fields)
+
+    # --- describing values for explanations --------------------------------------------------------
+    def callee_name(self, reg: int) -> str:
+        """The name a call uses: the variable, or the global loaded into the callee register."""
+        name = self.code.local_names.get(reg)
+        if name:
+            return name
+        for pc in range(self.pc - 1, self.region.header - 1, -1):
+            ins = self.code.instrs[pc]
+            if ins.op == "LoadGlobal" and ins.a == reg:
+                return self.code.names[ins.b]
+        return "a function"
+
+    def called_later(self, reg: int, pc: int) -> bool:
+        """Whether register `reg`, just loaded at pc, is the callee of a call in the same block."""
+        for k in range(pc + 1, self.region.end):
+            ins = self.code.instrs[k]
+            if ins.op in CALLS and ins.b == reg:
+                return True
+            if ins.op in JUMPS or reg in register_effects(ins, self.code)[1]:
+                return False
+        return False
+
+    def iterated_kind(self, reg: int) -> str:
+        """What a for-loop iterates over: 'a list', 'a str', ... (its iterator's source)."""
+        v = self.get(reg)
+        value = v.value if isinstance(v, Obj) else self.entry_values[self.slot_of(reg)]
+        source = {"list_iterator": "a list", "str_ascii_iterator": "a str", "str_iterator": "a str",
+                  "tuple_iterator": "a tuple", "dict_keyiterator": "a dict", "set_iterator": "a set"}
+        return source.get(type(value).__name__, describe_value(value))
+
+    def name_of(self, reg: int) -> str:
+        """'x' for a named variable, 'a temporary value' otherwise."""
+        name = self.code.local_names.get(reg)
+        return f"'{name}'" if name else "a temporary value"
+
+    def kind_of(self, reg: int) -> str:
+        """What register `reg` holds here, as 'a str', 'None', 'a list holding None', ..."""
+        return self.kind_of_state(self.get(reg), self.slot_of(reg))
+
+    def kind_of_state(self, v: Any, slot: int | None) -> str:
+        if isinstance(v, Value):
+            return {I64: "an int", F64: "a float", BOOL: "a bool"}.get(v.type, "a value")
+        if isinstance(v, (It, Rng)):
+            return "a range"
+        if isinstance(v, Lst):
+            return "a list"
+        if isinstance(v, Obj):
+            return describe_value(v.value)
+        if slot is not None and slot < len(self.entry_values):
+            return describe_value(self.entry_values[slot])
+        return "a value computed by code the JIT does not compile"
 
     # register access
     def slot_of(self, reg: int) -> int:
@@ -408,7 +508,7 @@ class Translator:
     def num(self, reg: int) -> Value:
         v = self.get(reg)
         if not isinstance(v, Value):
-            raise SideExit(f"'{self.code.register_name(reg)}' is not a number the JIT tracks")
+            raise SideExit(Unsupported.VALUE, name=self.name_of(reg), kind=self.kind_of(reg))
         return v
 
     def set(self, reg: int, value: Any) -> None:
@@ -434,48 +534,47 @@ class Translator:
                 return v
             if v.type is BOOL:
                 return self.op("int.bool", v)
-        raise SideExit("operand is not an int")
+        raise SideExit(Unsupported.OPERATOR, op="an int operation", kind=self.kind_of_state(v, None), native="ints")
 
     def as_f64(self, v: Value) -> Value:
         if v.type is F64:
             return v
         return self.op("float.i64", self.as_i64(v))
 
-    def truth(self, v: Any) -> Value:
+    def truth(self, v: Any, reg: int | None = None) -> Value:
         if isinstance(v, Value):
             if v.type is BOOL:
                 return v
             return self.op("bool.i64" if v.type is I64 else "bool.f64", v)
-        raise SideExit("truth value of an untracked object")
+        if reg is None:
+            raise SideExit(Unsupported.VALUE, name="a value", kind=self.kind_of_state(v, None))
+        raise SideExit(Unsupported.VALUE, name=self.name_of(reg), kind=self.kind_of(reg))
 
-    def arith(self, kind: str, x: Any, y: Any) -> Value:
-        if not (isinstance(x, Value) and isinstance(y, Value)):
-            raise SideExit(f"{kind} on untracked operands")
+    def arith(self, kind: str, x: Value, y: Value, symbol: str) -> Value:
         if x.type is BOOL and y.type is BOOL and kind in ARITH_BOOL:
             return self.op(ARITH_BOOL[kind], x, y)
         if F64 in (x.type, y.type):
             if kind == "Pow" or kind not in ARITH_F64:
-                raise SideExit(f"float {kind}")
+                raise SideExit(Unsupported.OPERATOR, op=symbol, kind="a float",
+                               native="ints (** with a constant exponent from 0 to 8)" if kind == "Pow" else "ints")
             return self.op(ARITH_F64[kind], self.as_f64(x), self.as_f64(y))
         xi, yi = self.as_i64(x), self.as_i64(y)
         if kind == "Pow":
             return self.int_pow(xi, yi)
         if kind not in ARITH_I64:
-            raise SideExit(f"int {kind}")
+            raise SideExit(Unsupported.OPERATOR, op=symbol, kind="ints", native="other numbers")
         return self.op(ARITH_I64[kind], xi, yi)
 
     def int_pow(self, x: Value, y: Value) -> Value:
         exponent = _const_value(y)
         if not isinstance(exponent, int) or not 0 <= exponent <= 8:
-            raise SideExit("int ** with a non-constant or large exponent")
+            raise SideExit(Unsupported.POWER, name="a variable" if exponent is None else str(exponent))
         result = self.const(1)
         for _ in range(exponent):
             result = self.op("mul.i64", result, x)
         return result
 
-    def compare(self, kind: str, x: Any, y: Any) -> Value:
-        if not (isinstance(x, Value) and isinstance(y, Value)):
-            raise SideExit(f"compare {kind} on untracked operands")
+    def compare(self, kind: str, x: Value, y: Value) -> Value:
         cmp = COMPARE[kind]
         if x.type is BOOL and y.type is BOOL and kind in ("Equal", "NotEqual"):
             return self.op(f"{cmp}.bool", x, y)
@@ -511,24 +610,28 @@ class Translator:
     def op_Move(self, ins: Instr, pc: int) -> None:
         v = self.get(ins.b)
         if v is None:
-            raise SideExit(f"copy of untracked '{self.code.register_name(ins.b)}'")
+            raise SideExit(Unsupported.VALUE, name=self.name_of(ins.b), kind=self.kind_of(ins.b))
         self.set(ins.a, v)
 
     def op_CheckBound(self, ins: Instr, pc: int) -> None:
         if self.get(ins.a) is None:
-            raise SideExit("possibly unbound local")
+            raise SideExit(Unsupported.UNBOUND, name=self.name_of(ins.a))
 
     def op_LoadGlobal(self, ins: Instr, pc: int) -> None:
         slot = self.region.global_slot[self.code.names[ins.b]]
         v = self.state.get(slot)
         if v is None:
-            raise SideExit(f"global '{self.code.names[ins.b]}' the JIT does not track")
+            name = self.code.names[ins.b]
+            kind = self.kind_of_state(None, slot)
+            if self.called_later(ins.a, pc):
+                raise SideExit(Unsupported.CALL, name=name, kind=kind)
+            raise SideExit(Unsupported.VALUE, name=f"global '{name}'", kind=kind)
         self.set(ins.a, v)
 
     def op_StoreGlobal(self, ins: Instr, pc: int) -> None:
         v = self.get(ins.a)
         if not isinstance(v, Value):
-            raise SideExit("storing an untracked value in a global")
+            raise SideExit(Unsupported.GLOBAL_STORE, name=f"'{self.code.names[ins.b]}'", kind=self.kind_of(ins.a))
         self.state[self.region.global_slot[self.code.names[ins.b]]] = v
 
     def op_UnaryNeg(self, ins: Instr, pc: int) -> None:
@@ -540,12 +643,12 @@ class Translator:
         self.set(ins.a, v if v.type is F64 else self.as_i64(v))
 
     def op_UnaryNot(self, ins: Instr, pc: int) -> None:
-        self.set(ins.a, self.op("not.bool", self.truth(self.get(ins.b))))
+        self.set(ins.a, self.op("not.bool", self.truth(self.get(ins.b), ins.b)))
 
     def op_UnaryInvert(self, ins: Instr, pc: int) -> None:
         v = self.num(ins.b)
         if v.type is F64:
-            raise SideExit("~ on a float")
+            raise SideExit(Unsupported.OPERATOR, op="~", kind="a float", native="ints")
         self.set(ins.a, self.op("invert.i64", self.as_i64(v)))
 
     def op_Jump(self, ins: Instr, pc: int) -> bool:
@@ -559,12 +662,12 @@ class Translator:
         return True
 
     def op_JumpIfTrue(self, ins: Instr, pc: int) -> bool:
-        cond = self.truth(self.get(ins.a))
+        cond = self.truth(self.get(ins.a), ins.a)
         self._branch(cond, ins.b, self.state, pc + 1, self.state)
         return True
 
     def op_JumpIfFalse(self, ins: Instr, pc: int) -> bool:
-        cond = self.truth(self.get(ins.a))
+        cond = self.truth(self.get(ins.a), ins.a)
         self._branch(cond, pc + 1, self.state, ins.b, self.state)
         return True
 
@@ -575,14 +678,14 @@ class Translator:
     def op_GetIter(self, ins: Instr, pc: int) -> None:
         v = self.get(ins.b)
         if not isinstance(v, Rng):
-            raise SideExit("iteration over something other than range()")
+            raise SideExit(Unsupported.ITERATE, kind=self.kind_of(ins.b))
         self.set(ins.a, It(v.start, v.stop, v.step))
         self.region.iterator_slots(ins.a)
 
     def op_ForIter(self, ins: Instr, pc: int) -> bool:
         it = self.get(ins.b)
         if not isinstance(it, It):
-            raise SideExit("for loop over something other than range()")
+            raise SideExit(Unsupported.ITERATE, kind=self.iterated_kind(ins.b))
         more = self.op("lt.i64" if it.step > 0 else "gt.i64", it.cur, it.stop)
         nxt = self.op("add.i64", it.cur, self.const(it.step))
         body = dict(self.state)
@@ -596,7 +699,7 @@ class Translator:
     def op_LoadAttr(self, ins: Instr, pc: int) -> None:
         obj = self.get(ins.b)
         if not (isinstance(obj, Obj) and obj.value is math):
-            raise SideExit("attribute of an untracked object")
+            raise SideExit(Unsupported.ATTRIBUTE, attr=self.code.names[ins.c], kind=self.kind_of(ins.b))
         value = getattr(math, self.code.names[ins.c])
         if type(value) in (int, float) and classify(value) is not None:
             self.set(ins.a, self.const(value))
@@ -605,22 +708,26 @@ class Translator:
 
     def op_SubscrLoad(self, ins: Instr, pc: int) -> None:
         lst, idx = self.get(ins.b), self.get(ins.c)
-        if not isinstance(lst, Lst) or not isinstance(idx, Value) or idx.type is F64:
-            raise SideExit("subscript of something other than a list by an int")
+        if not isinstance(lst, Lst):
+            raise SideExit(Unsupported.SUBSCRIPT, name=self.name_of(ins.b), kind=self.kind_of(ins.b))
+        if not isinstance(idx, Value) or idx.type is F64:
+            raise SideExit(Unsupported.SUBSCRIPT, name=self.name_of(ins.b), kind=f"a list, by {self.kind_of(ins.c)}")
         self.set(ins.a, self.op(f"list.get.{lst.elem}", lst.ptr, self.as_i64(idx)))
 
     def op_SubscrStore(self, ins: Instr, pc: int) -> None:
         lst, idx, value = self.get(ins.a), self.get(ins.b), self.get(ins.c)
-        if not isinstance(lst, Lst) or not isinstance(idx, Value) or idx.type is F64:
-            raise SideExit("item assignment to something other than a list by an int")
+        if not isinstance(lst, Lst):
+            raise SideExit(Unsupported.SUBSCRIPT, name=self.name_of(ins.a), kind=self.kind_of(ins.a))
+        if not isinstance(idx, Value) or idx.type is F64:
+            raise SideExit(Unsupported.SUBSCRIPT, name=self.name_of(ins.a), kind=f"a list, by {self.kind_of(ins.b)}")
         if not isinstance(value, Value):
-            raise SideExit("storing an untracked value in a list")
+            raise SideExit(Unsupported.LIST_STORE, name=self.name_of(ins.a), kind=self.kind_of(ins.c))
         self.op(f"list.set.{value.type}", lst.ptr, self.as_i64(idx), value)
 
     def op_CallFunction(self, ins: Instr, pc: int) -> None:
         f = self.get(ins.b)
         if not isinstance(f, Obj):
-            raise SideExit("call of an untracked function")
+            raise SideExit(Unsupported.CALL, name=self.callee_name(ins.b), kind=self.kind_of(ins.b))
         args = [self.get(ins.b + 1 + i) for i in range(ins.c)]
         self.set(ins.a, self.call_builtin(f.value, args))
 
@@ -631,7 +738,8 @@ class Translator:
         if fn is len and len(args) == 1 and isinstance(args[0], Lst):
             return self.op("list.len", args[0].ptr)
         if not all(isinstance(a, Value) for a in args):
-            raise SideExit(f"call of {name} with untracked arguments")
+            bad = next(a for a in args if not isinstance(a, Value))
+            raise SideExit(Unsupported.CALL_ARGS, name=name, kind=self.kind_of_state(bad, None))
         if fn is abs and len(args) == 1:
             v = args[0]
             return self.op("abs.f64", v) if v.type is F64 else self.op("abs.i64", self.as_i64(v))
@@ -646,7 +754,7 @@ class Translator:
             return self.truth(args[0])
         if getattr(fn, "__module__", None) == "math" and getattr(math, name, None) is fn and len(args) == 1:
             return self.math_call(name, args[0])
-        raise SideExit(f"call of {name}")
+        raise SideExit(Unsupported.CALL, name=name, kind=describe_value(fn))
 
     def math_call(self, name: str, v: Value) -> Value:
         if name in ("floor", "ceil"):
@@ -662,17 +770,56 @@ class Translator:
             return self.op("eq.f64", self.op("abs.f64", x), self.const(math.inf))
         if name in MATH_CALLF:
             return self.op("callf.f64", x, fn=name)
-        raise SideExit(f"call of math.{name}")
+        raise SideExit(Unsupported.CALL, name=f"math.{name}", kind="a math function the JIT does not compile")
 
     def range_of(self, args: list[Any]) -> Rng:
         if not 1 <= len(args) <= 3 or not all(isinstance(a, Value) and a.type is I64 for a in args):
-            raise SideExit("range() with arguments that are not ints")
+            raise SideExit(Unsupported.RANGE_ARGS, detail="arguments that are not all ints")
         if len(args) == 1:
             return Rng(self.const(0), args[0], 1)
         step = 1 if len(args) == 2 else _const_value(args[2])
         if not isinstance(step, int) or step == 0:
-            raise SideExit("range() with a step that is not a nonzero constant")
+            raise SideExit(Unsupported.RANGE_ARGS, detail="a step that is not a constant")
         return Rng(args[0], args[1], step)
+
+
+def describe_value(value: Any) -> str:
+    """A Python value in user terms for explanations: 'a str', 'None', 'a list holding None', ..."""
+    if value is UNBOUND:
+        return "no value yet"
+    if value is None:
+        return "None"
+    t = type(value)
+    if t is object:  # the driver's marker for a register dead at the loop entry
+        return "a value the JIT does not track"
+    if t is int:
+        return "an int" if is_i64(value) else "an int too big for 64 bits"
+    if t is list:
+        odd = next((x for x in value if type(x) not in (int, float, bool) or (type(x) is int and not is_i64(x))),
+                   _NOTHING)
+        if odd is _NOTHING:
+            return "a list"
+        return f"a list holding {describe_value(odd)}"
+    if isinstance(value, Function):
+        return "a function defined in the program"
+    if isinstance(value, types.BuiltinFunctionType):
+        return f"the builtin {value.__name__}()"
+    if isinstance(value, types.ModuleType):
+        return f"the module {value.__name__}"
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
+    name = t.__name__
+    article = "an" if name[:1] in "aeiou" else "a"
+    return f"{article} {name}" if t.__module__ == "builtins" else f"{article} {name} object"
+
+
+_NOTHING = object()
+
+
+def _symbol(op: str) -> str:
+    """The operator symbol of a binary/compare opcode ('+', '<', 'is', 'in', ...), from its doc."""
+    doc = OPCODES[GENERIC_OF.get(op, op)].doc  # "R[a] = R[b] + R[c]", "R[a] = R[b] not in R[c]"
+    return doc.split(" = ", 1)[1].split("R[b] ", 1)[1].rsplit(" R[c]", 1)[0]
 
 
 def _const_value(v: Value) -> Any:
