@@ -153,7 +153,7 @@ for _op in _OPS:
         QUICKENED.setdefault(_op.quickens, []).append(_op.name)
 GENERIC_OF: dict[str, str] = {op.name: op.quickens for op in _OPS if op.quickens}
 JUMPS: frozenset[str] = frozenset(op.name for op in _OPS if "j" in op.operands)
-CALLS: frozenset[str] = frozenset(op.name for op in _OPS if op.name.startswith("Call"))  # callee in b
+CALLS: frozenset[str] = frozenset(op.name for op in _OPS if op.name.startswith("Call"))  # callee/receiver in b
 TERMINATORS: frozenset[str] = frozenset({"Jump", "JumpBack", "ReturnValue", "Raise", "Reraise", "RaiseAssert"})
 BINARY_SYMBOLS: dict[str, str] = {
     op.name: op.doc.split()[3] for op in _OPS if op.name.startswith(("Binary", "Inplace"))
@@ -413,9 +413,10 @@ class Liveness:
     its exit targets), not for the whole code object. (The previous version kept a Python set per
     pc: 2.75 GB for an 8,000-element list literal beside a hot loop.)
 
-    Rules: an op reads its registers before writing them; an op inside a try range may raise
-    before writing, so there it kills nothing and the handler's live set flows in; a
-    DEFS_ON_FALLTHROUGH op (ForIter) writes its target only on the fall-through edge.
+    Rules: an op reads its registers before writing them; an op inside a try range also has an
+    edge to its handler, on which it kills nothing (it may raise before writing) but the VM writes
+    the handler's exception register; a DEFS_ON_FALLTHROUGH op (ForIter) writes its target only on
+    the fall-through edge.
     """
 
     def __init__(self, code: CodeObject) -> None:
@@ -438,12 +439,13 @@ class Liveness:
         self._solve()
 
     @staticmethod
-    def _handlers(code: CodeObject) -> list[int]:
-        """The handler pc of each pc (-1: none), innermost entry first as in CodeObject.handler_for."""
-        handler = [-1] * len(code.instrs)
+    def _handlers(code: CodeObject) -> list[tuple[int, int]]:
+        """(handler pc, exception register) of each pc ((-1, -1): none), innermost entry first as in
+        CodeObject.handler_for."""
+        handler = [(-1, -1)] * len(code.instrs)
         for entry in reversed(code.except_table):  # earlier (inner) entries overwrite later ones
             for pc in range(entry.start, min(entry.end, len(handler))):
-                handler[pc] = entry.handler
+                handler[pc] = (entry.handler, entry.reg)
         return handler
 
     def _live_of(self, pc: int) -> int:
@@ -456,16 +458,15 @@ class Liveness:
         code = self.code
         ins = code.instrs[pc]
         uses, defs = register_effects(ins, code)
-        h = self._handler[pc]
+        out = after & ~_bits(defs)
         if ins.op in DEFS_ON_FALLTHROUGH:
-            taken = self._live_of(ins.c)
-            out = (after if h >= 0 else after & ~_bits(defs)) | taken
-            if h >= 0:
-                out |= self._live_of(h)
-            return out | _bits(uses)
-        if h >= 0:
-            return after | self._live_of(h) | _bits(uses)
-        return (after & ~_bits(defs)) | _bits(uses)
+            out |= self._live_of(ins.c)  # exhausted: the target keeps its value
+        handler, exc_reg = self._handler[pc]
+        if handler >= 0:
+            # The exception edge: the op may raise before writing anything, so nothing is killed
+            # on it; the VM writes the exception register on the way to the handler.
+            out |= self._live_of(handler) & ~(1 << exc_reg)
+        return out | _bits(uses)
 
     def _block_out(self, k: int) -> int:
         """Live set after block k's last instruction on its normal edges (for a DEFS_ON_FALLTHROUGH

@@ -119,14 +119,13 @@ class JitDriver:
     """Per-run JIT state: backend, linear memory, loops, stats, log and dumps."""
 
     def __init__(self, backend: str, threshold: int | None, stats: JitStats, options: dict[str, Any]) -> None:
-        from ..backends.base import get_backend
+        from ..backends.base import check_backend
 
-        self.backend_name = backend
-        self.backend = get_backend(backend)
-        if hasattr(self.backend, "configure"):
-            self.backend.configure(options)
-        self.memory = self.backend.make_memory()
-        self._cache_hits_before = self._backend_cache_hits()
+        self.backend_name = check_backend(backend)  # unknown or not installed: a usage error now
+        self.options = options
+        self._backend: Any = None  # loaded when the first loop translates (see `backend`)
+        self._memory: Any = None
+        self._cache_hits_before = 0
         self.threshold = threshold if threshold is not None else default_threshold()
         if self.threshold < 1:
             raise TauraroError("the JIT threshold must be at least 1")
@@ -140,7 +139,29 @@ class JitDriver:
         self.counters: dict[tuple[int, int], list[int]] = {}
         self.budget = CodeBudget(code_budget(options.get("jit_code_budget")))
         self._interrupt = _InterruptWatcher(self)
-        self._interrupt.start()
+
+    @property
+    def backend(self) -> Any:
+        """The backend, loaded on first use: importing wasmtime or llvmlite and creating the engine
+        and memory take 0.1-0.3 s (measured, bench/hostile), which a program whose loops never get
+        past translation (or never get hot) does not pay."""
+        if self._backend is None:
+            from ..backends.base import get_backend
+
+            backend = get_backend(self.backend_name)
+            if hasattr(backend, "configure"):
+                backend.configure(self.options)
+            self._memory = backend.make_memory()
+            self._cache_hits_before = self._backend_cache_hits(backend)
+            self._backend = backend
+            self._interrupt.start()  # compiled code is about to run: Ctrl-C must reach it
+        return self._backend
+
+    @property
+    def memory(self) -> Any:
+        if self._memory is None:
+            self.backend  # noqa: B018 - loads the backend and its memory
+        return self._memory
 
     # --- observability ---------------------------------------------------------------------------
     def log(self, message: str) -> None:
@@ -286,10 +307,13 @@ class JitDriver:
         phases = self.stats.compile_seconds_by_phase
         start = time.perf_counter()
         name = f"loop_{state.code.name.strip('<>')}_{state.loop_id}_{state.compiles}"
-        translator = Translator(region, values, name, state.location,
-                                lists=getattr(self.backend, "supports_lists", False))
+        lists = self._backend is None or self._backend.supports_lists  # every backend so far has lists
+        translator = Translator(region, values, name, state.location, lists=lists)
         try:
             fn = translator.translate()
+            if translator.list_slots and not self.backend.supports_lists:
+                translator = Translator(region, values, name, state.location, lists=False)
+                fn = translator.translate()
         finally:
             phases["translate"] += time.perf_counter() - start
         t1 = time.perf_counter()
@@ -454,10 +478,13 @@ class JitDriver:
         self._count_entry(iterations, copied, written, plan)
         pays = state.ledger.entered(iterations, len(variant.writes) + len(plan.reads), copied + written,
                                     plan.reason, plan.line)
-        if state.deferred:
-            self._uninstall(vm, state, counting=True)
-        elif not pays:
+        if not pays:
             self._give_up(vm, state)
+        elif state.deferred:
+            if self._enclosing_pending(state):
+                self._uninstall(vm, state, counting=True)  # until the loop around it has compiled
+            else:
+                state.deferred = False  # nothing around it compiles: the ledger alone decides
         return plan.resume_pc
 
     def _count_entry(self, iterations: int, copied: int, written: int, plan: ExitPlan) -> None:
@@ -534,18 +561,22 @@ class JitDriver:
     # --- end of run ------------------------------------------------------------------------------------
     def interrupt(self) -> None:
         """Called from the interrupt watcher thread when SIGINT arrives: stop compiled loops."""
-        self.memory.interrupt_all(1)
-        hook = getattr(self.backend, "interrupt", None)
+        if self._backend is None:
+            return
+        self._memory.interrupt_all(1)
+        hook = getattr(self._backend, "interrupt", None)
         if hook is not None:
             hook()
 
     def finish(self) -> None:
         self._interrupt.stop()
-        self.stats.cache_hits = self._backend_cache_hits() - self._cache_hits_before
+        if self._backend is not None:
+            self.stats.cache_hits = self._backend_cache_hits(self._backend) - self._cache_hits_before
         self.stats.loops = [state.summary() for state in self.loops.values()]
 
-    def _backend_cache_hits(self) -> int:
-        hits = getattr(self.backend, "cache_hits", 0)
+    @staticmethod
+    def _backend_cache_hits(backend: Any) -> int:
+        hits = getattr(backend, "cache_hits", 0)
         return hits if isinstance(hits, int) else 0
 
 

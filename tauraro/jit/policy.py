@@ -22,11 +22,12 @@ whatever the loop does (LuaJIT bounds trace aborts per bytecode with penalties t
 bounds retraces with `retrace_limit`). The verdict names what dominated the losses.
 
 Constants measured on x86-64 (Python 3.11, llvmlite 0.50, wasmtime 50) by `python -m bench.hostile
---calibrate`, side by side in one process, min of 5 runs (the machine was shared, so each figure
-is a range over runs): an interpreted instruction costs 0.06-0.12 us; an entry that exits at once
-costs 4-9 us on llvm and cranelift and 9-15 us on the IR interpreter, i.e. ~60-120 instructions,
-plus ~0.25 us (~3 instructions) per slot; copying a list of numbers in and back out costs ~15 ns
-per element (~0.2 instructions), a mixed list ~0.3 us per element (the cell-by-cell path).
+--calibrate` (in one process, min of 5 runs; the machine was shared with other jobs, which slows
+everything alike but leaves the ratios below): an interpreted instruction took 0.345 us; an entry
+that runs one iteration costs 88 instructions on llvm, 103 on cranelift, 184 on the IR interpreter;
+each slot the loop keeps adds 11-17 instructions (written at entry, read back at the exit: two slot
+charges); copying a list of ints or floats in and writing it back costs 1.7-2.0 instructions per
+element, a mixed list 7.6 (cell by cell).
 """
 from __future__ import annotations
 
@@ -36,9 +37,9 @@ from typing import Any
 
 from .reasons import ExitReason, GiveUp
 
-ENTRY_COST = 100.0  # instructions: one entry that exits at once (signature, call, exit), see above
-SLOT_COST = 3.0  # instructions per slot written at entry or read back at the exit
-COPY_COST = 0.25  # instructions per list element copied in or written back (homogeneous lists)
+ENTRY_COST = 100.0  # instructions: one entry (signature, call, exit), llvm and cranelift, see above
+SLOT_COST = 7.0  # instructions per slot written at entry or read back at the exit
+COPY_COST = 1.0  # instructions per list element copied in, and again per element written back
 CREDIT_START = 4 * ENTRY_COST  # a loop that never pays is given up after ~4 useless entries
 CREDIT_CAP = 64 * ENTRY_COST  # ...and one that stops paying within ~64 more
 # Exits that end the loop the way the program does: a loop that leaves through them after few

@@ -458,15 +458,16 @@ class Translator:
                 return self.code.names[ins.b]
         return "a function"
 
-    def called_later(self, reg: int, pc: int) -> bool:
-        """Whether register `reg`, just loaded at pc, is the callee of a call in the same block."""
+    def called_later(self, reg: int, pc: int) -> Instr | None:
+        """The call in the same block whose callee (or, for CallMethod, receiver) is register `reg`,
+        just loaded at pc."""
         for k in range(pc + 1, self.region.end):
             ins = self.code.instrs[k]
             if ins.op in CALLS and ins.b == reg:
-                return True
+                return ins
             if ins.op in JUMPS or reg in register_effects(ins, self.code)[1]:
-                return False
-        return False
+                return None
+        return None
 
     def iterated_kind(self, reg: int) -> str:
         """What a for-loop iterates over: 'a list', 'a str', ... (its iterator's source)."""
@@ -623,7 +624,10 @@ class Translator:
         if v is None:
             name = self.code.names[ins.b]
             kind = self.kind_of_state(None, slot)
-            if self.called_later(ins.a, pc):
+            call = self.called_later(ins.a, pc)
+            if call is not None and call.op == "CallMethod":
+                raise SideExit(Unsupported.BYTECODE, what=self.what_bytecode(call))
+            if call is not None:
                 raise SideExit(Unsupported.CALL, name=name, kind=kind)
             raise SideExit(Unsupported.VALUE, name=f"global '{name}'", kind=kind)
         self.set(ins.a, v)

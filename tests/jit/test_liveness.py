@@ -17,9 +17,10 @@ from tauraro.errors import TauraroError
 
 
 def reference_liveness(code: CodeObject) -> list[frozenset[int]]:
-    """live_in[pc] = uses | (live_out - kills); an op in a try range kills nothing (it may raise
-    before writing) and its handler is a successor; ForIter's target is written only when it falls
-    through, so the exhausted edge keeps the target's old value live."""
+    """live_in[pc] = uses | (live_out - defs) on normal edges; an op in a try range also has an
+    edge to its handler on which it kills nothing (it may raise before writing) but the VM sets
+    the exception register; ForIter's target is written only when it falls through, so the
+    exhausted edge keeps the target's old value live."""
     n = len(code.instrs)
     live_in: list[set[int]] = [set() for _ in range(n)]
 
@@ -33,16 +34,15 @@ def reference_liveness(code: CodeObject) -> list[frozenset[int]]:
             ins = code.instrs[pc]
             uses, defs = register_effects(ins, code)
             handler = code.handler_for(pc)
-            kill = set() if handler is not None else set(defs)
             if ins.op in DEFS_ON_FALLTHROUGH:
-                new = (at(pc + 1) - kill) | at(ins.c)
+                new = (at(pc + 1) - set(defs)) | at(ins.c)
             else:
                 new = set()
                 for s in successors(ins, pc):
                     new |= at(s)
-                new -= kill
+                new -= set(defs)
             if handler is not None:
-                new |= at(handler.handler)
+                new |= at(handler.handler) - {handler.reg}
             new |= set(uses)
             if new != live_in[pc]:
                 live_in[pc] = new
