@@ -8,8 +8,8 @@ their code and frame window are freed and their back-edges count again, so a loo
 again compiles again. Eviction happens only between entries, in the driver: compiled code never
 calls back into Python, so no evicted code is running, and nothing else refers to it.
 
-The default (DEFAULT_BUDGET, 64 MiB) holds ~1,500-3,000 compiled loops, more than any program of the
-test corpus and benchmarks compiles; the option `--jit-code-budget BYTES` (suffixes K, M, G), the
+The default (DEFAULT_BUDGET, 64 MiB) holds ~1,200-2,400 compiled loops of that size, far more than
+any program of the test corpus and benchmarks compiles (at most a few dozen); the option `--jit-code-budget BYTES` (suffixes K, M, G), the
 environment variable TAURARO_JIT_CODE_BUDGET and `tauraro.run(..., jit_code_budget=BYTES)` set it.
 Figures (bench/codemem.py, RSS growth over thousands of compiled loops) are in bench/results.md.
 """
@@ -23,11 +23,13 @@ from ..errors import TauraroError
 
 DEFAULT_BUDGET = 64 << 20
 MIN_BUDGET = 1 << 10
-# Bookkeeping per compiled loop besides its machine code, measured with tracemalloc over 1,000
-# compiled loops of bench/codemem.py: the IR kept for dumps and messages and the exit plans.
-BYTES_PER_LOOP = 6000
-BYTES_PER_OP = 260
-BYTES_PER_SNAPSHOT = 500
+# Bookkeeping per compiled loop besides its machine code (the IR kept for dumps and messages, the
+# exit plans, the backend's objects), fitted to bench/codemem.py: 1,000 loops of 17 ops and 6
+# snapshots kept 28 KiB each on llvm (4 KiB of it the code mapping) and 54 KiB on cranelift
+# (13.7 KB module image, 9.6 KB Store): 10,000 + 17 * 400 + 6 * 1,300 = 24.6 KB besides the code.
+BYTES_PER_LOOP = 10000
+BYTES_PER_OP = 400
+BYTES_PER_SNAPSHOT = 1300
 _SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
