@@ -129,6 +129,7 @@ EXIT_REASON_OF_OP = {"add.i64": ExitReason.OVERFLOW, "sub.i64": ExitReason.OVERF
                      "list.get.i64": ExitReason.RANGE, "list.get.f64": ExitReason.RANGE,
                      "list.get.bool": ExitReason.RANGE, "list.set.i64": ExitReason.RANGE,
                      "list.set.f64": ExitReason.RANGE, "list.set.bool": ExitReason.RANGE}
+NATIVE_BUILTINS = (range, len, abs, min, max, int, float, bool)  # besides math functions: reasons.NATIVE_CALLS
 MATH_CALLF = {"sin", "cos", "tan", "exp", "log", "atan", "asin", "acos", "sinh", "cosh", "tanh", "log2",
               "log10", "expm1"}
 
@@ -741,6 +742,9 @@ class Translator:
             return self.range_of(args)
         if fn is len and len(args) == 1 and isinstance(args[0], Lst):
             return self.op("list.len", args[0].ptr)
+        is_math = getattr(fn, "__module__", None) == "math" and getattr(math, name, None) is fn
+        if fn not in NATIVE_BUILTINS and not is_math:
+            raise SideExit(Unsupported.CALL, name=name, kind=describe_value(fn))
         if not all(isinstance(a, Value) for a in args):
             bad = next(a for a in args if not isinstance(a, Value))
             raise SideExit(Unsupported.CALL_ARGS, name=name, kind=self.kind_of_state(bad, None))
@@ -756,9 +760,9 @@ class Translator:
             return self.as_f64(args[0])
         if fn is bool and len(args) == 1:
             return self.truth(args[0])
-        if getattr(fn, "__module__", None) == "math" and getattr(math, name, None) is fn and len(args) == 1:
+        if is_math and len(args) == 1:
             return self.math_call(name, args[0])
-        raise SideExit(Unsupported.CALL, name=name, kind=describe_value(fn))
+        raise SideExit(Unsupported.CALL_ARGS, name=name, kind=f"{len(args)} arguments of these types")
 
     def math_call(self, name: str, v: Value) -> Value:
         if name in ("floor", "ceil"):
