@@ -6,8 +6,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .jit.reasons import ExitReason
-
 
 @dataclass
 class JitStats:
@@ -108,11 +106,14 @@ class JitStats:
         ]
         for phase, secs in sorted(self.compile_seconds_by_phase.items()):
             rows.append((f"  compile: {phase}", f"{secs * 1000:.2f} ms"))
+        from .jit.reasons import ExitReason  # here: the interpreter alone never imports the JIT
+
         for reason, n in sorted(self.exits_by_reason.items()):
             rows.append((f"  exits: {reason}", f"{n}  ({ExitReason(reason).explain()})"))
         for a in self.aborts:
             rows.append(("  not compiled", f"{a['loop']}: {a['explanation']}"))
         for b in self.blacklists:
-            rows.append(("  gave up", f"{b['loop']}: {b['explanation']}"))
+            if b["reason"] != "not_compiled":  # the `not compiled` row above says it
+                rows.append(("  gave up", f"{b['loop']}: {b['explanation']}"))
         width = max(len(k) for k, _ in rows)
         return "tauraro stats\n" + "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)

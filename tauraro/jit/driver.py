@@ -27,7 +27,7 @@ from .layout import Tag, box, unbox
 from .lists import mirror_in, mirror_out
 from .lists import release as release_mirror
 from .pipeline import optimize
-from .policy import Ledger
+from .policy import ENTRY_COST, SLOT_COST, Ledger
 from .reasons import AbortReason, ExitReason, GiveUp
 from .region import RANGE_ITERATOR, LoopRegion, classify, extract_region, range_iterator_state
 from .translate import Abort, Translator, describe_value
@@ -94,6 +94,7 @@ class LoopState:
     ledger: Ledger | None = None
     compiles: int = 0
     evicted: int = 0
+    caught: int = 0  # exceptions caught inside the loop since it was last judged hot
 
     @property
     def location(self) -> str:
@@ -137,6 +138,7 @@ class JitDriver:
         self.verify = bool(os.environ.get("TAURARO_JIT_VERIFY"))
         self.loops: dict[tuple[int, int], LoopState] = {}
         self.counters: dict[tuple[int, int], list[int]] = {}
+        self._handler_loops: dict[tuple[int, int], list[int]] = {}  # (code, handler pc) -> loops around it
         self.budget = CodeBudget(code_budget(options.get("jit_code_budget")))
         self._interrupt = _InterruptWatcher(self)
 
@@ -223,10 +225,41 @@ class JitDriver:
             return header
         if state.deferred and self._enclosing_pending(state):
             return header
+        caught, state.caught = state.caught, 0
+        if caught and not state.variants and self._exceptions_outweigh(vm, state, caught):
+            return header
         if self.enter_or_compile(vm, state, R) is None:
             return header
         self._install(vm, state)
         return self.enter(vm, state, R, header)
+
+    def caught(self, code: CodeObject, handler: int) -> None:
+        """The VM caught an exception at `handler`: count it for the loops around the handler."""
+        loops = self._handler_loops.get((id(code), handler))
+        if loops is None:
+            loops = self._handler_loops[(id(code), handler)] = [
+                info.loop_id for info in code.loops if info.header <= handler < info.pop]
+        for loop_id in loops:
+            state = self.loops.get((id(code), loop_id))
+            if state is None:
+                state = self.loops[(id(code), loop_id)] = LoopState(code, loop_id)
+            state.caught += 1
+
+    def _exceptions_outweigh(self, vm: Any, state: LoopState, caught: int) -> bool:
+        """Whether the exceptions the loop caught while warming up make compiling it a loss: each
+        one would leave compiled code (raising and catching are interpreted), so an entry would run
+        only the iterations between two exceptions (see jit/policy.py)."""
+        if state.region is None:
+            state.region = extract_region(state.code, state.code.loops[state.loop_id])
+            state.ledger = Ledger(state.region.min_iteration())
+        between = self.threshold / caught
+        if between * state.ledger.per_iteration >= ENTRY_COST + SLOT_COST * len(state.region.slots):
+            return False
+        detail = (f"it raised and caught an exception every {between:.1f} iterations while interpreted; each "
+                  f"one leaves compiled code, and so few iterations between them do not pay for entering it")
+        self.abort(state, AbortReason.EXCEPTIONS, detail)
+        self.blacklist(vm, state, GiveUp.NOT_COMPILED, detail=detail)
+        return True
 
     def _install(self, vm: Any, state: LoopState) -> None:
         rt = state.code.runtime

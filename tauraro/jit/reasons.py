@@ -68,6 +68,7 @@ class AbortReason(Reason):
     """Why a hot loop was not compiled at all (the translator, the passes or a backend gave up)."""
 
     NO_ITERATION = ("no_iteration", "no iteration can run in compiled code: {detail}")
+    EXCEPTIONS = ("exceptions", "{detail}")
     UNSUPPORTED_OP = ("unsupported_op", "the {backend} backend cannot compile an operation of this loop ({detail})")
     UNSUPPORTED_TYPE = ("unsupported_type", "a value of this loop has no native form ({detail})")
     TOO_LARGE = ("too_large", "the loop is too large to compile ({detail})")

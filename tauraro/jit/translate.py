@@ -612,8 +612,18 @@ class Translator:
     def op_Move(self, ins: Instr, pc: int) -> None:
         v = self.get(ins.b)
         if v is None:
-            raise SideExit(Unsupported.VALUE, name=self.name_of(ins.b), kind=self.kind_of(ins.b))
+            self.untracked_copy(ins.a, pc, self.name_of(ins.b).strip("'"), self.name_of(ins.b), self.kind_of(ins.b))
         self.set(ins.a, v)
+
+    def untracked_copy(self, dst: int, pc: int, name: str, shown: str, kind: str) -> None:
+        """SideExit for copying an untracked value into `dst`, saying what the loop does with it:
+        a call (of it, or of one of its methods) if that comes next, else just that it uses it."""
+        call = self.called_later(dst, pc)
+        if call is not None and call.op == "CallMethod":
+            raise SideExit(Unsupported.BYTECODE, what=self.what_bytecode(call))
+        if call is not None:
+            raise SideExit(Unsupported.CALL, name=name, kind=kind)
+        raise SideExit(Unsupported.VALUE, name=shown, kind=kind)
 
     def op_CheckBound(self, ins: Instr, pc: int) -> None:
         if self.get(ins.a) is None:
@@ -624,13 +634,7 @@ class Translator:
         v = self.state.get(slot)
         if v is None:
             name = self.code.names[ins.b]
-            kind = self.kind_of_state(None, slot)
-            call = self.called_later(ins.a, pc)
-            if call is not None and call.op == "CallMethod":
-                raise SideExit(Unsupported.BYTECODE, what=self.what_bytecode(call))
-            if call is not None:
-                raise SideExit(Unsupported.CALL, name=name, kind=kind)
-            raise SideExit(Unsupported.VALUE, name=f"global '{name}'", kind=kind)
+            self.untracked_copy(ins.a, pc, name, f"global '{name}'", self.kind_of_state(None, slot))
         self.set(ins.a, v)
 
     def op_StoreGlobal(self, ins: Instr, pc: int) -> None:
