@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..bytecode import CodeObject, Instr
+from ..bytecode import DEFS_ON_FALLTHROUGH, CodeObject, Instr
 from ..errors import InternalJitError, TauraroError
 from ..stats import JitStats
 from .budget import CodeBudget, code_budget, retained_bytes
@@ -27,10 +27,11 @@ from .layout import Tag, box, unbox
 from .lists import mirror_in, mirror_out
 from .lists import release as release_mirror
 from .pipeline import optimize
-from .policy import ENTRY_COST, SLOT_COST, Ledger
+from .policy import COPY_COST, ENTRY_COST, SLOT_COST, Ledger
 from .reasons import AbortReason, ExitReason, GiveUp
-from .region import RANGE_ITERATOR, LoopRegion, classify, extract_region, range_iterator_state
+from .region import RANGE_ITERATOR, LoopRegion, classify, extract_region, range_iterator_state, range_length
 from .translate import Abort, Translator, describe_value
+from .verify import VerifyError
 
 # Chosen by measurement (bench/ and docs/jit.md): compiling costs ~2-20 ms per loop, an
 # interpreted iteration ~1-3 us, so 1000 back-edges bounds compile time near the time already spent.
@@ -228,6 +229,8 @@ class JitDriver:
         caught, state.caught = state.caught, 0
         if caught and not state.variants and self._exceptions_outweigh(vm, state, caught):
             return header
+        if not state.variants and self._copies_outweigh(vm, state, R):
+            return header
         if self.enter_or_compile(vm, state, R) is None:
             return header
         self._install(vm, state)
@@ -249,9 +252,7 @@ class JitDriver:
         """Whether the exceptions the loop caught while warming up make compiling it a loss: each
         one would leave compiled code (raising and catching are interpreted), so an entry would run
         only the iterations between two exceptions (see jit/policy.py)."""
-        if state.region is None:
-            state.region = extract_region(state.code, state.code.loops[state.loop_id])
-            state.ledger = Ledger(state.region.min_iteration())
+        self._ensure_region(state)
         between = self.threshold / caught
         if between * state.ledger.per_iteration >= ENTRY_COST + SLOT_COST * len(state.region.slots):
             return False
@@ -260,6 +261,29 @@ class JitDriver:
         self.abort(state, AbortReason.EXCEPTIONS, detail)
         self.blacklist(vm, state, GiveUp.NOT_COMPILED, detail=detail)
         return True
+
+    def _copies_outweigh(self, vm: Any, state: LoopState, R: list) -> bool:
+        """Whether copying the lists this loop indexes into compiled code would cost more than a
+        whole run of its range saves (a short loop over a big list): then it is not compiled.
+        The range's length is known at entry; a `while` loop's is not, and the ledger judges it."""
+        self._ensure_region(state)
+        region = state.region
+        ins = state.code.instrs[region.header]
+        if not region.indexes_lists or ins.op not in DEFS_ON_FALLTHROUGH or type(R[ins.b]) is not RANGE_ITERATOR:
+            return False
+        lists = {id(v): len(v) for v in self._values(vm, region, R) if type(v) is list}
+        elements = sum(lists.values())
+        total = range_length(R[ins.b])
+        if ENTRY_COST + COPY_COST * elements <= total * state.ledger.per_iteration:
+            return False
+        self.blacklist(vm, state, GiveUp.LIST_COPIES, elements=elements, iterations=total)
+        self._heat_enclosing(state)
+        return True
+
+    def _ensure_region(self, state: LoopState) -> None:
+        if state.region is None:
+            state.region = extract_region(state.code, state.code.loops[state.loop_id])
+            state.ledger = Ledger(state.region.min_iteration())
 
     def _install(self, vm: Any, state: LoopState) -> None:
         rt = state.code.runtime
@@ -298,9 +322,7 @@ class JitDriver:
     # --- compiling ---------------------------------------------------------------------------------
     def enter_or_compile(self, vm: Any, state: LoopState, R: list) -> Variant | None:
         """The variant for the current entry values, compiling it if needed (None: cannot)."""
-        if state.region is None:
-            state.region = extract_region(state.code, state.code.loops[state.loop_id])
-            state.ledger = Ledger(state.region.min_iteration())
+        self._ensure_region(state)
         values = self._values(vm, state.region, R)
         sig = tuple(classify(v) for v in values)
         variant = state.variants.get(sig)
@@ -316,7 +338,8 @@ class JitDriver:
         except Abort as e:
             return self._compile_failed(vm, state, sig, e.reason, e.detail)
         except Exception as e:  # noqa: BLE001 - a JIT failure never changes the program's behaviour
-            reason = AbortReason.BACKEND if not isinstance(e, NotImplementedError) else AbortReason.UNSUPPORTED_OP
+            reason = (AbortReason.UNSUPPORTED_OP if isinstance(e, NotImplementedError) else
+                      AbortReason.VERIFY if isinstance(e, VerifyError) else AbortReason.BACKEND)
             return self._compile_failed(vm, state, sig, reason, f"{type(e).__name__}: {e}".splitlines()[0])
         variant.state, variant.sig = state, sig
         state.variants[sig] = variant

@@ -72,8 +72,8 @@ class AbortReason(Reason):
     UNSUPPORTED_OP = ("unsupported_op", "the {backend} backend cannot compile an operation of this loop ({detail})")
     UNSUPPORTED_TYPE = ("unsupported_type", "a value of this loop has no native form ({detail})")
     TOO_LARGE = ("too_large", "the loop is too large to compile ({detail})")
-    VERIFY = ("verify", "internal error: the JIT built invalid code ({detail}); please report it")
-    BACKEND = ("backend", "internal error: the {backend} backend failed ({detail}); please report it")
+    VERIFY = ("verify", "{detail} (an internal error: the JIT built invalid code; please report it)")
+    BACKEND = ("backend", "{detail} (an internal error of the {backend} backend; please report it)")
 
 
 class Unsupported(Reason):

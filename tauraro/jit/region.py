@@ -170,6 +170,13 @@ def classify(value: Any) -> Any:
     return None
 
 
+def range_length(it: Any) -> int:
+    """How many values a range iterator's range has: in all up to 3.11 (`__reduce__` gives the
+    whole range), those left from 3.12 on (it gives the advanced range)."""
+    _fn, (rng,), _index = it.__reduce__()
+    return len(rng)
+
+
 def range_iterator_state(it: Any) -> tuple[int, int, int]:
     """(next value, stop, step) of a CPython range iterator, read through its pickling protocol.
 
