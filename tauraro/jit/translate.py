@@ -8,10 +8,10 @@ Snapshots list the live slots at the resume pc; host constants and range iterato
 rebuilt are attached to each snapshot as `snap.extras` for the driver.
 
 Worlds: blocks are keyed by (world, leader pc). World 0 starts at the loop header with the entry
-types. When a back-edge brings a loop header other types than its block was built for (typically
-the first iteration: a variable first assigned inside the loop, or the loop variable itself when it
-is read after the loop), the header and the blocks it reaches are built again in a new world for
-those types (at most MAX_WORLDS), instead of exiting at every entry's first back-edge.
+types. When a back-edge brings the loop's header other types than its block was built for
+(typically the first iteration: a variable first assigned inside the loop, or the loop variable
+itself when it is read after the loop), the header and the blocks it reaches are built again in a
+new world for those types (at most MAX_WORLDS), instead of exiting at every entry's first back-edge.
 """
 from __future__ import annotations
 
@@ -153,7 +153,6 @@ class Translator:
         self.world_entries: list[int] = []  # world -> the loop header pc it starts at
         self.world = 0  # the world of the block being translated
         self._pending: list[tuple[int, int]] = []  # defined, not yet translated (heap of keys)
-        self.loop_headers = frozenset(info.header for info in self.code.loops if region.contains(info.header))
         self.state: dict[int, Any] = {}
         self.pc = 0
         self.line = region.loop.line
@@ -303,7 +302,7 @@ class Translator:
             try:
                 return self.blocks[key], self._edge_args(key, state)
             except TypeMismatch:
-                if pc in self.loop_headers:
+                if pc == self.region.header:
                     found = self._world_for(pc, state)
                     if found is not None:
                         return found
@@ -318,14 +317,18 @@ class Translator:
         return exit_block, []
 
     def _world_for(self, header: int, state: dict[int, Any]) -> tuple[Block, list[Value]] | None:
-        """A later world starting at loop header `header` that takes `state`, or a new one.
+        """A later world starting at the loop header that takes `state`, or a new one.
 
         A loop's first iteration often brings other types to its header than the next ones (a
         variable unbound or of another type before the loop, first assigned inside it). Rather
         than exit at the first back-edge, the loop gets another copy (a world) of its blocks
-        specialised for the new types. Edges between worlds only go to a higher-numbered world's
-        first block, so the worlds form a chain of single-entry regions and the CFG stays
-        reducible (natural loops only, which the passes and the wasm structurer rely on).
+        specialised for the new types. Every world starts at the region's header, and edges
+        between worlds only go to a higher-numbered world's first block, so the worlds form a
+        chain of single-entry copies of the (reducible) loop and the CFG stays reducible (natural
+        loops only, which the passes and the wasm structurer rely on). A world may not start at
+        an inner loop's header: entered there, the outer loop's blocks after a `break` out of the
+        inner loop are reached both through and around the inner loop's exit (irreducible; found
+        by the fuzzer, seed 700680), so inner headers exit on a type change instead.
         """
         for world in range(self.world + 1, len(self.world_entries)):
             if self.world_entries[world] == header:
