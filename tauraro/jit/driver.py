@@ -139,7 +139,7 @@ class JitDriver:
         self.verify = bool(os.environ.get("TAURARO_JIT_VERIFY"))
         self.loops: dict[tuple[int, int], LoopState] = {}
         self.counters: dict[tuple[int, int], list[int]] = {}
-        self._handler_loops: dict[tuple[int, int], list[int]] = {}  # (code, handler pc) -> loops around it
+        self._handler_loops: dict[tuple[int, int], list[LoopState]] = {}  # (code, handler pc) -> loops around it
         self.budget = CodeBudget(code_budget(options.get("jit_code_budget")))
         self._interrupt = _InterruptWatcher(self)
 
@@ -217,10 +217,7 @@ class JitDriver:
         return h
 
     def hot(self, vm: Any, code: CodeObject, loop_id: int, R: list, header: int) -> int:
-        key = (id(code), loop_id)
-        state = self.loops.get(key)
-        if state is None:
-            state = self.loops[key] = LoopState(code, loop_id)
+        state = self._state(code, loop_id)
         if state.blacklisted:
             self._uninstall(vm, state)
             return header
@@ -237,16 +234,20 @@ class JitDriver:
         return self.enter(vm, state, R, header)
 
     def caught(self, code: CodeObject, handler: int) -> None:
-        """The VM caught an exception at `handler`: count it for the loops around the handler."""
-        loops = self._handler_loops.get((id(code), handler))
-        if loops is None:
-            loops = self._handler_loops[(id(code), handler)] = [
-                info.loop_id for info in code.loops if info.header <= handler < info.pop]
-        for loop_id in loops:
-            state = self.loops.get((id(code), loop_id))
-            if state is None:
-                state = self.loops[(id(code), loop_id)] = LoopState(code, loop_id)
+        """The VM caught an exception at `handler`: count it for the loops around the handler
+        (called for every caught exception, so it is one dict lookup and an increment per loop)."""
+        states = self._handler_loops.get((id(code), handler))
+        if states is None:
+            states = self._handler_loops[(id(code), handler)] = [
+                self._state(code, info.loop_id) for info in code.loops if info.header <= handler < info.pop]
+        for state in states:
             state.caught += 1
+
+    def _state(self, code: CodeObject, loop_id: int) -> LoopState:
+        state = self.loops.get((id(code), loop_id))
+        if state is None:
+            state = self.loops[(id(code), loop_id)] = LoopState(code, loop_id)
+        return state
 
     def _exceptions_outweigh(self, vm: Any, state: LoopState, caught: int) -> bool:
         """Whether the exceptions the loop caught while warming up make compiling it a loss: each
