@@ -26,6 +26,19 @@ REFERENCE_ORDER = ("c", "cpython", "pypy", "luajit")  # whose checksum counts wh
 PREDICTION_MARGIN = 1.25  # a full-size run is skipped when predicted time x this exceeds the timeout
 
 
+KEEP_MARKER = "<!-- Sections below are written by other bench scripts; python -m bench keeps them. -->"
+
+
+def kept_sections(path: Path) -> str:
+    """The part of an existing results.md from KEEP_MARKER on (bench.hostile, bench.codemem, ...)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    at = text.find(KEEP_MARKER)
+    return "\n" + text[at:] if at >= 0 else ""
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -221,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     md = report.render_markdown(meta, programs, engines, runner.cells)
-    (out / "results.md").write_text(md, encoding="utf-8")
+    (out / "results.md").write_text(md + kept_sections(out / "results.md"), encoding="utf-8")
     report.write_json(out / "results.json", meta, programs, engines, runner.cells)
     log(f"wrote {out / 'results.md'} and {out / 'results.json'}")
     log(report.write_chart(out / "results.png", meta, programs, engines, runner.cells))

@@ -6,6 +6,9 @@ The compile pipeline, in order (`JitDriver.compile_loop`):
   3. passes             (pipeline.optimize: constfold, cse, guardelim, licm, constfold, dce)
   4. emission           (backend.compile: IR interpreter, LLVM or WebAssembly)
   5. installation       (the loop's back-edge and SetupLoop enter compiled code from now on)
+
+Whether a loop is compiled and kept being entered is judged by the entry ledger (jit/policy.py);
+the memory compiled loops keep is bounded by the code budget (jit/budget.py).
 """
 from __future__ import annotations
 
@@ -105,7 +108,7 @@ class LoopState:
     def line(self) -> int:
         return self.code.loops[self.loop_id].line
 
-    def back_edges(self) -> list[Instr]:
+    def back_edges(self) -> list[tuple[int, Instr]]:
         """(pc, JumpBack) of every back-edge of this loop (its end and its continues)."""
         return [(pc, ins) for pc, ins in enumerate(self.code.instrs) if ins.op == "JumpBack" and ins.b == self.loop_id]
 
