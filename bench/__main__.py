@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     md = report.render_markdown(meta, programs, engines, runner.cells)
-    report.write_results_md(out / "results.md", md)  # keeps the real-programs section
+    report.write_results_md(out / "results.md", md)  # keeps the marked sections of other bench scripts
     report.write_json(out / "results.json", meta, programs, engines, runner.cells)
     log(f"wrote {out / 'results.md'} and {out / 'results.json'}")
     log(report.write_chart(out / "results.png", meta, programs, engines, runner.cells))

@@ -45,6 +45,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stats", action="store_true", help="print JIT statistics on stderr at exit")
     p.add_argument("--stats-json", metavar="PATH", help="write JIT statistics as JSON at exit")
     p.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
+    p.add_argument("--jit-code-budget", default=None, metavar="BYTES",
+                   help="memory compiled loops may keep, e.g. 64M (default 64M; env TAURARO_JIT_CODE_BUDGET); "
+                        "the least recently used are evicted beyond it")
     p.add_argument("--target", default=None, help="dump code for another target (e.g. aarch64)")
 
 
@@ -87,7 +90,7 @@ def _normalise_argv(argv: list[str]) -> list[str]:
         return ["exec", *argv[1:]]
     if argv[0] in ("run", "dis", "exec", "repl", "-h", "--help", "--version"):
         return argv
-    takes_value = {"--backend", "--jit-threshold", "--dump", "--stats-json", "--target"}
+    takes_value = {"--backend", "--jit-threshold", "--dump", "--stats-json", "--target", "--jit-code-budget"}
     positional = [a for i, a in enumerate(argv)
                   if not a.startswith("-") and not (i and argv[i - 1] in takes_value)]
     return ["run", *argv] if positional or "-" in argv else ["repl", *argv]
@@ -115,8 +118,18 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
     threshold = args.jit_threshold
     if threshold is not None and threshold < 1:
         raise UsageError("--jit-threshold must be at least 1")
+    budget = args.jit_code_budget
+    if budget is not None:
+        from .jit.budget import MIN_BUDGET, parse_bytes
+
+        try:
+            budget = parse_bytes(budget)
+        except ValueError:
+            raise UsageError(f"--jit-code-budget must be a number of bytes (suffixes K, M, G), not {budget!r}") from None
+        if budget < MIN_BUDGET:
+            raise UsageError(f"--jit-code-budget must be at least {MIN_BUDGET} bytes")
     return {"backend": args.backend, "jit_threshold": threshold, "dump": dump, "jit_log": args.jit_log,
-            "use_cache": not args.no_cache, "target": args.target}
+            "use_cache": not args.no_cache, "target": args.target, "jit_code_budget": budget}
 
 
 def _execute(read_source: Callable[[], str], filename: str, args: argparse.Namespace) -> int:
@@ -214,7 +227,8 @@ def repl(args: argparse.Namespace) -> int:
     stats = JitStats(backend=opts["backend"])
     jit = make_jit(opts["backend"], opts["jit_threshold"], stats,
                    {"dump": opts["dump"], "jit_log": opts["jit_log"], "dump_stream": sys.stderr,
-                    "filename": "<stdin>", "use_cache": opts["use_cache"], "target": opts["target"]})
+                    "filename": "<stdin>", "use_cache": opts["use_cache"], "target": opts["target"],
+                    "jit_code_budget": opts["jit_code_budget"]})
     vm = VM(filename="<stdin>", jit=jit)
     vm.builtins["__echo__"] = _echo
     interactive = sys.stdin.isatty()

@@ -128,6 +128,8 @@ class VM:
                 del self.handled[base + entry.handled_depth:]
                 R[entry.reg] = e
                 pc = entry.handler
+                if self.jit is not None:
+                    self.jit.caught(code, pc)  # exceptions inside a loop: evidence against compiling it
 
     def resume(self, code: CodeObject, R: list, pc: int) -> tuple[Any, int]:
         """Resume a generator-expression frame; returns (value, next pc) or (None, -1) when done."""

@@ -134,7 +134,15 @@ for i in range(1, 200):
 print(t)
 """,
     "host_constants_restored_at_exits": """
-print([("fizz" if i % 3 == 0 else "") + ("buzz" if i % 5 == 0 else "") or str(i) for i in range(1, 31)])
+def f(n):
+    out = []
+    t = 0
+    for i in range(1, n):
+        t += i
+        if i % 97 == 0:
+            out.append(("fizz" if i % 3 == 0 else "") + ("buzz" if i % 5 == 0 else "") or str(i))
+    return t, out
+print(f(1000))
 """,
     "uncaught_error_inside_compiled_loop": """
 def h(n):

@@ -137,6 +137,16 @@ def canonical_name(name: str) -> str:
     return name
 
 
+def check_backend(name: str) -> str:
+    """The registry name for `name` if the backend can load here (its packages are installed),
+    without importing it; TauraroError otherwise."""
+    name = canonical_name(name)
+    for package in BACKENDS[name].packages:
+        if importlib.util.find_spec(package) is None:
+            raise TauraroError(f"JIT backend {name!r} needs the Python package {package!r}: pip install {package}")
+    return name
+
+
 def get_backend(name: str) -> Backend:
     """The shared instance of backend `name`, imported on first use; TauraroError if unavailable."""
     name = canonical_name(name)
@@ -209,9 +219,7 @@ def _not_produced(what: str, backend: str, has: Callable[[type[Backend] | None],
 
 
 def _load(name: str, spec: BackendSpec) -> type[Backend]:
-    for package in spec.packages:
-        if importlib.util.find_spec(package) is None:
-            raise TauraroError(f"JIT backend {name!r} needs the Python package {package!r}: pip install {package}")
+    check_backend(name)
     try:
         module = importlib.import_module(spec.module)
     except ImportError as e:

@@ -6,6 +6,9 @@ The compile pipeline, in order (`JitDriver.compile_loop`):
   3. passes             (pipeline.optimize: constfold, cse, guardelim, licm, constfold, dce)
   4. emission           (backend.compile: IR interpreter, LLVM or WebAssembly)
   5. installation       (the loop's back-edge and SetupLoop enter compiled code from now on)
+
+Whether a loop is compiled and kept being entered is judged by the entry ledger (jit/policy.py);
+the memory compiled loops keep is bounded by the code budget (jit/budget.py).
 """
 from __future__ import annotations
 
@@ -15,30 +18,28 @@ import socket
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..bytecode import CodeObject, Instr
+from ..bytecode import DEFS_ON_FALLTHROUGH, CodeObject, Instr
 from ..errors import InternalJitError, TauraroError
 from ..settings import DEFAULT_JIT_THRESHOLD, ENV_JIT_THRESHOLD
 from ..stats import JitStats
+from .budget import CodeBudget, code_budget, retained_bytes
 from .irtext import print_function as format_function
 from .layout import Tag, box, unbox
 from .lists import mirror_in, mirror_out
 from .lists import release as release_mirror
 from .pipeline import optimize
-from .reasons import AbortReason, ExitReason
-from .region import LoopRegion, classify, extract_region, range_iterator_state
-from .translate import Abort, Translator
+from .policy import COPY_COST, ENTRY_COST, SLOT_COST, Ledger
+from .reasons import AbortReason, ExitReason, GiveUp
+from .region import RANGE_ITERATOR, LoopRegion, classify, extract_region, range_iterator_state, range_length
+from .translate import Abort, Translator, describe_value
+from .verify import VerifyError
 
 DEFAULT_THRESHOLD = DEFAULT_JIT_THRESHOLD  # measured: see tauraro/settings.py
 MAX_VARIANTS = 4  # type signatures compiled per loop before it is blacklisted
-STORM_ENTRIES = 200  # entries observed before judging a loop's exits
-STORM_MIN_ITERATIONS = 3.0  # average back-edges per entry below which compiled code does not pay off
-COPY_RATIO = 2  # list elements mirrored per compiled iteration above which entering does not pay off
 BIG_LIST = 1 << 16  # elements: an inner loop defers to its enclosing loop rather than copy such a list
-MISS_LIMIT = 64  # failed entries (types the loop was not compiled for) before it is blacklisted
 
 
 def default_threshold() -> int:
@@ -67,7 +68,7 @@ class ExitPlan:
     list_copies: list[tuple[str, Any, int]]  # (kind, key, slot whose entry list the register gets)
 
 
-@dataclass
+@dataclass(eq=False)
 class Variant:
     """One compiled version of a loop, for one entry signature."""
 
@@ -76,11 +77,10 @@ class Variant:
     plans: list[ExitPlan]
     writes: list[tuple[int, str, Any]]  # (slot, kind, key) written at entry
     iter_writes: list[tuple[int, int, int]]  # (register, cur slot, stop slot)
-    mirrors_lists: bool = False  # the loop indexes lists: mirror list values into linear memory
-    entries: int = 0
-    iterations: int = 0
-    copied: int = 0  # list elements mirrored in at entries
-    exits: Counter = field(default_factory=Counter)
+    list_slots: frozenset[int] = frozenset()  # slots whose entry list is mirrored into linear memory
+    retained_bytes: int = 0  # what keeping it costs, charged to the code budget
+    state: Any = None  # the LoopState it belongs to
+    sig: tuple = ()
 
 
 @dataclass
@@ -93,26 +93,43 @@ class LoopState:
     variants: dict[tuple, Variant] = field(default_factory=dict)
     failed: set = field(default_factory=set)
     blacklisted: str | None = None
-    misses: int = 0
     deferred: bool = False  # leaves big-list work to an enclosing loop while that one may compile
+    ledger: Ledger | None = None
+    compiles: int = 0
+    evicted: int = 0
+    caught: int = 0  # exceptions caught inside the loop since it was last judged hot
 
     @property
     def location(self) -> str:
-        return f"{self.code.filename}:{self.code.loops[self.loop_id].line}"
+        return f"{self.code.filename}:{self.line}"
+
+    @property
+    def line(self) -> int:
+        return self.code.loops[self.loop_id].line
+
+    def back_edges(self) -> list[tuple[int, Instr]]:
+        """(pc, JumpBack) of every back-edge of this loop (its end and its continues)."""
+        return [(pc, ins) for pc, ins in enumerate(self.code.instrs) if ins.op == "JumpBack" and ins.b == self.loop_id]
+
+    def summary(self) -> dict[str, Any]:
+        """The loop's line in --stats-json `loops`."""
+        out = {"loop": self.location, "compiles": self.compiles, "live_variants": len(self.variants),
+               "evicted": self.evicted, "blacklisted": self.blacklisted}
+        out.update(self.ledger.summary() if self.ledger else Ledger(0).summary())
+        return out
 
 
 class JitDriver:
     """Per-run JIT state: backend, linear memory, loops, stats, log and dumps."""
 
     def __init__(self, backend: str, threshold: int | None, stats: JitStats, options: dict[str, Any]) -> None:
-        from ..backends.base import get_backend
+        from ..backends.base import check_backend
 
-        self.backend_name = backend
-        self.backend = get_backend(backend)
-        if hasattr(self.backend, "configure"):
-            self.backend.configure(options)
-        self.memory = self.backend.make_memory()
-        self._cache_hits_before = self._backend_cache_hits()
+        self.backend_name = check_backend(backend)  # unknown or not installed: a usage error now
+        self.options = options
+        self._backend: Any = None  # loaded when the first loop translates (see `backend`)
+        self._memory: Any = None
+        self._cache_hits_before = 0
         self.threshold = threshold if threshold is not None else default_threshold()
         if self.threshold < 1:
             raise TauraroError("the JIT threshold must be at least 1")
@@ -124,9 +141,40 @@ class JitDriver:
         self.verify = bool(os.environ.get("TAURARO_JIT_VERIFY"))
         self.loops: dict[tuple[int, int], LoopState] = {}
         self.counters: dict[tuple[int, int], list[int]] = {}
-        self.compiled: list[Any] = []
+        self._handler_loops: dict[tuple[int, int], list[LoopState]] = {}  # (code, handler pc) -> loops around it
+        self.budget = CodeBudget(code_budget(options.get("jit_code_budget")))
         self._interrupt = _InterruptWatcher(self)
-        self._interrupt.start()
+
+    @property
+    def backend(self) -> Any:
+        """The backend, loaded on first use: importing wasmtime or llvmlite and creating the engine
+        and memory take 0.1-0.3 s (measured, bench/hostile), which a program whose loops never get
+        past translation (or never get hot) does not pay."""
+        if self._backend is None:
+            self._load_backend()
+        return self._backend
+
+    def _load_backend(self) -> None:
+        from ..backends.base import get_backend
+
+        t0 = time.perf_counter()
+        backend = get_backend(self.backend_name)
+        if hasattr(backend, "configure"):
+            backend.configure(self.options)
+        self._memory = backend.make_memory()
+        self._cache_hits_before = self._backend_cache_hits(backend)
+        self._backend = backend
+        self._interrupt.start()  # compiled code is about to run: Ctrl-C must reach it
+        elapsed = time.perf_counter() - t0
+        self.stats.compile_seconds_by_phase["backend_load"] += elapsed
+        self.stats.compile_seconds += elapsed
+        self.log(f"loaded the {self.backend_name} backend in {elapsed * 1000:.1f} ms")
+
+    @property
+    def memory(self) -> Any:
+        if self._memory is None:
+            self.backend  # noqa: B018 - loads the backend and its memory
+        return self._memory
 
     # --- observability ---------------------------------------------------------------------------
     def log(self, message: str) -> None:
@@ -134,15 +182,22 @@ class JitDriver:
             self.out.write(f"[jit] {message}\n")
             self.out.flush()
 
-    def abort(self, state: LoopState, reason: AbortReason, detail: str, line: int | None = None) -> None:
-        line = line if line is not None else state.code.loops[state.loop_id].line
-        self.stats.aborts.append({"line": line, "reason": f"{reason}: {detail}"})
-        self.log(f"abort {state.code.filename}:{line}: {reason}: {detail}")
+    def abort(self, state: LoopState, reason: AbortReason, detail: str) -> None:
+        text = reason.explain(detail=detail, backend=self.backend_name)
+        self.stats.aborts.append({"loop": state.location, "line": state.line, "reason": str(reason),
+                                  "explanation": text})
+        self.log(f"abort {state.location}: {reason}: {text}")
 
-    def blacklist(self, vm: Any, state: LoopState, why: str) -> None:
-        state.blacklisted = why
+    def blacklist(self, vm: Any, state: LoopState, reason: GiveUp, **fields: Any) -> None:
+        """Give the loop back to the interpreter for good, saying why."""
+        text = reason.explain(**fields)
+        state.blacklisted = str(reason)
         self.stats.blacklisted += 1
-        self.log(f"blacklist {state.location}: {why}")
+        self.stats.blacklists.append({"loop": state.location, "reason": str(reason), "explanation": text})
+        if reason is GiveUp.EXIT_STORM:
+            self.stats.exit_storms += 1
+        if reason is not GiveUp.NOT_COMPILED:  # the abort line said it
+            self.log(f"blacklist {state.location}: {reason}: {text}")
         self._uninstall(vm, state)
 
     # --- hot-loop detection -------------------------------------------------------------------------
@@ -164,45 +219,103 @@ class JitDriver:
         return h
 
     def hot(self, vm: Any, code: CodeObject, loop_id: int, R: list, header: int) -> int:
-        key = (id(code), loop_id)
-        state = self.loops.get(key)
-        if state is None:
-            state = self.loops[key] = LoopState(code, loop_id)
+        state = self._state(code, loop_id)
         if state.blacklisted:
             self._uninstall(vm, state)
             return header
         if state.deferred and self._enclosing_pending(state):
+            return header
+        caught, state.caught = state.caught, 0
+        if caught and not state.variants and self._exceptions_outweigh(vm, state, caught):
+            return header
+        if not state.variants and self._copies_outweigh(vm, state, R):
             return header
         if self.enter_or_compile(vm, state, R) is None:
             return header
         self._install(vm, state)
         return self.enter(vm, state, R, header)
 
+    def caught(self, code: CodeObject, handler: int) -> None:
+        """The VM caught an exception at `handler`: count it for the loops around the handler
+        (called for every caught exception, so it is one dict lookup and an increment per loop)."""
+        states = self._handler_loops.get((id(code), handler))
+        if states is None:
+            states = self._handler_loops[(id(code), handler)] = [
+                self._state(code, info.loop_id) for info in code.loops if info.header <= handler < info.pop]
+        for state in states:
+            state.caught += 1
+
+    def _state(self, code: CodeObject, loop_id: int) -> LoopState:
+        state = self.loops.get((id(code), loop_id))
+        if state is None:
+            state = self.loops[(id(code), loop_id)] = LoopState(code, loop_id)
+        return state
+
+    def _exceptions_outweigh(self, vm: Any, state: LoopState, caught: int) -> bool:
+        """Whether the exceptions the loop caught while warming up make compiling it a loss: each
+        one would leave compiled code (raising and catching are interpreted), so an entry would run
+        only the iterations between two exceptions (see jit/policy.py)."""
+        self._ensure_region(state)
+        between = self.threshold / caught
+        if between * state.ledger.per_iteration >= ENTRY_COST + SLOT_COST * len(state.region.slots):
+            return False
+        detail = (f"it raised and caught an exception every {between:.1f} iterations while interpreted; each "
+                  f"one leaves compiled code, and so few iterations between them do not pay for entering it")
+        self.abort(state, AbortReason.EXCEPTIONS, detail)
+        self.blacklist(vm, state, GiveUp.NOT_COMPILED, detail=detail)
+        return True
+
+    def _copies_outweigh(self, vm: Any, state: LoopState, R: list) -> bool:
+        """Whether copying the lists this loop indexes into compiled code would cost more than a
+        whole run of its range saves (a short loop over a big list): then it is not compiled.
+        The range's length is known at entry; a `while` loop's is not, and the ledger judges it."""
+        self._ensure_region(state)
+        region = state.region
+        ins = state.code.instrs[region.header]
+        if not region.indexes_lists or ins.op not in DEFS_ON_FALLTHROUGH or type(R[ins.b]) is not RANGE_ITERATOR:
+            return False
+        lists = {id(v): len(v) for v in self._values(vm, region, R) if type(v) is list}
+        elements = sum(lists.values())
+        total = range_length(R[ins.b])
+        if ENTRY_COST + COPY_COST * elements <= total * state.ledger.per_iteration:
+            return False
+        self.blacklist(vm, state, GiveUp.LIST_COPIES, elements=elements, iterations=total)
+        self._heat_enclosing(state)
+        return True
+
+    def _ensure_region(self, state: LoopState) -> None:
+        if state.region is None:
+            state.region = extract_region(state.code, state.code.loops[state.loop_id])
+            state.ledger = Ledger(state.region.min_iteration())
+
     def _install(self, vm: Any, state: LoopState) -> None:
         rt = state.code.runtime
+        for pc, ins in state.back_edges():
+            rt.handlers[pc] = self._entry_handler(vm, state, ins.a)
         info = state.code.loops[state.loop_id]
-        for pc, ins in enumerate(state.code.instrs):
-            if ins.op == "JumpBack" and ins.b == state.loop_id:
-                rt.handlers[pc] = self._entry_handler(vm, state, ins.a)
         rt.handlers[info.setup] = self._entry_handler(vm, state, info.header)
 
     def _uninstall(self, vm: Any, state: LoopState, counting: bool = False) -> None:
         """Give the loop back to the interpreter: plain back-edges, or counting ones (`counting`)."""
+        for variant in list(state.variants.values()):
+            self._release(variant)
         rt = state.code.runtime
-        info = state.code.loops[state.loop_id]
-        for variant in state.variants.values():
-            variant.compiled.release()
-            self.memory.free_frame(variant.frame)
-        state.variants.clear()
-        for pc, ins in enumerate(state.code.instrs):
-            if ins.op == "JumpBack" and ins.b == state.loop_id:
-                target = ins.a
-                if counting:
-                    rt.handlers[pc] = self.back_edge_handler(vm, state.code, pc, ins)
-                else:
-                    rt.handlers[pc] = lambda R, t=target: t
-        nxt = info.setup + 1
-        rt.handlers[info.setup] = lambda R: nxt
+        for pc, ins in state.back_edges():
+            if counting:
+                rt.handlers[pc] = self.back_edge_handler(vm, state.code, pc, ins)
+            else:
+                rt.handlers[pc] = lambda R, t=ins.a: t
+        nxt = state.code.loops[state.loop_id].setup + 1
+        rt.handlers[state.code.loops[state.loop_id].setup] = lambda R: nxt
+
+    def _release(self, variant: Variant) -> None:
+        """Free a variant's code and frame (never while it runs: compiled code never calls back into Python)."""
+        variant.compiled.release()
+        self.memory.free_frame(variant.frame)
+        del variant.state.variants[variant.sig]
+        self.budget.remove(variant)
+        self.stats.live_compiled_loops = len(self.budget)
+        self.stats.code_bytes = self.budget.bytes
 
     def _entry_handler(self, vm: Any, state: LoopState, header: int) -> Callable[[list], int]:
         def h(R: list) -> int:
@@ -212,8 +325,7 @@ class JitDriver:
     # --- compiling ---------------------------------------------------------------------------------
     def enter_or_compile(self, vm: Any, state: LoopState, R: list) -> Variant | None:
         """The variant for the current entry values, compiling it if needed (None: cannot)."""
-        if state.region is None:
-            state.region = extract_region(state.code, state.code.loops[state.loop_id])
+        self._ensure_region(state)
         values = self._values(vm, state.region, R)
         sig = tuple(classify(v) for v in values)
         variant = state.variants.get(sig)
@@ -222,35 +334,58 @@ class JitDriver:
         if sig in state.failed or state.blacklisted:
             return None
         if len(state.variants) >= MAX_VARIANTS:
-            self.blacklist(vm, state, f"more than {MAX_VARIANTS} type signatures")
+            self.blacklist(vm, state, GiveUp.TYPES_CHANGE, count=MAX_VARIANTS + 1)
             return None
         try:
             variant = self.compile_loop(state, values)
         except Abort as e:
-            state.failed.add(sig)
-            self.abort(state, e.reason, e.detail)
-            if not state.variants:
-                self.blacklist(vm, state, str(e.reason))
-            return None
+            return self._compile_failed(vm, state, sig, e.reason, e.detail)
         except Exception as e:  # noqa: BLE001 - a JIT failure never changes the program's behaviour
-            state.failed.add(sig)
-            reason = AbortReason.BACKEND if not isinstance(e, NotImplementedError) else AbortReason.UNSUPPORTED_OP
-            self.abort(state, reason, f"{type(e).__name__}: {e}".splitlines()[0])
-            if not state.variants:
-                self.blacklist(vm, state, str(reason))
-            return None
+            reason = (AbortReason.UNSUPPORTED_OP if isinstance(e, NotImplementedError) else
+                      AbortReason.VERIFY if isinstance(e, VerifyError) else AbortReason.BACKEND)
+            return self._compile_failed(vm, state, sig, reason, f"{type(e).__name__}: {e}".splitlines()[0])
+        variant.state, variant.sig = state, sig
         state.variants[sig] = variant
+        state.compiles += 1
+        for old in self.budget.add(variant):  # least recently used first, never the new one
+            self.log(f"evict {old.state.location}: over the compiled-code budget of {self.budget.limit} bytes")
+            old.state.evicted += 1
+            self.stats.evictions += 1
+            was = old.state
+            self._release(old)
+            if not was.variants and not was.blacklisted:
+                self._uninstall(vm, was, counting=True)  # compiles again if it gets hot again
+        self.stats.live_compiled_loops = len(self.budget)
+        self.stats.code_bytes = self.budget.bytes
+        self.stats.peak_code_bytes = max(self.stats.peak_code_bytes, self.budget.bytes)
         return variant
+
+    def _compile_failed(self, vm: Any, state: LoopState, sig: tuple, reason: AbortReason, detail: str) -> None:
+        state.failed.add(sig)
+        self.abort(state, reason, detail)
+        if not state.variants:
+            self.blacklist(vm, state, GiveUp.NOT_COMPILED, detail=reason.explain(detail=detail,
+                                                                                   backend=self.backend_name))
+        return None
 
     def compile_loop(self, state: LoopState, values: list[Any]) -> Variant:
         """The pipeline: translate -> optimise -> emit, timing each phase."""
         region = state.region
         phases = self.stats.compile_seconds_by_phase
         start = time.perf_counter()
-        name = f"loop_{state.code.name.strip('<>')}_{state.loop_id}_{len(state.variants)}"
-        translator = Translator(region, values, name, state.location,
-                                lists=getattr(self.backend, "supports_lists", False))
-        fn = translator.translate()
+        name = f"loop_{state.code.name.strip('<>')}_{state.loop_id}_{state.compiles}"
+        lists = self._backend is None or self._backend.supports_lists  # every backend so far has lists
+        translator = Translator(region, values, name, state.location, lists=lists)
+        try:
+            fn = translator.translate()
+        finally:
+            phases["translate"] += time.perf_counter() - start
+        if self._backend is None:
+            self._load_backend()
+            start += phases["backend_load"]  # once per run: not part of this loop's compile time
+        if translator.list_slots and not self.backend.supports_lists:
+            translator = Translator(region, values, name, state.location, lists=False)
+            fn = translator.translate()
         t1 = time.perf_counter()
         if "ir" in self.dump:
             self.out.write(f"== IR {fn.location} (built)\n{format_function(fn)}\n")
@@ -260,21 +395,20 @@ class JitDriver:
             self.out.write(f"== IR {fn.location} (optimised)\n{format_function(fn)}\n")
         compiled = self.backend.compile(fn, self.memory)
         t3 = time.perf_counter()
-        phases["translate"] += t1 - start
         phases["optimize"] += t2 - t1
         phases["backend"] += t3 - t2
         self.stats.compile_seconds += t3 - start
         self.stats.loops_compiled += 1
-        self.compiled.append(compiled)
         frame = self.memory.alloc_frame(fn.nslots)
-        variant = Variant(compiled, frame, self._plans(fn, region), *self._writes(region),
-                          mirrors_lists=translator.mirrors_lists)
         nops = sum(len(b.ops) for b in fn.blocks)
+        variant = Variant(compiled, frame, self._plans(fn, region), *self._writes(region),
+                          list_slots=frozenset(translator.list_slots),
+                          retained_bytes=retained_bytes(compiled, nops, len(fn.snapshots)))
         nguards = sum(1 for b in fn.blocks for op in b.ops if op.snapshot is not None)
-        self.log(f"compiled loop {state.location} ({self.backend_name}, {nops} ops, {nguards} guards) "
+        self.log(f"compiled {state.location} ({self.backend_name}, {nops} ops, {nguards} guards) "
                  f"in {(t3 - start) * 1000:.1f} ms")
         for line, detail in translator.exits_unsupported:
-            self.log(f"side exit {state.code.filename}:{line}: {detail}")
+            self.log(f"side exit {state.code.filename}:{line}: the loop {detail}")
         self._dump_compiled(fn, compiled)
         return variant
 
@@ -311,21 +445,21 @@ class JitDriver:
     @staticmethod
     def _writes(region: LoopRegion) -> tuple[list[tuple[int, str, Any]], list[tuple[int, int, int]]]:
         """The slots the VM fills at entry: live registers, globals and live range iterators."""
-        live = region.live[region.header]
+        live = region.live_at(region.header)
         writes = [(slot, ref.kind, ref.key) for slot, ref in enumerate(region.slots)
-                  if ref.kind == "global" or (ref.kind == "reg" and ref.key in live)]
-        iters = [(reg, cur, stop) for reg, (cur, stop) in region.iter_slots.items() if reg in live]
+                  if ref.kind == "global" or (ref.kind == "reg" and live >> ref.key & 1)]
+        iters = [(reg, cur, stop) for reg, (cur, stop) in region.iter_slots.items() if live >> reg & 1]
         return writes, iters
 
     @staticmethod
     def _values(vm: Any, region: LoopRegion, R: list) -> list[Any]:
         G, B = vm.globals, vm.builtins
-        live = region.live[region.header]
+        live = region.header_live
         out = []
         for ref in region.slots:
             if ref.kind == "reg":
                 # A register dead at the header must not split the loop into type variants.
-                out.append(R[ref.key] if ref.key in live else _DEAD)
+                out.append(R[ref.key] if live >> ref.key & 1 else _DEAD)
             elif ref.kind == "global":
                 out.append(G[ref.key] if ref.key in G else B.get(ref.key, _DEAD))  # a missing name: untracked
             else:
@@ -335,16 +469,17 @@ class JitDriver:
     # --- entering and leaving compiled code -----------------------------------------------------------
     def enter(self, vm: Any, state: LoopState, R: list, header: int) -> int:
         """Run the compiled loop from its header; returns the pc where the interpreter resumes."""
+        self.stats.loop_entries += 1
         variant = self.enter_or_compile(vm, state, R)
         if variant is None:
-            state.misses += 1
-            if state.misses >= MISS_LIMIT and not state.blacklisted:
-                self.blacklist(vm, state, "entry types keep changing")
+            if not state.blacklisted:
+                self._entry_failed(vm, state, 0, "it was entered with variable types it was not compiled for")
             return header
         memory, frame = self.memory, variant.frame
         G = vm.globals
         mirrors: dict[int, tuple[int, list]] = {}  # id(list) -> (object offset, list)
         entered: dict[int, Any] = {}  # slot -> the list object it held at entry
+        copied = 0
         for slot, kind, key in variant.writes:
             value = R[key] if kind == "reg" else G.get(key)
             t = type(value)
@@ -353,33 +488,39 @@ class JitDriver:
                 if boxed is not None:
                     memory.write_slot(frame, slot, boxed[0], boxed[1])
                     continue
-            elif t is list and variant.mirrors_lists:
+            elif t is list and slot in variant.list_slots:
                 mirror = mirrors.get(id(value))
                 if mirror is None and len(value) > BIG_LIST and not state.deferred and self._heat_enclosing(state):
                     # Copying a big list at every entry of an inner loop costs more than it saves:
                     # run this entry, then leave the loop to its enclosing one, which compiles at its
                     # next back-edge and copies the list once.
                     state.deferred = True
-                    self.log(f"defer {state.location} to its enclosing loop ({len(value)}-element list)")
+                    self.log(f"defer {state.location}: the loop copies a {len(value)}-element list at every "
+                             f"entry; the loop around it compiles instead")
                 if mirror is None:
                     p = mirror_in(memory, value)
                     if p is None:  # an element without a cell form: this entry stays interpreted
                         self._release_mirrors(mirrors)
-                        state.misses += 1
+                        name = state.code.register_name(key) if kind == "reg" else key
+                        self._entry_failed(vm, state, copied + len(value),
+                                           f"list '{name}' holds {describe_value(value)}; compiled loops "
+                                           f"copy only lists of ints, floats and bools")
                         return header
                     mirror = mirrors[id(value)] = (p, value)
-                    variant.copied += len(value)
+                    copied += len(value)
+                    self.stats.list_copies += 1
                 memory.write_slot(frame, slot, Tag.LIST, mirror[0])
                 entered[slot] = value
                 continue
             memory.write_slot(frame, slot, Tag.EMPTY, 0)
         for reg, cur_slot, stop_slot in variant.iter_writes:
             it = R[reg]
-            if type(it).__name__ == "range_iterator":
+            if type(it) is RANGE_ITERATOR:
                 cur, stop, _step = range_iterator_state(it)
                 memory.write_slot(frame, cur_slot, Tag.INT, cur)
                 memory.write_slot(frame, stop_slot, Tag.INT, stop)
         memory.set_interrupt(frame, 0)
+        self.budget.touch(variant)
         t0 = time.perf_counter()
         try:
             n = variant.compiled.run(frame)
@@ -388,12 +529,12 @@ class JitDriver:
         except Exception as e:
             raise InternalJitError(f"compiled loop {state.location} failed: {type(e).__name__}: {e}") from e
         self.stats.native_seconds += time.perf_counter() - t0
-        self.stats.native_entries += 1
         plan = variant.plans[n]
         iterations = memory.iterations(frame)
+        written = 0
         if mirrors:
             for p, lst in mirrors.values():
-                mirror_out(memory, p, lst)
+                written += mirror_out(memory, p, lst)
             self._release_mirrors(mirrors)
             for kind, key, slot in plan.list_copies:
                 if kind == "reg":
@@ -401,17 +542,39 @@ class JitDriver:
                 else:
                     G[key] = entered[slot]
         self._apply_exit(vm, plan, R, memory, frame)
-        variant.entries += 1
-        variant.iterations += iterations
-        variant.exits[n] += 1
-        self.stats.exits_taken += 1
-        self.stats.exits_by_reason[str(plan.reason)] += 1
-        if state.deferred:
-            self._uninstall(vm, state, counting=True)
-        elif (variant.entries >= STORM_ENTRIES and variant.entries % STORM_ENTRIES == 0) or (
-                variant.entries >= 2 and variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries):
-            self._check_storm(vm, state, variant)
+        self._count_entry(iterations, copied, written, plan)
+        pays = state.ledger.entered(iterations, len(variant.writes) + len(plan.reads), copied + written,
+                                    plan.reason, plan.line)
+        if not pays:
+            self._give_up(vm, state)
+        elif state.deferred:
+            if self._enclosing_pending(state):
+                self._uninstall(vm, state, counting=True)  # until the loop around it has compiled
+            else:
+                state.deferred = False  # nothing around it compiles: the ledger alone decides
         return plan.resume_pc
+
+    def _count_entry(self, iterations: int, copied: int, written: int, plan: ExitPlan) -> None:
+        stats = self.stats
+        stats.native_entries += 1
+        stats.native_iterations += iterations
+        stats.list_elements_copied += copied
+        stats.list_elements_written_back += written
+        stats.exits_taken += 1
+        stats.exits_by_reason[str(plan.reason)] += 1
+
+    def _entry_failed(self, vm: Any, state: LoopState, scanned: int, why: str) -> None:
+        """An attempt that ran no compiled code: counted against the loop."""
+        self.stats.failed_entries += 1
+        self.stats.list_elements_copied += scanned
+        if not state.ledger.failed_attempt(scanned, why):
+            self._give_up(vm, state)
+
+    def _give_up(self, vm: Any, state: LoopState) -> None:
+        """The loop's entries cost more than they save: interpret it from now on (see jit/policy.py)."""
+        reason, fields = state.ledger.verdict()
+        self.blacklist(vm, state, reason, **fields)
+        self._heat_enclosing(state)  # a loop around it may pay where this one does not
 
     def _release_mirrors(self, mirrors: dict[int, tuple[int, list]]) -> None:
         for p, _lst in mirrors.values():
@@ -437,65 +600,50 @@ class JitDriver:
             stop = memory.read_slot(frame, stop_slot)[1]
             R[reg] = iter(range(cur, stop, step))
 
+    def _enclosing(self, state: LoopState) -> list[Any]:
+        """The loops of the same code object around this one."""
+        inner = state.code.loops[state.loop_id]
+        return [info for info in state.code.loops if info.header < inner.header and inner.pop < info.pop]
+
     def _enclosing_pending(self, state: LoopState) -> bool:
         """Whether a loop around this one may still compile (it has not been blacklisted)."""
-        inner = state.code.loops[state.loop_id]
-        for info in state.code.loops:
-            if info.header < inner.header and inner.pop < info.pop:
-                outer = self.loops.get((id(state.code), info.loop_id))
-                if outer is None or not outer.blacklisted:
-                    return True
+        for info in self._enclosing(state):
+            outer = self.loops.get((id(state.code), info.loop_id))
+            if outer is None or not outer.blacklisted:
+                return True
         return False
 
     def _heat_enclosing(self, state: LoopState) -> bool:
         """Make the loops around this one compile at their next back-edge (they are entered less
         often); False when no enclosing loop can still compile."""
-        inner = state.code.loops[state.loop_id]
         heated = False
-        for info in state.code.loops:
-            if info.header < inner.header and inner.pop < info.pop:
-                outer = self.loops.get((id(state.code), info.loop_id))
-                if outer is not None and (outer.blacklisted or outer.variants):
-                    continue
-                self.counters.setdefault((id(state.code), info.loop_id), [0])[0] = self.threshold
-                heated = True
+        for info in self._enclosing(state):
+            outer = self.loops.get((id(state.code), info.loop_id))
+            if outer is not None and (outer.blacklisted or outer.variants):
+                continue
+            self.counters.setdefault((id(state.code), info.loop_id), [0])[0] = self.threshold
+            heated = True
         return heated
-
-    def _check_storm(self, vm: Any, state: LoopState, variant: Variant) -> None:
-        average = variant.iterations / max(1, variant.entries)
-        if variant.copied > COPY_RATIO * variant.iterations + 64 * variant.entries:
-            # Copying lists in and out costs more than the loop saves: let an enclosing loop (entered
-            # once) compile instead, or keep interpreting.
-            self.blacklist(vm, state, f"list copies ({variant.copied} elements) outweigh "
-                                      f"{variant.iterations} iterations")
-            self._heat_enclosing(state)
-            return
-        if average >= STORM_MIN_ITERATIONS:
-            return
-        n, count = variant.exits.most_common(1)[0]
-        plan = variant.plans[n]
-        if plan.reason in (ExitReason.LOOP_EXIT, ExitReason.BREAK, ExitReason.RETURN):
-            why = f"short loop ({average:.1f} iterations per entry)"
-        else:
-            self.stats.exit_storms += 1
-            why = f"exit storm: exit {n} ({plan.reason}, line {plan.line}) {count} times"
-            self.log(f"exit storm {state.location} exit {n} ({plan.reason})")
-        self.blacklist(vm, state, why)
 
     # --- end of run ------------------------------------------------------------------------------------
     def interrupt(self) -> None:
         """Called from the interrupt watcher thread when SIGINT arrives: stop compiled loops."""
-        self.memory.interrupt_all(1)
-        hook = getattr(self.backend, "interrupt", None)
+        if self._backend is None:
+            return
+        self._memory.interrupt_all(1)
+        hook = getattr(self._backend, "interrupt", None)
         if hook is not None:
             hook()
 
     def finish(self) -> None:
         self._interrupt.stop()
-        self.stats.cache_hits = self._backend_cache_hits() - self._cache_hits_before
+        if self._backend is not None:
+            self.stats.cache_hits = self._backend_cache_hits(self._backend) - self._cache_hits_before
+        self.stats.loops = [state.summary() for state in self.loops.values()]
 
-    def _backend_cache_hits(self) -> int:
-        hits = getattr(self.backend, "cache_hits", 0)
+    @staticmethod
+    def _backend_cache_hits(backend: Any) -> int:
+        hits = getattr(backend, "cache_hits", 0)
         return hits if isinstance(hits, int) else 0
 
 

@@ -49,6 +49,17 @@ def _cells(lst: list) -> array | None:
     return cells
 
 
+def mirrorable(lst: list) -> bool:
+    """Whether every item has a cell form (int within i64, float, bool), at C speed for the common cases."""
+    kinds = set(map(type, lst))
+    if not kinds <= {int, float, bool}:
+        return False
+    if int in kinds:
+        ints = [x for x in lst if type(x) is int] if len(kinds) > 1 else lst
+        return I64_MIN <= min(ints) and max(ints) <= I64_MAX
+    return True
+
+
 def mirror_in(memory: LinearMemory, lst: list) -> int | None:
     """Copy a list into linear memory; returns its object offset P, or None if it cannot be mirrored."""
     cells = _cells(lst)
@@ -71,12 +82,13 @@ def mirror_in(memory: LinearMemory, lst: list) -> int | None:
     return p
 
 
-def mirror_out(memory: LinearMemory, p: int, lst: list) -> None:
-    """Write a mirrored list back into the Python list if compiled code stored into it."""
+def mirror_out(memory: LinearMemory, p: int, lst: list) -> int:
+    """Write a mirrored list back into the Python list if compiled code stored into it; returns the
+    number of elements written back (0 when it was not stored into)."""
     q = memory._q
     w = p >> 3
     if q[w + 3] == 0:
-        return
+        return 0
     n = q[w]
     items = q[w + 2]
     cells = array("q")
@@ -91,6 +103,7 @@ def mirror_out(memory: LinearMemory, p: int, lst: list) -> None:
     else:
         lst[:] = [unbox(t, v) for t, v in zip(tags, payloads)]
     q[w + 3] = 0
+    return n
 
 
 def release(memory: LinearMemory, p: int) -> None:

@@ -1,43 +1,172 @@
-"""Shared reason enums: why compiled code exited (ExitReason) and why a compile was aborted (AbortReason)."""
+"""The one table of JIT reasons: each has a stable code (logs, stats, dumps, IR text) and a plain explanation.
+
+* ExitReason: why compiled code left through a snapshot.
+* AbortReason: why a hot loop was not compiled at all.
+* Unsupported: what a loop does that compiled code does not do (the translator ends that path with
+  an exit to the interpreter, reason UNSUPPORTED, and --jit-log names it with its line).
+* GiveUp: why the driver stopped entering a compiled loop (blacklisted it) at run time.
+
+Explanations are templates (`str.format` fields in braces) written for a user who wants to know
+what to change: they say what the loop does that the JIT does not compile, not how the JIT works.
+`--jit-log` and `--stats` print them; `describe()` gives the code and the text together.
+"""
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
+
+# What compiled loops keep natively; the explanations below refer to it.
+NATIVE_VALUES = "ints that fit in 64 bits, floats, bools and lists of them"
+NATIVE_CALLS = "range, len, abs, min, max, int, float, bool and math functions"
 
 
-class ExitReason(str, Enum):
-    """Why compiled code left through a snapshot; stats, logs, dumps and the IR text all use these values."""
+class Reason(str, Enum):
+    """A reason: the member's value is its code; `text` is the explanation template."""
 
-    LOOP_EXIT = "loop_exit"  # the loop condition became false: the normal way out
-    BREAK = "break"  # a `break` statement
-    RETURN = "return"  # a `return` inside the loop
-    GUARD_TYPE = "guard_type"  # a slot's tag was not the type the loop was compiled for
-    GUARD_VALUE = "guard_value"  # a speculated condition (guard.true/guard.false) failed
-    OVERFLOW = "overflow"  # an i64 result would not fit: the interpreter continues with a big int
-    ZERO_DIV = "zero_div"  # division or modulo by zero: the interpreter raises ZeroDivisionError
-    SHIFT = "shift"  # negative shift count: the interpreter raises ValueError
-    RANGE = "range"  # a float->int or int->float conversion out of the exact range
-    DOMAIN = "domain"  # a math domain/range error (sqrt(-1), log(0), exp(1000)): the interpreter raises
-    UNSUPPORTED = "unsupported"  # the translator met something it does not compile: resume in the interpreter
-    INTERRUPT = "interrupt"  # the header interrupt flag was set (Ctrl-C) and seen at a back-edge poll
+    text: str
+
+    def __new__(cls, code: str, text: str) -> Reason:
+        obj = str.__new__(cls, code)
+        obj._value_ = code
+        obj.text = text
+        return obj
 
     def __str__(self) -> str:
         return self.value
 
+    def explain(self, **fields: Any) -> str:
+        """The explanation with its fields filled in (missing fields print as '?')."""
+        return self.text.format_map(_Fields(fields))
 
-class AbortReason(str, Enum):
+
+class _Fields(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+class ExitReason(Reason):
+    """Why compiled code left through a snapshot; stats, logs, dumps and the IR text all use these codes."""
+
+    LOOP_EXIT = ("loop_exit", "the loop ended normally (its condition became false or its range ran out)")
+    BREAK = ("break", "a break statement left the loop")
+    RETURN = ("return", "a return statement inside the loop")
+    GUARD_TYPE = ("guard_type", "a variable held another type than the loop was compiled for")
+    GUARD_VALUE = ("guard_value", "a condition the compiled code relied on did not hold")
+    OVERFLOW = ("overflow", "an int result did not fit in 64 bits: the interpreter continues with a big int")
+    ZERO_DIV = ("zero_div", "a division or modulo by zero: the interpreter raises ZeroDivisionError")
+    SHIFT = ("shift", "a shift by a negative count: the interpreter raises ValueError")
+    RANGE = ("range", "a number outside the range compiled code handles exactly (an int beyond 2**53 meeting "
+                      "a float, a float too big for int(), a list index out of range)")
+    DOMAIN = ("domain", "a math function got an argument outside its domain (sqrt(-1), log(0), exp(1000)): "
+                        "the interpreter raises")
+    UNSUPPORTED = ("unsupported", "the loop reached code the JIT does not compile (see the side-exit lines of "
+                                  "--jit-log)")
+    INTERRUPT = ("interrupt", "Ctrl-C")
+
+
+class AbortReason(Reason):
     """Why a hot loop was not compiled at all (the translator, the passes or a backend gave up)."""
 
-    UNSUPPORTED_OP = "unsupported_op"  # a bytecode the translator cannot express in the IR
-    UNSUPPORTED_TYPE = "unsupported_type"  # a live value whose type has no IR type (str, list, object...)
-    UNSTABLE_TYPE = "unstable_type"  # a slot's type changes around the loop
-    TOO_LARGE = "too_large"  # the loop exceeds the translator's size limits
-    TOO_MANY_EXITS = "too_many_exits"  # the loop kept deoptimising and was blacklisted
-    CALL = "call"  # the loop calls a function that is not compiled (calls are reserved)
-    GENERATOR = "generator"  # yield/await inside the loop
-    EXCEPTION = "exception"  # try/except/with inside the loop
-    VERIFY = "verify"  # the verifier rejected the IR (a compiler bug: reported, never silent)
-    BACKEND = "backend"  # the backend failed to compile the IR
-    BACKEND_MISSING = "backend_missing"  # the selected backend or its package is not installed
+    NO_ITERATION = ("no_iteration", "no iteration can run in compiled code: {detail}")
+    EXCEPTIONS = ("exceptions", "{detail}")
+    UNSUPPORTED_OP = ("unsupported_op", "the {backend} backend cannot compile an operation of this loop ({detail})")
+    UNSUPPORTED_TYPE = ("unsupported_type", "a value of this loop has no native form ({detail})")
+    TOO_LARGE = ("too_large", "the loop is too large to compile ({detail})")
+    VERIFY = ("verify", "{detail} (an internal error: the JIT built invalid code; please report it)")
+    BACKEND = ("backend", "{detail} (an internal error of the {backend} backend; please report it)")
 
-    def __str__(self) -> str:
-        return self.value
+
+class Unsupported(Reason):
+    """What a loop does that compiled code does not: the path leaves to the interpreter there."""
+
+    BYTECODE = ("bytecode", "{what}; compiled loops do arithmetic and comparisons on " + NATIVE_VALUES)
+    VALUE = ("value", "uses {name}, which holds {kind}; compiled loops keep only " + NATIVE_VALUES)
+    UNBOUND = ("unbound", "reads {name}, which may not be assigned yet")
+    GLOBAL_STORE = ("global_store", "stores {kind} in global {name}; compiled loops keep only " + NATIVE_VALUES)
+    OPERATOR = ("operator", "computes {op} on {kind}; compiled loops do {op} only on {native}")
+    POWER = ("power", "computes ** with the exponent {name}; compiled loops raise ints only to a constant "
+                      "power from 0 to 8")
+    ITERATE = ("iterate", "loops over {kind}; compiled for-loops iterate over range() only")
+    RANGE_ARGS = ("range_args", "calls range() with {detail}; compiled loops take int bounds and a constant "
+                                "nonzero step")
+    ATTRIBUTE = ("attribute", "reads attribute .{attr} of {kind}; compiled loops read only math constants")
+    SUBSCRIPT = ("subscript", "indexes {name}, which holds {kind}; compiled loops index only lists of "
+                              "ints, floats or bools, by an int")
+    LIST_STORE = ("list_store", "stores {kind} into list {name}; compiled loops store only ints, floats and "
+                                "bools into lists")
+    CALL = ("call", "calls {name}(), {kind}; compiled loops call only " + NATIVE_CALLS)
+    CALL_ARGS = ("call_args", "calls {name}() with {kind}; compiled loops pass only " + NATIVE_VALUES)
+
+
+class GiveUp(Reason):
+    """Why the driver stopped entering a loop's compiled code (blacklisted it) while the program ran."""
+
+    NOT_COMPILED = ("not_compiled", "it could not be compiled: {detail}")
+    TYPES_CHANGE = ("types_change", "it was entered with {count} different combinations of variable types")
+    SHORT = ("short", "it ran {average:.1f} iterations per entry on average over {entries} entries; entering "
+                      "compiled code costs about as much as {entry_cost} interpreted instructions")
+    EXIT_STORM = ("exit_storm", "compiled code kept leaving at line {line} after {average:.1f} iterations per "
+                                "entry on average: {exit}")
+    LIST_COPIES = ("list_copies", "copying lists in and out of compiled code ({elements} elements for "
+                                  "{iterations} iterations) costs more than it saves")
+    ENTRY_FAILED = ("entry_failed", "its compiled code could not be entered {count} times: {detail}")
+
+
+def describe(reason: Reason, **fields: Any) -> str:
+    """`code: explanation`, the form --jit-log and --stats print."""
+    return f"{reason.value}: {reason.explain(**fields)}"
+
+
+# What each bytecode the translator does not compile does, in user terms (Unsupported.BYTECODE).
+# Keys are generic opcode names of bytecode.OPCODES (quickened forms map to theirs); checked below.
+BYTECODE_WHAT: dict[str, str] = {
+    "CallFunctionKw": "calls a function with keyword arguments",
+    "CallMethod": "calls method .{method}()",
+    "BuildList": "builds a list",
+    "BuildTuple": "builds a tuple",
+    "BuildSet": "builds a set",
+    "BuildDict": "builds a dict",
+    "BuildSlice": "takes a slice",
+    "BuildString": "builds an f-string",
+    "FormatValue": "formats a value in an f-string",
+    "ListAppend": "appends in a comprehension",
+    "SetAdd": "adds in a set comprehension",
+    "MapAdd": "stores in a dict comprehension",
+    "SubscrDelete": "deletes an item",
+    "StoreAttr": "assigns attribute .{attr}",
+    "DeleteAttr": "deletes attribute .{attr}",
+    "MakeFunction": "defines a function or lambda",
+    "MakeClass": "defines a class",
+    "ImportModule": "imports a module",
+    "Raise": "raises an exception",
+    "RaiseAssert": "fails an assert",
+    "ExceptMatch": "handles an exception",
+    "PushExcept": "handles an exception",
+    "PopExcept": "handles an exception",
+    "Reraise": "handles an exception",
+    "UnpackSequence": "unpacks a sequence",
+    "DeleteFast": "deletes a variable",
+    "DeleteGlobal": "deletes a global",
+    "LoadName": "runs a class body",
+    "StoreName": "runs a class body",
+    "MakeCell": "uses a variable of an enclosing function (a closure)",
+    "LoadDeref": "reads a variable of an enclosing function (a closure)",
+    "StoreDeref": "assigns a variable of an enclosing function (a closure)",
+    "YieldValue": "yields (a generator expression)",
+    "CompareIsRR": "compares with 'is'",
+    "CompareIsNotRR": "compares with 'is not'",
+    "CompareInRR": "tests membership with 'in'",
+    "CompareNotInRR": "tests membership with 'not in'",
+    "BinaryMatMulRR": "computes @",
+    "InplaceMatMulRR": "computes @=",
+}
+
+
+def _check_bytecode_table() -> None:
+    from ..bytecode import OPCODES
+
+    unknown = sorted(set(BYTECODE_WHAT) - set(OPCODES))
+    assert not unknown, f"BYTECODE_WHAT names unknown opcodes: {unknown}"
+
+
+_check_bytecode_table()

@@ -6,7 +6,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..bytecode import OPCODES, CodeObject, LoopInfo, liveness, register_effects, successors
+from ..bytecode import OPCODES, CodeObject, Liveness, LoopInfo, liveness, register_effects, successors
 from .layout import Tag, is_i64
 
 RANGE_ITERATOR = type(iter(range(0)))
@@ -29,11 +29,12 @@ class LoopRegion:
 
     code: CodeObject
     loop: LoopInfo
-    live: list[frozenset[int]]
+    liveness: Liveness
     slots: list[SlotRef] = field(default_factory=list)
     reg_slot: dict[int, int] = field(default_factory=dict)
     global_slot: dict[str, int] = field(default_factory=dict)
     iter_slots: dict[int, tuple[int, int]] = field(default_factory=dict)
+    _header_live: int | None = None
 
     @property
     def header(self) -> int:
@@ -48,6 +49,17 @@ class LoopRegion:
         """Whether the loop subscripts anything: only then are list values mirrored at entry."""
         return any(self.code.instrs[pc].op in ("SubscrLoad", "SubscrStore")
                    for pc in range(self.header, self.end))
+
+    def live_at(self, pc: int) -> int:
+        """Registers live before pc, as a bit set (bit r = register r)."""
+        return self.liveness.bits(pc)
+
+    @property
+    def header_live(self) -> int:
+        """Registers live at the loop header (asked at every entry: computed once)."""
+        if self._header_live is None:
+            self._header_live = self.liveness.bits(self.header)
+        return self._header_live
 
     def contains(self, pc: int) -> bool:
         return self.header <= pc < self.end
@@ -78,19 +90,33 @@ class LoopRegion:
                     leaders.add(pc + 1)
         return sorted(leaders)
 
+    def min_iteration(self) -> int:
+        """Instructions on the shortest path from the header back to it (an iteration's least work).
 
-def live_registers(code: CodeObject) -> list[frozenset[int]]:
-    """Liveness per pc, computed once per code object."""
-    cached = getattr(code, "_liveness", None)
-    if cached is None:
-        cached = liveness(code)
-        code._liveness = cached
-    return cached
+        Breadth-first over the region's normal edges; JumpBack to this loop's header closes a path
+        (an inner loop is crossed by its exit edge, so it counts once, not per inner iteration)."""
+        best = {self.header: 0}
+        frontier = [self.header]
+        shortest = None
+        while frontier:
+            nxt = []
+            for pc in frontier:
+                ins = self.code.instrs[pc]
+                if ins.op == "JumpBack" and ins.a == self.header:
+                    length = best[pc] + 1
+                    shortest = length if shortest is None else min(shortest, length)
+                    continue
+                for s in successors(ins, pc):
+                    if self.contains(s) and s not in best:
+                        best[s] = best[pc] + 1
+                        nxt.append(s)
+            frontier = nxt
+        return shortest or 1
 
 
 def extract_region(code: CodeObject, loop: LoopInfo) -> LoopRegion:
     """Collect the registers and globals the loop touches; each gets one slot of the frame window."""
-    region = LoopRegion(code, loop, live_registers(code))
+    region = LoopRegion(code, loop, liveness(code))
     regs: list[int] = []
     globals_: list[str] = []
     for pc in range(loop.header, loop.pop):
@@ -116,13 +142,18 @@ def extract_region(code: CodeObject, loop: LoopInfo) -> LoopRegion:
     return region
 
 
-LIST_KEY = ("list",)
+_ELEM_KINDS = {int: "int", float: "float", bool: "bool"}
+
+
+def is_list_key(key: Any) -> bool:
+    return isinstance(key, tuple) and key[0] == "list"
 
 
 def classify(value: Any) -> Any:
     """The entry key of a value: a Tag for i64/f64/bool, ('iter', step) for a range iterator,
-    ('list',) for a list (mirrored into linear memory when the loop indexes lists), ('obj', id) for
-    a host constant, or None when compiled code cannot use it."""
+    ('list', first item's kind) for a list (mirrored into linear memory when the loop indexes lists
+    and every item has a native form: a list of None gets its own variant, which leaves it alone),
+    ('obj', id) for a host constant, or None when compiled code cannot use it."""
     t = type(value)
     if t is int:
         return Tag.INT if is_i64(value) else None
@@ -133,10 +164,17 @@ def classify(value: Any) -> Any:
     if t is RANGE_ITERATOR:
         return ("iter", range_iterator_state(value)[2])
     if t is list:
-        return LIST_KEY
+        return ("list", _ELEM_KINDS.get(type(value[0]), "other") if value else "empty")
     if isinstance(value, CONSTANT_TYPES) or value is math:
         return ("obj", id(value))
     return None
+
+
+def range_length(it: Any) -> int:
+    """How many values a range iterator's range has: in all up to 3.11 (`__reduce__` gives the
+    whole range), those left from 3.12 on (it gives the advanced range)."""
+    _fn, (rng,), _index = it.__reduce__()
+    return len(rng)
 
 
 def range_iterator_state(it: Any) -> tuple[int, int, int]:

@@ -6,23 +6,35 @@ compile). An instruction the translator does not model ends its path with an `ex
 interpreter at that instruction (reason UNSUPPORTED): unsupported code never blocks compilation.
 Snapshots list the live slots at the resume pc; host constants and range iterators that must be
 rebuilt are attached to each snapshot as `snap.extras` for the driver.
+
+Worlds: blocks are keyed by (world, leader pc). World 0 starts at the loop header with the entry
+types. When a back-edge brings the loop's header other types than its block was built for
+(typically the first iteration: a variable first assigned inside the loop, or the loop variable
+itself when it is read after the loop), the header and the blocks it reaches are built again in a
+new world for those types (at most MAX_WORLDS), instead of exiting at every entry's first back-edge.
 """
 from __future__ import annotations
 
+import heapq
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..bytecode import GENERIC_OF, Instr
+from ..bytecode import CALLS, GENERIC_OF, JUMPS, OPCODES, Instr, register_effects
+from ..runtime import UNBOUND, Function
+from .analysis import back_edges
 from .ir import BOOL, F64, I64, PTR, Block, IRBuilder, LoopFunction, Type, Value
-from .layout import Tag
-from .reasons import AbortReason, ExitReason
-from .region import LIST_KEY, LoopRegion, SlotRef, classify
+from .layout import Tag, is_i64
+from .lists import mirrorable
+from .reasons import BYTECODE_WHAT, AbortReason, ExitReason, Unsupported
+from .region import LoopRegion, SlotRef, classify, is_list_key
 
 TAG_TYPES = {Tag.INT: I64, Tag.FLOAT: F64, Tag.BOOL: BOOL}
 _ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
 EXACT_FLOAT_INT = 2 ** 53
 MAX_BLOCKS = 400
+MAX_WORLDS = 3  # copies of the loop for the types of its first iterations (see _world_for)
 
 
 class Abort(Exception):
@@ -39,11 +51,14 @@ class TypeMismatch(Exception):
 
 
 class SideExit(Exception):
-    """This instruction is not modelled: leave to the interpreter right before it."""
+    """This instruction is not modelled: leave to the interpreter right before it.
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    `reason` and `fields` fill the plain explanation of reasons.Unsupported (`detail`)."""
+
+    def __init__(self, reason: Unsupported, /, **fields: Any) -> None:
+        self.reason = reason
+        self.detail = reason.explain(**fields)
+        super().__init__(self.detail)
 
 
 # Abstract values of a slot: Value (typed SSA), Obj (host constant), It (virtual range iterator),
@@ -114,6 +129,7 @@ EXIT_REASON_OF_OP = {"add.i64": ExitReason.OVERFLOW, "sub.i64": ExitReason.OVERF
                      "list.get.i64": ExitReason.RANGE, "list.get.f64": ExitReason.RANGE,
                      "list.get.bool": ExitReason.RANGE, "list.set.i64": ExitReason.RANGE,
                      "list.set.f64": ExitReason.RANGE, "list.set.bool": ExitReason.RANGE}
+NATIVE_BUILTINS = (range, len, abs, min, max, int, float, bool)  # besides math functions: reasons.NATIVE_CALLS
 MATH_CALLF = {"sin", "cos", "tan", "exp", "log", "atan", "asin", "acos", "sinh", "cosh", "tanh", "log2",
               "log10", "expm1"}
 
@@ -130,33 +146,52 @@ class Translator:
         self.fn = LoopFunction(name, location, len(region.slots),
                                {i: s.name for i, s in enumerate(region.slots)}, entry_pc=region.header)
         self.b = IRBuilder(self.fn)
-        self.blocks: dict[int, Block] = {}
-        self.block_layout: dict[int, list[tuple[int, str]]] = {}  # leader -> [(slot, kind)] of params
-        self.block_state: dict[int, dict[int, Any]] = {}  # leader -> abstract values at entry
+        # Blocks are keyed by (world, leader): see "Worlds" in the module docstring.
+        self.blocks: dict[tuple[int, int], Block] = {}
+        self.block_layout: dict[tuple[int, int], list[tuple[int, str]]] = {}  # [(slot, kind)] of params
+        self.block_state: dict[tuple[int, int], dict[int, Any]] = {}  # abstract values at entry
+        self.world_entries: list[int] = []  # world -> the loop header pc it starts at
+        self.world = 0  # the world of the block being translated
+        self._pending: list[tuple[int, int]] = []  # defined, not yet translated (heap of keys)
         self.state: dict[int, Any] = {}
         self.pc = 0
         self.line = region.loop.line
         self.exits_unsupported: list[tuple[int, str]] = []
+        self.list_slots: set[int] = set()  # slots whose entry list is mirrored into linear memory
 
     # --- entry -----------------------------------------------------------------------------------
     def translate(self) -> LoopFunction:
         region = self.region
-        leaders = region.block_leaders()
+        self.leaders = leaders = region.block_leaders()
         if len(leaders) > MAX_BLOCKS:
             raise Abort(AbortReason.TOO_LARGE, f"{len(leaders)} blocks")
+        self.block_end = {leader: leaders[i + 1] if i + 1 < len(leaders) else region.end
+                          for i, leader in enumerate(leaders)}
         entry = self.b.new_block("entry")
         self.b.set_block(entry)
         guard = self.b.snapshot(region.header, {}, ExitReason.GUARD_TYPE, line=self.line)
         self.state = self._entry_state(guard)
+        self.world_entries.append(region.header)
         self._jump_to(region.header, self.state)
-        for i, leader in enumerate(leaders):
-            if leader not in self.blocks:
-                continue  # unreachable from the header
-            end = leaders[i + 1] if i + 1 < len(leaders) else region.end
-            self._translate_block(leader, end)
+        while self._pending:  # lowest (world, pc) first: within a world, bytecode order
+            key = heapq.heappop(self._pending)
+            self.world = key[0]
+            self._translate_block(key, self.block_end[key[1]])
         self.fn.nslots = len(region.slots)
         self.fn.slot_names = {i: s.name for i, s in enumerate(region.slots)}
+        if not back_edges(self.fn):
+            raise Abort(AbortReason.NO_ITERATION, self.why_no_iteration())
         return self.fn
+
+    def why_no_iteration(self) -> str:
+        """Why no path through the loop body reaches its next iteration in compiled code."""
+        if self.exits_unsupported:
+            line, detail = self.exits_unsupported[0]
+            return f"line {line}: the loop {detail}"
+        mismatched = [s for s in self.fn.snapshots if s.reason is ExitReason.GUARD_TYPE and s.resume_pc != self.region.header]
+        if mismatched:
+            return f"line {mismatched[0].line}: variables change type at every iteration"
+        return "every path through its body leaves the loop (break or return)"
 
     def _entry_state(self, guard: int) -> dict[int, Any]:
         state: dict[int, Any] = {}
@@ -182,20 +217,22 @@ class Translator:
                     # reading it raises NameError in the interpreter and no exit binds it to None.
                     continue
                 state[slot] = Obj(value)
-            elif key == LIST_KEY and self.mirrors_lists:
+            elif is_list_key(key) and self.mirrors_lists and mirrorable(value):
                 self.b.guard_tag(slot, PTR, guard)
                 ptr = self.b.load(slot, PTR, hint=_hint(ref.name))
                 state[slot] = Lst(ptr, slot, _ELEM_TYPES.get(type(value[0]) if value else int, I64))
+                self.list_slots.add(slot)
         return state
 
     # --- blocks and edges --------------------------------------------------------------------------
     def _live_slots(self, pc: int) -> list[int]:
-        live = self.region.live[pc] if pc < len(self.region.live) else frozenset()
-        out = [s for r, s in self.region.reg_slot.items() if r in live]
+        live = self.region.live_at(pc)
+        out = [s for r, s in self.region.reg_slot.items() if live >> r & 1]
         out += list(self.region.global_slot.values())
         return sorted(out)
 
-    def _define_block(self, leader: int, state: dict[int, Any]) -> None:
+    def _define_block(self, key: tuple[int, int], state: dict[int, Any]) -> Block:
+        world, leader = key
         layout: list[tuple[int, str]] = []
         types: list[Type] = []
         names: list[str] = []
@@ -215,24 +252,25 @@ class Translator:
                 entry_state[slot] = v
             elif isinstance(v, Rng):
                 raise Abort(AbortReason.UNSUPPORTED_TYPE, "range object live across blocks")
-        block = self.b.new_block(f"pc{leader}", params=types, names=names)
+        label = f"pc{leader}" if world == 0 else f"pc{leader}_w{world}"
+        block = self.b.new_block(label, params=types, names=names)
         params = iter(block.params)
         for slot, kind in layout:
             if kind == "v":
                 entry_state[slot] = next(params)
             else:
                 entry_state[slot] = It(next(params), next(params), state[slot].step)
-        self.blocks[leader] = block
-        self.block_layout[leader] = layout
-        self.block_state[leader] = entry_state
+        self.blocks[key] = block
+        self.block_layout[key] = layout
+        self.block_state[key] = entry_state
+        heapq.heappush(self._pending, key)
+        return block
 
-    def _edge_args(self, leader: int, state: dict[int, Any]) -> list[Value]:
-        """Arguments for the block at `leader` from `state`; TypeMismatch if the types disagree."""
-        if leader not in self.blocks:
-            self._define_block(leader, state)
+    def _edge_args(self, key: tuple[int, int], state: dict[int, Any]) -> list[Value]:
+        """Arguments for block `key` from `state`; TypeMismatch if the types disagree."""
         args: list[Value] = []
-        want_state = self.block_state[leader]
-        for slot, kind in self.block_layout[leader]:
+        want_state = self.block_state[key]
+        for slot, kind in self.block_layout[key]:
             v = state.get(slot)
             want = want_state[slot]
             if kind == "v":
@@ -243,7 +281,7 @@ class Translator:
                 if not isinstance(v, It) or v.step != want.step:
                     raise TypeMismatch(self.region.slots[slot].name)
                 args += [v.cur, v.stop]
-        for slot in self._live_slots(leader):
+        for slot in self._live_slots(key[1]):
             want, have = want_state.get(slot), state.get(slot)
             if isinstance(want, (Value, It)):
                 continue
@@ -258,9 +296,16 @@ class Translator:
     def _target(self, pc: int, state: dict[int, Any], reason: ExitReason) -> tuple[Block, list[Value]]:
         """The IR block and arguments for control reaching bytecode `pc` with `state`."""
         if self.region.contains(pc):
+            key = (self.world, pc)
+            if key not in self.blocks:
+                return self._define_block(key, state), self._edge_args(key, state)
             try:
-                return self.blocks.get(pc) or self._defined(pc, state), self._edge_args(pc, state)
+                return self.blocks[key], self._edge_args(key, state)
             except TypeMismatch:
+                if pc == self.region.header:
+                    found = self._world_for(pc, state)
+                    if found is not None:
+                        return found
                 # This path brings other types than the block was built for: leave to the
                 # interpreter there; a later entry with the new types compiles its own variant.
                 reason = ExitReason.GUARD_TYPE
@@ -271,6 +316,32 @@ class Translator:
         self.b.set_block(saved)
         return exit_block, []
 
+    def _world_for(self, header: int, state: dict[int, Any]) -> tuple[Block, list[Value]] | None:
+        """A later world starting at the loop header that takes `state`, or a new one.
+
+        A loop's first iteration often brings other types to its header than the next ones (a
+        variable unbound or of another type before the loop, first assigned inside it). Rather
+        than exit at the first back-edge, the loop gets another copy (a world) of its blocks
+        specialised for the new types. Every world starts at the region's header, and edges
+        between worlds only go to a higher-numbered world's first block, so the worlds form a
+        chain of single-entry copies of the (reducible) loop and the CFG stays reducible (natural
+        loops only, which the passes and the wasm structurer rely on). A world may not start at
+        an inner loop's header: entered there, the outer loop's blocks after a `break` out of the
+        inner loop are reached both through and around the inner loop's exit (irreducible; found
+        by the fuzzer, seed 700680), so inner headers exit on a type change instead.
+        """
+        for world in range(self.world + 1, len(self.world_entries)):
+            if self.world_entries[world] == header:
+                try:
+                    return self.blocks[(world, header)], self._edge_args((world, header), state)
+                except TypeMismatch:
+                    continue
+        if len(self.world_entries) >= MAX_WORLDS or len(self.blocks) + len(self.leaders) > MAX_BLOCKS:
+            return None
+        key = (len(self.world_entries), header)
+        self.world_entries.append(header)
+        return self._define_block(key, state), self._edge_args(key, state)
+
     def _exit_name(self, pc: int) -> str:
         """`exit<pc>`, or `exit<pc>_<k>` when several edges leave to the same pc (`while a and b:`)."""
         taken = {blk.name for blk in self.fn.blocks}
@@ -279,10 +350,6 @@ class Translator:
             k += 1
             name = f"exit{pc}_{k}"
         return name
-
-    def _defined(self, pc: int, state: dict[int, Any]) -> Block:
-        self._define_block(pc, state)
-        return self.blocks[pc]
 
     def _jump_to(self, pc: int, state: dict[int, Any], reason: ExitReason = ExitReason.LOOP_EXIT) -> None:
         block, args = self._target(pc, state, reason)
@@ -322,10 +389,10 @@ class Translator:
         return index
 
     # --- instructions ------------------------------------------------------------------------------
-    def _translate_block(self, leader: int, end: int) -> None:
-        self.b.set_block(self.blocks[leader])
-        self.state = dict(self.block_state[leader])
-        pc = leader
+    def _translate_block(self, key: tuple[int, int], end: int) -> None:
+        self.b.set_block(self.blocks[key])
+        self.state = dict(self.block_state[key])
+        pc = key[1]
         while pc < end:
             self.pc = pc
             ins = self.code.instrs[pc]
@@ -349,12 +416,92 @@ class Translator:
         kind = _op_kind(ins.op)
         generic = GENERIC_OF.get(ins.op, ins.op)
         if generic.startswith(("Binary", "Inplace")):
-            self.set(ins.a, self.arith(kind, self.get(ins.b), self.get(ins.c)))
+            x, y = self.operands(ins)
+            self.set(ins.a, self.arith(kind, x, y, _symbol(ins.op)))
             return False
         if generic.startswith("Compare") and kind in COMPARE:
-            self.set(ins.a, self.compare(kind, self.get(ins.b), self.get(ins.c)))
+            x, y = self.operands(ins)
+            self.set(ins.a, self.compare(kind, x, y))
             return False
-        raise SideExit(f"unsupported {ins.op}")
+        raise SideExit(Unsupported.BYTECODE, what=self.what_bytecode(ins))
+
+    def operands(self, ins: Instr) -> tuple[Value, Value]:
+        """The two operand values of a binary op or comparison; SideExit naming one that is not a number."""
+        x, y = self.get(ins.b), self.get(ins.c)
+        for reg, v in ((ins.b, x), (ins.c, y)):
+            if not isinstance(v, Value):
+                raise SideExit(Unsupported.OPERATOR, op=_symbol(ins.op), kind=self.described(reg),
+                               native="ints, floats and bools")
+        return x, y
+
+    def described(self, reg: int) -> str:
+        """"'x' (a str)" for a named variable, "a str" for a temporary."""
+        name = self.code.local_names.get(reg)
+        return f"'{name}' ({self.kind_of(reg)})" if name else self.kind_of(reg)
+
+    def what_bytecode(self, ins: Instr) -> str:
+        """What an instruction the translator does not model does, in user terms."""
+        generic = GENERIC_OF.get(ins.op, ins.op)
+        text = BYTECODE_WHAT.get(generic, f"runs '{generic}'")
+        fields = {}
+        if generic == "CallMethod":
+            fields["method"] = self.code.consts[ins.c][0]
+        elif generic in ("StoreAttr", "DeleteAttr"):
+            fields["attr"] = self.code.names[ins.b]
+        return text.format(**fields)
+
+    # --- describing values for explanations --------------------------------------------------------
+    def callee_name(self, reg: int) -> str:
+        """The name a call uses: the variable, or the global loaded into the callee register."""
+        name = self.code.local_names.get(reg)
+        if name:
+            return name
+        for pc in range(self.pc - 1, self.region.header - 1, -1):
+            ins = self.code.instrs[pc]
+            if ins.op == "LoadGlobal" and ins.a == reg:
+                return self.code.names[ins.b]
+        return "a function"
+
+    def called_later(self, reg: int, pc: int) -> Instr | None:
+        """The call in the same block whose callee (or, for CallMethod, receiver) is register `reg`,
+        just loaded at pc."""
+        for k in range(pc + 1, self.region.end):
+            ins = self.code.instrs[k]
+            if ins.op in CALLS and ins.b == reg:
+                return ins
+            if ins.op in JUMPS or reg in register_effects(ins, self.code)[1]:
+                return None
+        return None
+
+    def iterated_kind(self, reg: int) -> str:
+        """What a for-loop iterates over: 'a list', 'a str', ... (its iterator's source)."""
+        v = self.get(reg)
+        value = v.value if isinstance(v, Obj) else self.entry_values[self.slot_of(reg)]
+        source = {"list_iterator": "a list", "str_ascii_iterator": "a str", "str_iterator": "a str",
+                  "tuple_iterator": "a tuple", "dict_keyiterator": "a dict", "set_iterator": "a set"}
+        return source.get(type(value).__name__, describe_value(value))
+
+    def name_of(self, reg: int) -> str:
+        """'x' for a named variable, 'a temporary value' otherwise."""
+        name = self.code.local_names.get(reg)
+        return f"'{name}'" if name else "a temporary value"
+
+    def kind_of(self, reg: int) -> str:
+        """What register `reg` holds here, as 'a str', 'None', 'a list holding None', ..."""
+        return self.kind_of_state(self.get(reg), self.slot_of(reg))
+
+    def kind_of_state(self, v: Any, slot: int | None) -> str:
+        if isinstance(v, Value):
+            return {I64: "an int", F64: "a float", BOOL: "a bool"}.get(v.type, "a value")
+        if isinstance(v, (It, Rng)):
+            return "a range"
+        if isinstance(v, Lst):
+            return "a list"
+        if isinstance(v, Obj):
+            return describe_value(v.value)
+        if slot is not None and slot < len(self.entry_values):
+            return describe_value(self.entry_values[slot])
+        return "a value computed by code the JIT does not compile"
 
     # register access
     def slot_of(self, reg: int) -> int:
@@ -366,7 +513,7 @@ class Translator:
     def num(self, reg: int) -> Value:
         v = self.get(reg)
         if not isinstance(v, Value):
-            raise SideExit(f"'{self.code.register_name(reg)}' is not a number the JIT tracks")
+            raise SideExit(Unsupported.VALUE, name=self.name_of(reg), kind=self.kind_of(reg))
         return v
 
     def set(self, reg: int, value: Any) -> None:
@@ -392,48 +539,47 @@ class Translator:
                 return v
             if v.type is BOOL:
                 return self.op("int.bool", v)
-        raise SideExit("operand is not an int")
+        raise SideExit(Unsupported.OPERATOR, op="an int operation", kind=self.kind_of_state(v, None), native="ints")
 
     def as_f64(self, v: Value) -> Value:
         if v.type is F64:
             return v
         return self.op("float.i64", self.as_i64(v))
 
-    def truth(self, v: Any) -> Value:
+    def truth(self, v: Any, reg: int | None = None) -> Value:
         if isinstance(v, Value):
             if v.type is BOOL:
                 return v
             return self.op("bool.i64" if v.type is I64 else "bool.f64", v)
-        raise SideExit("truth value of an untracked object")
+        if reg is None:
+            raise SideExit(Unsupported.VALUE, name="a value", kind=self.kind_of_state(v, None))
+        raise SideExit(Unsupported.VALUE, name=self.name_of(reg), kind=self.kind_of(reg))
 
-    def arith(self, kind: str, x: Any, y: Any) -> Value:
-        if not (isinstance(x, Value) and isinstance(y, Value)):
-            raise SideExit(f"{kind} on untracked operands")
+    def arith(self, kind: str, x: Value, y: Value, symbol: str) -> Value:
         if x.type is BOOL and y.type is BOOL and kind in ARITH_BOOL:
             return self.op(ARITH_BOOL[kind], x, y)
         if F64 in (x.type, y.type):
             if kind == "Pow" or kind not in ARITH_F64:
-                raise SideExit(f"float {kind}")
+                raise SideExit(Unsupported.OPERATOR, op=symbol, kind="a float",
+                               native="ints (** with a constant exponent from 0 to 8)" if kind == "Pow" else "ints")
             return self.op(ARITH_F64[kind], self.as_f64(x), self.as_f64(y))
         xi, yi = self.as_i64(x), self.as_i64(y)
         if kind == "Pow":
             return self.int_pow(xi, yi)
         if kind not in ARITH_I64:
-            raise SideExit(f"int {kind}")
+            raise SideExit(Unsupported.OPERATOR, op=symbol, kind="ints", native="other numbers")
         return self.op(ARITH_I64[kind], xi, yi)
 
     def int_pow(self, x: Value, y: Value) -> Value:
         exponent = _const_value(y)
         if not isinstance(exponent, int) or not 0 <= exponent <= 8:
-            raise SideExit("int ** with a non-constant or large exponent")
+            raise SideExit(Unsupported.POWER, name="a variable" if exponent is None else str(exponent))
         result = self.const(1)
         for _ in range(exponent):
             result = self.op("mul.i64", result, x)
         return result
 
-    def compare(self, kind: str, x: Any, y: Any) -> Value:
-        if not (isinstance(x, Value) and isinstance(y, Value)):
-            raise SideExit(f"compare {kind} on untracked operands")
+    def compare(self, kind: str, x: Value, y: Value) -> Value:
         cmp = COMPARE[kind]
         if x.type is BOOL and y.type is BOOL and kind in ("Equal", "NotEqual"):
             return self.op(f"{cmp}.bool", x, y)
@@ -469,24 +615,35 @@ class Translator:
     def op_Move(self, ins: Instr, pc: int) -> None:
         v = self.get(ins.b)
         if v is None:
-            raise SideExit(f"copy of untracked '{self.code.register_name(ins.b)}'")
+            self.untracked_copy(ins.a, pc, self.name_of(ins.b).strip("'"), self.name_of(ins.b), self.kind_of(ins.b))
         self.set(ins.a, v)
+
+    def untracked_copy(self, dst: int, pc: int, name: str, shown: str, kind: str) -> None:
+        """SideExit for copying an untracked value into `dst`, saying what the loop does with it:
+        a call (of it, or of one of its methods) if that comes next, else just that it uses it."""
+        call = self.called_later(dst, pc)
+        if call is not None and call.op == "CallMethod":
+            raise SideExit(Unsupported.BYTECODE, what=self.what_bytecode(call))
+        if call is not None:
+            raise SideExit(Unsupported.CALL, name=name, kind=kind)
+        raise SideExit(Unsupported.VALUE, name=shown, kind=kind)
 
     def op_CheckBound(self, ins: Instr, pc: int) -> None:
         if self.get(ins.a) is None:
-            raise SideExit("possibly unbound local")
+            raise SideExit(Unsupported.UNBOUND, name=self.name_of(ins.a))
 
     def op_LoadGlobal(self, ins: Instr, pc: int) -> None:
         slot = self.region.global_slot[self.code.names[ins.b]]
         v = self.state.get(slot)
         if v is None:
-            raise SideExit(f"global '{self.code.names[ins.b]}' the JIT does not track")
+            name = self.code.names[ins.b]
+            self.untracked_copy(ins.a, pc, name, f"global '{name}'", self.kind_of_state(None, slot))
         self.set(ins.a, v)
 
     def op_StoreGlobal(self, ins: Instr, pc: int) -> None:
         v = self.get(ins.a)
         if not isinstance(v, Value):
-            raise SideExit("storing an untracked value in a global")
+            raise SideExit(Unsupported.GLOBAL_STORE, name=f"'{self.code.names[ins.b]}'", kind=self.kind_of(ins.a))
         self.state[self.region.global_slot[self.code.names[ins.b]]] = v
 
     def op_UnaryNeg(self, ins: Instr, pc: int) -> None:
@@ -498,12 +655,12 @@ class Translator:
         self.set(ins.a, v if v.type is F64 else self.as_i64(v))
 
     def op_UnaryNot(self, ins: Instr, pc: int) -> None:
-        self.set(ins.a, self.op("not.bool", self.truth(self.get(ins.b))))
+        self.set(ins.a, self.op("not.bool", self.truth(self.get(ins.b), ins.b)))
 
     def op_UnaryInvert(self, ins: Instr, pc: int) -> None:
         v = self.num(ins.b)
         if v.type is F64:
-            raise SideExit("~ on a float")
+            raise SideExit(Unsupported.OPERATOR, op="~", kind="a float", native="ints")
         self.set(ins.a, self.op("invert.i64", self.as_i64(v)))
 
     def op_Jump(self, ins: Instr, pc: int) -> bool:
@@ -517,12 +674,12 @@ class Translator:
         return True
 
     def op_JumpIfTrue(self, ins: Instr, pc: int) -> bool:
-        cond = self.truth(self.get(ins.a))
+        cond = self.truth(self.get(ins.a), ins.a)
         self._branch(cond, ins.b, self.state, pc + 1, self.state)
         return True
 
     def op_JumpIfFalse(self, ins: Instr, pc: int) -> bool:
-        cond = self.truth(self.get(ins.a))
+        cond = self.truth(self.get(ins.a), ins.a)
         self._branch(cond, pc + 1, self.state, ins.b, self.state)
         return True
 
@@ -533,14 +690,14 @@ class Translator:
     def op_GetIter(self, ins: Instr, pc: int) -> None:
         v = self.get(ins.b)
         if not isinstance(v, Rng):
-            raise SideExit("iteration over something other than range()")
+            raise SideExit(Unsupported.ITERATE, kind=self.kind_of(ins.b))
         self.set(ins.a, It(v.start, v.stop, v.step))
         self.region.iterator_slots(ins.a)
 
     def op_ForIter(self, ins: Instr, pc: int) -> bool:
         it = self.get(ins.b)
         if not isinstance(it, It):
-            raise SideExit("for loop over something other than range()")
+            raise SideExit(Unsupported.ITERATE, kind=self.iterated_kind(ins.b))
         more = self.op("lt.i64" if it.step > 0 else "gt.i64", it.cur, it.stop)
         nxt = self.op("add.i64", it.cur, self.const(it.step))
         body = dict(self.state)
@@ -554,7 +711,7 @@ class Translator:
     def op_LoadAttr(self, ins: Instr, pc: int) -> None:
         obj = self.get(ins.b)
         if not (isinstance(obj, Obj) and obj.value is math):
-            raise SideExit("attribute of an untracked object")
+            raise SideExit(Unsupported.ATTRIBUTE, attr=self.code.names[ins.c], kind=self.kind_of(ins.b))
         value = getattr(math, self.code.names[ins.c])
         if type(value) in (int, float) and classify(value) is not None:
             self.set(ins.a, self.const(value))
@@ -563,22 +720,26 @@ class Translator:
 
     def op_SubscrLoad(self, ins: Instr, pc: int) -> None:
         lst, idx = self.get(ins.b), self.get(ins.c)
-        if not isinstance(lst, Lst) or not isinstance(idx, Value) or idx.type is F64:
-            raise SideExit("subscript of something other than a list by an int")
+        if not isinstance(lst, Lst):
+            raise SideExit(Unsupported.SUBSCRIPT, name=self.name_of(ins.b), kind=self.kind_of(ins.b))
+        if not isinstance(idx, Value) or idx.type is F64:
+            raise SideExit(Unsupported.SUBSCRIPT, name=self.name_of(ins.b), kind=f"a list, by {self.kind_of(ins.c)}")
         self.set(ins.a, self.op(f"list.get.{lst.elem}", lst.ptr, self.as_i64(idx)))
 
     def op_SubscrStore(self, ins: Instr, pc: int) -> None:
         lst, idx, value = self.get(ins.a), self.get(ins.b), self.get(ins.c)
-        if not isinstance(lst, Lst) or not isinstance(idx, Value) or idx.type is F64:
-            raise SideExit("item assignment to something other than a list by an int")
+        if not isinstance(lst, Lst):
+            raise SideExit(Unsupported.SUBSCRIPT, name=self.name_of(ins.a), kind=self.kind_of(ins.a))
+        if not isinstance(idx, Value) or idx.type is F64:
+            raise SideExit(Unsupported.SUBSCRIPT, name=self.name_of(ins.a), kind=f"a list, by {self.kind_of(ins.b)}")
         if not isinstance(value, Value):
-            raise SideExit("storing an untracked value in a list")
+            raise SideExit(Unsupported.LIST_STORE, name=self.name_of(ins.a), kind=self.kind_of(ins.c))
         self.op(f"list.set.{value.type}", lst.ptr, self.as_i64(idx), value)
 
     def op_CallFunction(self, ins: Instr, pc: int) -> None:
         f = self.get(ins.b)
         if not isinstance(f, Obj):
-            raise SideExit("call of an untracked function")
+            raise SideExit(Unsupported.CALL, name=self.callee_name(ins.b), kind=self.kind_of(ins.b))
         args = [self.get(ins.b + 1 + i) for i in range(ins.c)]
         self.set(ins.a, self.call_builtin(f.value, args))
 
@@ -588,8 +749,12 @@ class Translator:
             return self.range_of(args)
         if fn is len and len(args) == 1 and isinstance(args[0], Lst):
             return self.op("list.len", args[0].ptr)
+        is_math = getattr(fn, "__module__", None) == "math" and getattr(math, name, None) is fn
+        if fn not in NATIVE_BUILTINS and not is_math:
+            raise SideExit(Unsupported.CALL, name=name, kind=describe_value(fn))
         if not all(isinstance(a, Value) for a in args):
-            raise SideExit(f"call of {name} with untracked arguments")
+            bad = next(a for a in args if not isinstance(a, Value))
+            raise SideExit(Unsupported.CALL_ARGS, name=name, kind=self.kind_of_state(bad, None))
         if fn is abs and len(args) == 1:
             v = args[0]
             return self.op("abs.f64", v) if v.type is F64 else self.op("abs.i64", self.as_i64(v))
@@ -602,9 +767,9 @@ class Translator:
             return self.as_f64(args[0])
         if fn is bool and len(args) == 1:
             return self.truth(args[0])
-        if getattr(fn, "__module__", None) == "math" and getattr(math, name, None) is fn and len(args) == 1:
+        if is_math and len(args) == 1:
             return self.math_call(name, args[0])
-        raise SideExit(f"call of {name}")
+        raise SideExit(Unsupported.CALL_ARGS, name=name, kind=f"{len(args)} arguments of these types")
 
     def math_call(self, name: str, v: Value) -> Value:
         if name in ("floor", "ceil"):
@@ -620,17 +785,56 @@ class Translator:
             return self.op("eq.f64", self.op("abs.f64", x), self.const(math.inf))
         if name in MATH_CALLF:
             return self.op("callf.f64", x, fn=name)
-        raise SideExit(f"call of math.{name}")
+        raise SideExit(Unsupported.CALL, name=f"math.{name}", kind="a math function the JIT does not compile")
 
     def range_of(self, args: list[Any]) -> Rng:
         if not 1 <= len(args) <= 3 or not all(isinstance(a, Value) and a.type is I64 for a in args):
-            raise SideExit("range() with arguments that are not ints")
+            raise SideExit(Unsupported.RANGE_ARGS, detail="arguments that are not all ints")
         if len(args) == 1:
             return Rng(self.const(0), args[0], 1)
         step = 1 if len(args) == 2 else _const_value(args[2])
         if not isinstance(step, int) or step == 0:
-            raise SideExit("range() with a step that is not a nonzero constant")
+            raise SideExit(Unsupported.RANGE_ARGS, detail="a step that is not a constant")
         return Rng(args[0], args[1], step)
+
+
+def describe_value(value: Any) -> str:
+    """A Python value in user terms for explanations: 'a str', 'None', 'a list holding None', ..."""
+    if value is UNBOUND:
+        return "no value yet"
+    if value is None:
+        return "None"
+    t = type(value)
+    if t is object:  # the driver's marker for a register dead at the loop entry
+        return "a value the JIT does not track"
+    if t is int:
+        return "an int" if is_i64(value) else "an int too big for 64 bits"
+    if t is list:
+        odd = next((x for x in value if type(x) not in (int, float, bool) or (type(x) is int and not is_i64(x))),
+                   _NOTHING)
+        if odd is _NOTHING:
+            return "a list"
+        return f"a list holding {describe_value(odd)}"
+    if isinstance(value, Function):
+        return "a function defined in the program"
+    if isinstance(value, types.BuiltinFunctionType):
+        return f"the builtin {value.__name__}()"
+    if isinstance(value, types.ModuleType):
+        return f"the module {value.__name__}"
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
+    name = t.__name__
+    article = "an" if name[:1] in "aeiou" else "a"
+    return f"{article} {name}" if t.__module__ == "builtins" else f"{article} {name} object"
+
+
+_NOTHING = object()
+
+
+def _symbol(op: str) -> str:
+    """The operator symbol of a binary/compare opcode ('+', '<', 'is', 'in', ...), from its doc."""
+    doc = OPCODES[GENERIC_OF.get(op, op)].doc  # "R[a] = R[b] + R[c]", "R[a] = R[b] not in R[c]"
+    return doc.split(" = ", 1)[1].split("R[b] ", 1)[1].rsplit(" R[c]", 1)[0]
 
 
 def _const_value(v: Value) -> Any:

@@ -85,7 +85,7 @@ def test_driver_falls_back_when_llvm_fails(monkeypatch):
     src = "t = 0\nfor i in range(5000):\n    t = t + i\n"
     result = run(src, "llvm", jit_threshold=10)
     assert result.globals["t"] == sum(range(5000))
-    assert any("simulated LLVM failure" in a["reason"] for a in result.stats.aborts)
+    assert any(a["reason"] == "backend" and "simulated LLVM failure" in a["explanation"] for a in result.stats.aborts)
 
 
 @pytest.mark.parametrize("ir_opt", [0, 2])

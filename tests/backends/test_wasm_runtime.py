@@ -222,7 +222,7 @@ def test_dumps(tmp_path):
     loop = backend.compile(_counting_loop(), backend.make_memory(1 << 16))
     assert loop.dump("ir").startswith("loop count")
     wat = loop.dump("wat")
-    assert wat.startswith(";; count (test:1)\n(module") and '(import "env" "memory" (memory 0))' in wat
+    assert wat.startswith(";; count (test:1)\n(module") and '(import "env" "memory" (memory 0 65536 shared))' in wat
     if shutil.which(backend.dump_tools["asm"]):
         assert "function[0]" in loop.dump("asm")
     with pytest.raises(ValueError):
@@ -302,25 +302,24 @@ def test_driver_reports_cache_hits(tmp_path, monkeypatch):
 
 
 
-def test_a_fresh_store_replaces_one_nothing_uses_any_more(tmp_path):
-    """Each memory reserves ~4 GiB of address space and a store frees nothing until dropped: recycle it."""
+def test_releasing_a_loop_frees_its_store(tmp_path):
+    """wasmtime frees an instance only with its Store: each loop has its own, dropped on release."""
     import gc
-
-    from tauraro.backends.wasm.runtime import runtime
+    import weakref
 
     backend = _backend(tmp_path, use_cache=False)
-    rt = runtime()
     mem = backend.make_memory(1 << 16)
     loop = backend.compile(_counting_loop(), mem)
-    stores = rt.stores_created
-    other = backend.make_memory(1 << 16)  # `mem` and `loop` are alive: same store
-    assert rt.stores_created == stores and other.runtime.store is mem.runtime.store
+    other = backend.compile(_counting_loop(), mem)  # a second loop over the same shared memory
+    store = weakref.ref(loop.loop_store.store)
+    assert other.loop_store.store is not store()
+    assert _run_count(loop, mem, 10) == _run_count(other, mem, 10) == (4, 45)
     loop.release()
-    del loop, mem, other
     gc.collect()
-    fresh = backend.make_memory(1 << 16)
-    assert rt.stores_created == stores + 1
-    assert _run_count(backend.compile(_counting_loop(), fresh), fresh, 10) == (4, 45)
+    assert store() is None
+    with pytest.raises(RuntimeError):
+        loop.run(0)
+    assert _run_count(other, mem, 10) == (4, 45)
 
 
 def test_cache_directory_is_trimmed_least_recently_used_first(tmp_path):

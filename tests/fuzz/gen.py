@@ -66,6 +66,12 @@ class Scope:
     flists: list[str] = field(default_factory=list)
     strs: list[str] = field(default_factory=list)
     readonly: list[str] = field(default_factory=list)  # loop variables and counters: read, never assigned
+    # Names bound for sure from here on in this block (a loop's variable or counter after the loop,
+    # a temporary first assigned inside a loop): read, never assigned. Copied per nested block.
+    known: list[str] = field(default_factory=list)
+    # Names that may be unbound (a loop variable after a loop that may not have run, a loop
+    # temporary after its loop): read only under `try/except NameError`. One list per function.
+    maybe: list[str] = field(default_factory=list)
     global_ints: list[str] = field(default_factory=list)  # module ints a function may read
     funcs: list[Func] = field(default_factory=list)
     in_function: bool = False
@@ -125,7 +131,7 @@ class ProgramGenerator:
 
     # --- expressions -------------------------------------------------------------------------------------
     def int_atom(self, s: Scope) -> Expr:
-        pool = s.ints + s.readonly + s.global_ints
+        pool = s.ints + s.readonly + s.global_ints + s.known
         if pool and self.chance(0.75):
             return Expr(self.pick(pool), 1, 0, atom=True)
         if s.bools and self.chance(0.1):
@@ -445,7 +451,7 @@ class ProgramGenerator:
             self.emit(f"{v} = {self.tame(s, Expr(f'{v} + {call}', 1, 64))}")
 
     def print_stmt(self, s: Scope) -> None:
-        pool = s.ints + s.floats + s.bools + s.morphs + s.readonly
+        pool = s.ints + s.floats + s.bools + s.morphs + s.readonly + s.known
         if not pool:
             return
         names = self.rng.sample(pool, min(len(pool), self.rng.randint(1, 3)))
@@ -500,6 +506,10 @@ class ProgramGenerator:
             self.str_stmt(s)
         elif r < 0.70 and (s.mult == 1 or s.mult <= 30 and self.chance(0.3)) and not s.pure:
             self.print_stmt(s)
+        elif r < 0.73 and s.loop_depth:
+            self.loop_temporary(s)
+        elif r < 0.75 and s.maybe and not s.pure:
+            self.read_after(s, self.pick(s.maybe), definitely=False)
         elif r < 0.80 and s.floats:
             self.assign_float(s)
         elif r < 0.86 and s.bools:
@@ -551,7 +561,7 @@ class ProgramGenerator:
         return self.result_expr(s)
 
     def result_expr(self, s: Scope) -> str:
-        pool = s.ints + s.floats + s.bools + s.morphs + s.readonly
+        pool = s.ints + s.floats + s.bools + s.morphs + s.readonly + s.known
         if not pool:
             return "0"
         return ", ".join(self.rng.sample(pool, min(len(pool), self.rng.randint(1, 3))))
@@ -571,8 +581,14 @@ class ProgramGenerator:
         weights = [1 if n < 2 else 3 for n in affordable]
         return self.rng.choices(affordable, weights)[0]
 
-    def loop_body(self, s: Scope, n: int, var: str | None) -> Scope:
+    def nested(self, s: Scope) -> Scope:
+        """A scope for a block nested in `s`: what it binds for sure does not leak out."""
         inner = Scope(**{**s.__dict__})
+        inner.known = list(s.known)
+        return inner
+
+    def loop_body(self, s: Scope, n: int, var: str | None) -> Scope:
+        inner = self.nested(s)
         inner.readonly = s.readonly + ([var] if var else [])
         inner.loop_depth = s.loop_depth + 1
         inner.mult = s.mult * max(n, 1)
@@ -583,7 +599,11 @@ class ProgramGenerator:
     def for_loop(self, s: Scope) -> None:
         var = f"i{s.loop_depth}"
         n = self.iterations(s)
+        prebound = self.chance(0.4)  # else the variable may be unbound (or stale) when the loop starts
+        if prebound:
+            self.emit(f"{var} = {self.int_const().text}")
         r = self.rng.random()
+        runs = n >= 1  # the header below runs at least once for sure
         if r < 0.45:
             head = f"range({n})"
         elif r < 0.6:
@@ -598,9 +618,11 @@ class ProgramGenerator:
             v = self.pick(s.ints + s.readonly)
             k = max(n, 1)
             head = f"range({v} % {k})"
+            runs = False
         elif r < 0.9 and s.lists:
             iterable_list = self.pick(s.lists)
             head = f"{iterable_list}[:{n}]" if self.chance(0.7) else f"{iterable_list}[{n} // 2:{n}]"
+            runs = False
         else:
             head = f"range({n})"
         self.emit(f"{self.kw('for')} {var} {self.kw('in')} {head}:")
@@ -608,7 +630,8 @@ class ProgramGenerator:
         self.indent += 1
         self.block(inner, self.rng.randint(1, 5))
         self.indent -= 1
-        self.loop_else(s)
+        self.loop_else(s, var, prebound or runs)
+        self.after_loop(s, var, prebound or runs)
 
     def while_loop(self, s: Scope) -> None:
         k = f"k{s.loop_depth}"
@@ -629,43 +652,84 @@ class ProgramGenerator:
         self.emit(f"{k} += 1")
         self.block(inner, self.rng.randint(1, 5))
         self.indent -= 1
-        self.loop_else(s)
+        self.loop_else(s, k, True)
+        self.after_loop(s, k, True)
 
-    def loop_else(self, s: Scope) -> None:
+    def loop_else(self, s: Scope, var: str, bound: bool) -> None:
         if self.chance(0.1) and s.ints:
             self.emit(f"{self.kw('else')}:")
             self.indent += 1
             self.assign_int(s)
+            if self.chance(0.5):  # the loop ended without break: its variable's last value
+                self.read_after(s, var, definitely=bound)
             self.indent -= 1
 
+    def after_loop(self, s: Scope, var: str, bound: bool) -> None:
+        """The loop's variable (or counter) after the loop: what the compiled loop left in it."""
+        if bound:
+            if var not in s.known:
+                s.known.append(var)
+        elif var not in s.maybe:
+            s.maybe.append(var)
+        if self.chance(0.5):
+            self.read_after(s, var, definitely=bound)
+
+    def read_after(self, s: Scope, var: str, definitely: bool) -> None:
+        """Read `var` into the output or into an int variable; under try/except NameError when it
+        may be unbound (not in pure code, which holds only what the JIT compiles natively)."""
+        if not definitely and s.pure:
+            return
+        if s.ints and (s.pure or s.mult > 30 or self.chance(0.5)):
+            a = self.pick(s.ints)
+            stmt = f"{a} = {self.tame(s, Expr(f'{a} + {var} % 1000003', 1, 64))}"
+        elif s.mult <= 30 and not s.pure:
+            stmt = f"print('after', {var!r}, {var})"
+        else:
+            return
+        if definitely:
+            self.emit(stmt)
+            return
+        self.emit(f"{self.kw('try')}:")
+        self.emit(f"    {stmt}")
+        self.emit(f"{self.kw('except')} NameError:")
+        self.emit(f"    print('unbound', {var!r})" if s.mult <= 30 else f"    {self.kw('pass')}")
+
+    def loop_temporary(self, s: Scope) -> None:
+        """A name first assigned inside a loop (unbound, or of another type, when the loop starts)."""
+        self.names += 1
+        name = f"t{self.names}"
+        self.emit(f"{name} = {self.tame(s, self.int_expr(s, 2))}")
+        s.known.append(name)
+        s.maybe.append(name)
+
     def if_chain(self, s: Scope) -> None:
-        inner = Scope(**{**s.__dict__})
-        inner.depth = s.depth + 1
         self.emit(f"{self.kw('if')} {self.bool_expr(s, 1).text}:")
+        self.branch(s)
+        for _ in range(self.rng.choice([0, 0, 1, 2])):
+            self.emit(f"{self.kw('elif')} {self.bool_expr(s, 1).text}:")
+            self.branch(s)
+        if self.chance(0.5):
+            self.emit(f"{self.kw('else')}:")
+            self.branch(s)
+
+    def branch(self, s: Scope) -> None:
+        """One arm of an if chain (each arm its own scope: what one binds, another may not)."""
+        inner = self.nested(s)
+        inner.depth = s.depth + 1
         self.indent += 1
         self.block(inner, self.rng.randint(1, 3))
         self.indent -= 1
-        for _ in range(self.rng.choice([0, 0, 1, 2])):
-            self.emit(f"{self.kw('elif')} {self.bool_expr(s, 1).text}:")
-            self.indent += 1
-            self.block(inner, self.rng.randint(1, 3))
-            self.indent -= 1
-        if self.chance(0.5):
-            self.emit(f"{self.kw('else')}:")
-            self.indent += 1
-            self.block(inner, self.rng.randint(1, 3))
-            self.indent -= 1
 
     def try_block(self, s: Scope) -> None:
         caught = self.rng.sample(RISKY_EXCEPTIONS, self.rng.randint(1, 3))
-        inner = Scope(**{**s.__dict__})
+        inner = self.nested(s)
         inner.catching = s.catching | frozenset(caught)
         inner.depth = s.depth + 1
         self.emit(f"{self.kw('try')}:")
         self.indent += 1
         self.block(inner, self.rng.randint(1, 4))
         self.indent -= 1
-        handler = Scope(**{**s.__dict__})
+        handler = self.nested(s)
         handler.depth = s.depth + 1
         spec = caught[0] if len(caught) == 1 else "(" + ", ".join(caught) + ")"
         name = f"e{s.depth}"
@@ -674,6 +738,8 @@ class ProgramGenerator:
         start = len(self.lines)
         if self.chance(0.5) and s.mult <= 30:
             self.emit(f"print('caught', type({name}).__name__, {name})")
+        if s.maybe and self.chance(0.5):  # the loops the exception left: their variables' last values
+            self.read_after(handler, self.pick(s.maybe), definitely=False)
         self.block(handler, self.rng.randint(0, 2), allow_empty=True)
         if len(self.lines) == start:
             self.emit(self.kw("pass"))
@@ -766,8 +832,11 @@ class ProgramGenerator:
             if self.chance(0.5) and self.budget >= f.cost:
                 args = ", ".join(self.int_expr(top, 1).text for _ in range(f.nparams))
                 self.emit(f"print({f.name}({args}))")
-        names = top.ints + top.floats + top.bools + top.morphs + top.lists + top.flists
+        names = top.ints + top.floats + top.bools + top.morphs + top.lists + top.flists + top.known
         self.emit(f"print({', '.join(names)})")
+        for v in top.maybe[:4]:
+            if v not in top.known:
+                self.read_after(top, v, definitely=False)
         for v in top.strs:
             self.emit(f"print(len({v}), {v}[-60:])")
         return "\n".join(self.lines) + "\n"

@@ -238,7 +238,7 @@ class Engine:
                 tracker = lib.link(self._engine(), build.symbol)
             except RuntimeError as e:
                 raise BackendCompileError(f"LLJIT could not link {build.symbol}: {e}") from e
-        return _OrcHandle(tracker, tracker[build.symbol])
+        return _OrcHandle(tracker, tracker[build.symbol], len(build.object_code))
 
     def assembly(self, module: Any, triple: str | None = None, codegen_opt: int = DEFAULT_CODEGEN_OPT) -> str:
         tm = self.target_machine(triple, codegen_opt)
@@ -276,16 +276,21 @@ class _ElfHandle:
     def __init__(self, code: Any) -> None:
         self.code = code
 
+    @property
+    def size(self) -> int:
+        return self.code.size  # the mapping: whole pages
+
     def free(self) -> None:
         self.code.free()
 
 
 class _OrcHandle:
-    __slots__ = ("tracker", "address")
+    __slots__ = ("tracker", "address", "size")
 
-    def __init__(self, tracker: Any, address: int) -> None:
+    def __init__(self, tracker: Any, address: int, size: int = 0) -> None:
         self.tracker = tracker
         self.address = address
+        self.size = size  # the object's size: LLJIT maps about that much
 
     def free(self) -> None:
         if self.tracker is not None:
@@ -323,6 +328,7 @@ class LLVMCompiledLoop(CompiledLoop):
         if build.base_cell is None:
             raise BackendCompileError(f"{fn.name}: code that takes the base as an argument is not for this process")
         self.base_cell = build.base_cell
+        self.code_bytes = handle.size  # machine code kept while the loop lives (the code budget)
         self._cfunc = FIXED_BASE_PROTO(address)
         self.run = self._cfunc  # type: ignore[method-assign] # the ctypes call itself: no Python frame
 

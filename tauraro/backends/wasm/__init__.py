@@ -19,30 +19,39 @@ from ...jit.reasons import ExitReason
 from ..base import HOST_TARGET, Backend, CompiledLoop, canonical_target
 from .cache import ModuleCache, default_cache_dir
 from .lower import BackendCompileError, lower
-from .runtime import CALL_UNCHECKED, TRAP_INTERRUPT, Entry, WasmLinearMemory, runtime, take_error, take_trap
+from .runtime import (
+    CALL_UNCHECKED,
+    TRAP_INTERRUPT,
+    Entry,
+    LoopStore,
+    WasmLinearMemory,
+    runtime,
+    take_error,
+    take_trap,
+)
 
 __all__ = ["WasmBackend", "WasmCompiledLoop", "BackendCompileError"]
 
 # The module cache key covers the lowering code itself: a change to it never reuses old modules.
 _SOURCE_KEY = ModuleCache.key(*(p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parent.glob("*.py"))))
+STORE_BYTES = 9600  # RSS of one Store with one instance (2,000 kept vs dropped, wasmtime 50)
 
 
 class WasmCompiledLoop(CompiledLoop):
     """One instantiated module; `run` is the lean ctypes call (see runtime.Entry)."""
 
     def __init__(self, backend: WasmBackend, fn: LoopFunction, memory: WasmLinearMemory, module: wasmtime.Module,
-                 instance: wasmtime.Instance, wat: str | None, cache_hit: bool, compile_seconds: float,
-                 interrupt_exit: int | None) -> None:
+                 loop_store: LoopStore, wat: str | None, cache_hit: bool, compile_seconds: float,
+                 interrupt_exit: int | None, code_bytes: int) -> None:
         super().__init__(backend, fn, memory)
-        rt = memory.runtime
         self.module = module
-        self.instance = instance
-        self.entry = Entry(rt, instance.exports(rt.store)["run"])
+        self.loop_store = loop_store
+        self.entry = Entry(loop_store, loop_store.export("run"))
         self.wat = wat
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
         self.interrupt_exit = interrupt_exit  # the exit an epoch trap returns (epoch mode only)
-        rt.track_loop(self)
+        self.code_bytes = code_bytes  # size of the compiled module image (what Module.serialize gives)
         self.run = _lean_run(self.entry, self._failed)  # type: ignore[method-assign]
 
     def run(self, frame_offset: int) -> int:  # replaced per instance by _lean_run's closure
@@ -60,7 +69,7 @@ class WasmCompiledLoop(CompiledLoop):
             code, message = take_trap(self.entry)
             if code == TRAP_INTERRUPT and self.interrupt_exit is not None:
                 # Epoch deadline: nothing was written (exits write last), so resume at the loop entry.
-                self.memory.runtime.reset_deadline()  # type: ignore[attr-defined]
+                self.loop_store.reset_deadline()
                 q = self.memory._q
                 q[(frame + HDR_EXIT) >> 3] = self.interrupt_exit
                 q[(frame + HDR_ITERATIONS) >> 3] = 0
@@ -71,14 +80,12 @@ class WasmCompiledLoop(CompiledLoop):
         raise InternalJitError(f"compiled loop {self.fn.name} ({self.fn.location}) trapped: {summary}")
 
     def release(self) -> None:
-        # wasmtime frees an instance only with its store (one per process): dropping our references
-        # lets the module's code go once nothing else holds it; the instance record itself stays.
-        if self.entry is not None:
-            self.memory.runtime.untrack_loop(self)  # type: ignore[attr-defined]
+        # Dropping the loop's own Store frees its instance (wasmtime frees instances only with their
+        # store) and, once nothing else holds the module, the machine code (runtime.py docstring).
+        self.run = self._released  # type: ignore[method-assign] # first: never call into a dropped store
         self.entry = None  # type: ignore[assignment]
-        self.instance = None  # type: ignore[assignment]
+        self.loop_store = None  # type: ignore[assignment]
         self.module = None  # type: ignore[assignment]
-        self.run = self._released  # type: ignore[method-assign]
         super().release()
 
     def _released(self, frame_offset: int) -> int:
@@ -172,7 +179,7 @@ class WasmBackend(Backend):
                 self.cache.store(key, module)
                 self.timings["cache_store"] += time.perf_counter() - t4
         t5 = time.perf_counter()
-        instance = rt.instantiate(module, memory)
+        loop_store = rt.instantiate(module, memory)
         t6 = time.perf_counter()
         self.timings["instantiate"] += t6 - t5
         elapsed = t6 - t0
@@ -182,7 +189,10 @@ class WasmBackend(Backend):
         else:
             self.cache_misses += 1
             self.compile_seconds += elapsed
-        return WasmCompiledLoop(self, fn, memory, module, instance, wat, hit, elapsed, interrupt_exit)
+        # What the loop keeps: the module image (its serialized form is the compiled code and the
+        # metadata wasmtime maps) plus its own Store and instance (9.6 KB measured per Store).
+        code_bytes = len(module.serialize()) + STORE_BYTES
+        return WasmCompiledLoop(self, fn, memory, module, loop_store, wat, hit, elapsed, interrupt_exit, code_bytes)
 
 
 def _lean_run(e: Entry, failed: Any) -> Any:

@@ -3,7 +3,7 @@
 Module shape::
 
     (module
-      (import "env" "memory" (memory 0))                  ;; the program's one linear memory
+      (import "env" "memory" (memory 0 65536 shared))     ;; the program's one linear memory
       (import "libm" "sin" (func $libm_sin (param f64) (result f64)))   ;; only the callf.f64 used
       (func $run (export "run") (param $frame i32) (result i32) ...)  ;; returns the exit number
       (func $fmod ...) (func $py_mod ...) ...)            ;; float % and // helpers, only if used
@@ -867,7 +867,7 @@ class _Lowering:
 
     def _module(self, body: list[str]) -> str:
         fn = self.fn
-        out = [f";; {fn.name} ({fn.location})", "(module", '  (import "env" "memory" (memory 0))']
+        out = [f";; {fn.name} ({fn.location})", "(module", '  (import "env" "memory" (memory 0 65536 shared))']
         for name in self.imports:
             out.append(f'  (import "libm" "{name}" (func $libm_{name} (param f64) (result f64)))')
         out.append('  (func $run (export "run") (param $frame i32) (result i32)')

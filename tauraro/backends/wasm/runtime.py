@@ -2,14 +2,17 @@
 
 Choices, each measured on this machine (x86-64, wasmtime 50; min of repeated runs):
 
-* One Engine per process (`runtime()`) and one Store at a time: Cranelift at opt level "speed",
-  memories that never move (``memory_may_move=False`` inside the default 4 GiB reservation, so the
-  cached ``data_ptr`` stays valid across growth and Cranelift emits no bounds checks), and the
-  wide-arithmetic proposal for an exact one-instruction overflow test of i64 multiply. A store
-  frees memories and instances only when dropped and each memory reserves ~4 GiB of address space,
-  so when nothing in the store is alive any more (all memories garbage, all loops released) the
-  next ``make_memory`` starts a fresh store (a process running 300 programs stayed at 4.4 GB of
-  virtual memory instead of growing 4.26 GB per program).
+* One Engine per process (`runtime()`): Cranelift at opt level "speed" and the wide-arithmetic
+  proposal for an exact one-instruction overflow test of i64 multiply. The program's linear memory
+  is a wasm **shared memory** (threads proposal; no thread is ever started), which never moves
+  (so the cached ``data_ptr`` stays valid across growth and Cranelift emits no bounds checks) and,
+  unlike a plain memory, is not owned by a Store: **each compiled loop gets its own Store**, and
+  releasing the loop drops it, which frees the instance and, once no cache or other loop holds it,
+  the module's machine code. With one shared Store (before) a released loop kept ~22 KB per loop
+  until the process ended (wasmtime frees instances only with their store): 4,000 compiled and
+  released loops grew RSS by 90 MB; now by 1 MB (bench/codemem.py). A Store costs ~5 us to create
+  and drop, against 2-20 ms to compile a loop. Loads and stores to a shared memory compile to the
+  same instructions as to a plain one (no atomics are used).
 * Interrupts: compiled code polls the header interrupt flag at back-edges (the ``poll`` op: one
   load and a test), which the driver's watcher thread sets on SIGINT. Epoch interruption is off by
   default: Cranelift then checks the epoch at every loop header with a call on its slow path, which
@@ -35,125 +38,122 @@ import ctypes
 import os
 import platform
 import threading
-import weakref
 from importlib import metadata
 from typing import Any
 
 import wasmtime
 from wasmtime import _bindings as B
+from wasmtime import _ffi as ffi
 
 from ...jit.layout import DEFAULT_SIZE, LinearMemory
 
 PAGE = 65536
+MAX_PAGES = 65536  # 4 GiB: a shared memory needs a maximum (address space reserved, not memory)
 TRAP_INTERRUPT = 10  # WASMTIME_TRAP_CODE_INTERRUPT: the epoch deadline was reached
 
 
 class WasmLinearMemory(LinearMemory):
-    """A LinearMemory over a wasmtime Memory's bytes (the VM's frame windows live in wasm memory)."""
+    """A LinearMemory over a wasm shared memory's bytes (the VM's frame windows live in wasm memory)."""
 
-    wasm_memory: wasmtime.Memory
+    wasm_memory: wasmtime.SharedMemory
     runtime: WasmRuntime
 
 
+class SharedLinearMemory(wasmtime.SharedMemory):
+    """wasmtime.SharedMemory whose import form is right (wasmtime-py 50 wraps the pointer twice)."""
+
+    def _as_extern(self) -> Any:
+        union = ffi.wasmtime_extern_union(sharedmemory=self.ptr())
+        return ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY, union)
+
+
 class WasmRuntime:
-    """The process-wide wasmtime state: engine, store, context pointer, host functions."""
+    """The process-wide wasmtime state: the engine; a Store per compiled loop (`LoopStore`)."""
 
     def __init__(self, epoch: bool = False) -> None:
         config = wasmtime.Config()
         config.cranelift_opt_level = "speed"
         config.memory_may_move = False
         config.wasm_wide_arithmetic = True
+        config.wasm_threads = True  # shared memory: one memory for every compiled loop's Store
+        config.shared_memory = True
         config.epoch_interruption = epoch
         self.epoch = epoch
         self.engine = wasmtime.Engine(config)
         self.wasmtime_version = _wasmtime_version()
         # Everything that changes the machine code for the same WAT, for the module cache key.
         self.config_key = (f"wasmtime={self.wasmtime_version};arch={platform.machine()};opt=speed;"
-                           f"may_move=0;wide=1;epoch={int(epoch)}")
+                           f"may_move=0;wide=1;shared=1;epoch={int(epoch)}")
         self._keepalive: list[Any] = []
         self.host_kind = ""
         self.stores_created = 0
-        # What still uses the current store; see new_memory.
-        self._memories: weakref.WeakSet[WasmLinearMemory] = weakref.WeakSet()
-        self._loops: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._new_store()
-
-    def _new_store(self) -> None:
-        self.store = wasmtime.Store(self.engine)
-        if self.epoch:
-            # An epoch-enabled store without a deadline traps at once (wasmtime issue 4342).
-            self.store.set_epoch_deadline(1)
-        self.ctx = ctypes.c_void_p(ctypes.cast(self.store._context(), ctypes.c_void_p).value)
-        self._host: dict[str, wasmtime.Func] = {}
-        self.stores_created += 1
-        self._store_used = False
-
-    def track_loop(self, loop: Any) -> None:
-        """Register a compiled loop instantiated in the current store (until it is released or dies)."""
-        self._loops.add(loop)
-
-    def untrack_loop(self, loop: Any) -> None:
-        self._loops.discard(loop)
 
     # -- memory -------------------------------------------------------------------------------------
     def new_memory(self, size: int = DEFAULT_SIZE) -> WasmLinearMemory:
-        # A store frees its memories and instances only when it is dropped, and each memory reserves
-        # ~4 GiB of address space: a process that runs many programs (tests, an embedding) would run
-        # out of address space or mappings. When nothing of the current store is alive any more
-        # (every memory garbage, every loop released), start a fresh store; the engine and its
-        # compiled modules stay.
-        if self._store_used and not self._memories and not self._loops:
-            self._new_store()
-        self._store_used = True
         pages = max(1, -(-size // PAGE))
-        mem = wasmtime.Memory(self.store, wasmtime.MemoryType(wasmtime.Limits(pages, None)))
-        store = self.store
+        mem = SharedLinearMemory(self.engine, wasmtime.MemoryType(wasmtime.Limits(pages, MAX_PAGES), shared=True))
 
         def current() -> tuple[int, int]:
-            return ctypes.addressof(mem.data_ptr(store).contents), mem.data_len(store)
+            return ctypes.addressof(mem.data_ptr().contents), mem.data_len()
 
         def grow(extra: int) -> None:
-            mem.grow(store, -(-extra // PAGE))
+            mem.grow(-(-extra // PAGE))
 
         base, length = current()
         lin = WasmLinearMemory.external(base, length, refresh=current, grow=grow)
         lin.wasm_memory = mem
         lin.runtime = self
-        self._memories.add(lin)
         return lin
 
-    # -- host functions (libm for callf.f64) --------------------------------------------------------
-    def host_function(self, name: str) -> wasmtime.Func:
-        func = self._host.get(name)
-        if func is None:
-            from .hostmath import libm_callbacks
-
-            callbacks, kind = libm_callbacks()
-            self.host_kind = kind
-            ty = wasmtime.FuncType([wasmtime.ValType.f64()], [wasmtime.ValType.f64()])
-            raw = B.wasmtime_func_t()
-            B.wasmtime_func_new_unchecked(self.store._context(), ty.ptr(), callbacks[name], None,
-                                          _NO_FINALIZER, ctypes.byref(raw))
-            self._keepalive.append((ty, callbacks[name]))
-            func = self._host[name] = wasmtime.Func._from_raw(raw)
-        return func
-
-    # -- modules ------------------------------------------------------------------------------------
-    def instantiate(self, module: wasmtime.Module, memory: WasmLinearMemory) -> wasmtime.Instance:
-        imports: list[Any] = []
-        for imp in module.imports:
-            if imp.module == "env" and imp.name == "memory":
-                imports.append(memory.wasm_memory)
-            elif imp.module == "libm" and imp.name is not None:
-                imports.append(self.host_function(imp.name))
-            else:
-                raise ValueError(f"unexpected import {imp.module}.{imp.name}")
-        return wasmtime.Instance(self.store, module, imports)
+    # -- stores and modules ---------------------------------------------------------------------------
+    def instantiate(self, module: wasmtime.Module, memory: WasmLinearMemory) -> LoopStore:
+        """A new Store holding one instance of `module` over `memory` (dropped when the loop is released)."""
+        return LoopStore(self, module, memory)
 
     def interrupt(self) -> None:
         """Thread-safe: make running compiled code trap at its next epoch check (epoch mode only)."""
         if self.epoch:
             self.engine.increment_epoch()
+
+    def host_callback(self, name: str) -> Any:
+        from .hostmath import libm_callbacks
+
+        callbacks, kind = libm_callbacks()
+        self.host_kind = kind
+        return callbacks[name]
+
+
+class LoopStore:
+    """One compiled loop's Store: its instance, its host functions and the context pointer calls use."""
+
+    def __init__(self, rt: WasmRuntime, module: wasmtime.Module, memory: WasmLinearMemory) -> None:
+        self.store = wasmtime.Store(rt.engine)
+        rt.stores_created += 1
+        if rt.epoch:
+            # An epoch-enabled store without a deadline traps at once (wasmtime issue 4342).
+            self.store.set_epoch_deadline(1)
+        self.ctx = ctypes.c_void_p(ctypes.cast(self.store._context(), ctypes.c_void_p).value)
+        imports: list[Any] = []
+        for imp in module.imports:
+            if imp.module == "env" and imp.name == "memory":
+                imports.append(memory.wasm_memory)
+            elif imp.module == "libm" and imp.name is not None:
+                imports.append(self._host_function(rt, imp.name))
+            else:
+                raise ValueError(f"unexpected import {imp.module}.{imp.name}")
+        self.instance = wasmtime.Instance(self.store, module, imports)
+
+    def _host_function(self, rt: WasmRuntime, name: str) -> wasmtime.Func:
+        ty = wasmtime.FuncType([wasmtime.ValType.f64()], [wasmtime.ValType.f64()])
+        callback = rt.host_callback(name)
+        raw = B.wasmtime_func_t()
+        B.wasmtime_func_new_unchecked(self.store._context(), ty.ptr(), callback, None, _NO_FINALIZER,
+                                      ctypes.byref(raw))
+        rt._keepalive.append((ty, callback))
+        return wasmtime.Func._from_raw(raw)
+
+    def export(self, name: str) -> wasmtime.Func:
+        return self.instance.exports(self.store)[name]
 
     def reset_deadline(self) -> None:
         B.wasmtime_context_set_epoch_deadline(self.store._context(), 1)
@@ -197,9 +197,9 @@ class Entry:
 
     __slots__ = ("ctx", "func", "buf", "buf_ptr", "trap", "trap_ptr", "frame", "result", "one", "_keep")
 
-    def __init__(self, rt: WasmRuntime, func: wasmtime.Func) -> None:
+    def __init__(self, loop_store: LoopStore, func: wasmtime.Func) -> None:
         self._keep = func  # owns the wasmtime_func_t struct the pointer below points into
-        self.ctx = rt.ctx
+        self.ctx = loop_store.ctx
         self.func = ctypes.c_void_p(ctypes.addressof(func._func))
         self.buf = (B.wasmtime_val_raw * 1)()
         self.buf_ptr = ctypes.c_void_p(ctypes.addressof(self.buf))
