@@ -163,6 +163,24 @@ class PtySession:
     def send(self, data: str) -> None:
         os.write(self.fd, data.encode())
 
+    def interrupt_at_prompt(self, text: str) -> str:
+        """Ctrl-C while the REPL waits at a prompt, then read until `text`.
+
+        CPython's readline loop checks for signals only when select() is interrupted, so a SIGINT that
+        lands between the prompt being drawn and select() being entered stays pending until the next
+        one (python3's own REPL has the same window). Under load that window is real: if nothing comes
+        back, press Ctrl-C again; pending signals coalesce, so the REPL still sees one interrupt.
+        """
+        time.sleep(0.2)
+        self.send("\x03")
+        try:
+            return self.expect(text, timeout=10.0)
+        except AssertionError:
+            if self.output:
+                raise
+        self.send("\x03")
+        return self.expect(text)
+
     def wait(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -199,17 +217,18 @@ def test_repl_ctrl_c_at_the_prompt_and_in_a_running_command_then_ctrl_d(tmp_path
     assert s.expect(">>> ").splitlines()[-1] == "3"
     s.send("x = (1 +\n")
     s.expect("... ")
-    s.send("\x03")  # Ctrl-C at a continuation prompt: the partial block is dropped
-    assert s.expect(">>> ").strip().endswith("KeyboardInterrupt")
-    s.send("def spin():\n    i = 0\n    while True:\n        i = (i + 1) % 7\n\n")
+    # Ctrl-C at a continuation prompt: the partial block is dropped
+    assert s.interrupt_at_prompt(">>> ").strip().endswith("KeyboardInterrupt")
+    s.send("def spin():\n    print('spinning')\n    i = 0\n    while True:\n        i = (i + 1) % 7\n\n")
     s.expect(">>> ")
     s.send("spin()\n")
+    s.expect("spinning")
     time.sleep(1.0)  # inside the loop (compiled, on cranelift)
     s.send("\x03")
     report = s.expect(">>> ")
     lines = [ln.strip().removeprefix("^C") for ln in report.splitlines() if ln.strip()]  # ^C: the echo
-    assert lines[1:3] == ["Traceback (most recent call last):", 'File "<stdin>", line 1, in <module>'], report
-    assert re.fullmatch(r'File "<stdin>", line [34], in spin', lines[3]) and lines[4:] == ["KeyboardInterrupt"]
+    assert lines[:2] == ["Traceback (most recent call last):", 'File "<stdin>", line 1, in <module>'], report
+    assert re.fullmatch(r'File "<stdin>", line [45], in spin', lines[2]) and lines[3:] == ["KeyboardInterrupt"]
     s.send("print('still here')\n")
     assert "still here" in s.expect(">>> ")
     s.send("\x04")  # Ctrl-D
