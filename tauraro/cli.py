@@ -9,7 +9,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from . import __version__
-from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError
+from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError, system_exit_status
 from .settings import (
     BACKENDS,
     DEFAULT_BACKEND,
@@ -82,6 +82,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+TAKES_VALUE = frozenset({"--backend", "--jit-threshold", "--dump", "--stats-json", "--target", "--jit-code-budget"})
+FLAGS = frozenset({"--jit-log", "--stats", "--no-cache", "-h", "--help"})
+
+
+def split_program_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split `run FILE ...` / `exec CODE ...` into Tauraro's arguments and the program's (its sys.argv[1:]):
+    after FILE or CODE, Tauraro's own options still count; any other argument, and all after `--`, is the
+    program's."""
+    ours: list[str] = []
+    program: list[str] = []
+    target_seen = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        name = a.split("=", 1)[0]
+        if target_seen and a == "--":
+            program.extend(argv[i + 1:])
+            break
+        if a in TAKES_VALUE and i + 1 < len(argv):
+            ours += [a, argv[i + 1]]
+            i += 2
+            continue
+        if target_seen and name not in TAKES_VALUE and name not in FLAGS:
+            program.append(a)
+        else:
+            ours.append(a)
+            target_seen = target_seen or not a.startswith("-") or a == "-"
+        i += 1
+    return ours, program
+
+
 def _normalise_argv(argv: list[str]) -> list[str]:
     """`tauraro FILE ...` means run; `tauraro -c CODE ...` means exec; no arguments opens the REPL."""
     if not argv:
@@ -90,9 +121,8 @@ def _normalise_argv(argv: list[str]) -> list[str]:
         return ["exec", *argv[1:]]
     if argv[0] in ("run", "dis", "exec", "repl", "-h", "--help", "--version"):
         return argv
-    takes_value = {"--backend", "--jit-threshold", "--dump", "--stats-json", "--target", "--jit-code-budget"}
     positional = [a for i, a in enumerate(argv)
-                  if not a.startswith("-") and not (i and argv[i - 1] in takes_value)]
+                  if not a.startswith("-") and not (i and argv[i - 1] in TAKES_VALUE)]
     return ["run", *argv] if positional or "-" in argv else ["repl", *argv]
 
 
@@ -132,13 +162,16 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
             "use_cache": not args.no_cache, "target": args.target, "jit_code_budget": budget}
 
 
-def _execute(read_source: Callable[[], str], filename: str, args: argparse.Namespace) -> int:
-    """Run a program; --stats/--stats-json are written whatever the outcome (then errors propagate)."""
+def _execute(read_source: Callable[[], str], filename: str, args: argparse.Namespace, argv: list[str]) -> int:
+    """Run a program with sys.argv = argv; --stats/--stats-json are written whatever the outcome (then
+    errors propagate)."""
     from .api import run
     from .stats import JitStats
 
     stats = JitStats(backend=args.backend)
     outcome, status, error = "usage-error", EXIT_USAGE, None
+    saved_argv = sys.argv
+    sys.argv = argv
     try:
         opts = _run_options(args)
         source = read_source()
@@ -148,6 +181,12 @@ def _execute(read_source: Callable[[], str], filename: str, args: argparse.Names
         sys.stdout.flush()
         print(e.format(), file=sys.stderr)
         outcome, status, error = "error", EXIT_ERROR, e.final_line()
+    except SystemExit as e:  # sys.exit(), raise SystemExit: CPython's status and message
+        sys.stdout.flush()
+        status, message = system_exit_status(e)
+        if message is not None:
+            print(message, file=sys.stderr)
+        outcome = "ok" if status == EXIT_OK else "exit"
     except TauraroSyntaxError as e:
         outcome, error = "syntax-error", e.format()
         raise
@@ -158,6 +197,7 @@ def _execute(read_source: Callable[[], str], filename: str, args: argparse.Names
         outcome, status, error = "interrupted", EXIT_INTERRUPT, "KeyboardInterrupt"
         raise
     finally:
+        sys.argv = saved_argv
         _report_stats(args, stats, {"outcome": outcome, "exit_status": status, "error": error})
     return status
 
@@ -201,11 +241,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    args = build_parser().parse_args(_normalise_argv(argv))
+    argv = _normalise_argv(argv)
+    program_args: list[str] = []
+    if argv[0] in ("run", "exec"):
+        ours, program_args = split_program_args(argv[1:])
+        argv = [argv[0], *ours]
+    args = build_parser().parse_args(argv)
     if args.command == "run":
-        return _execute(lambda: _read_source(args.file), args.file if args.file != "-" else "<stdin>", args)
+        return _execute(lambda: _read_source(args.file), args.file if args.file != "-" else "<stdin>", args,
+                        [args.file, *program_args])
     if args.command == "exec":
-        return _execute(lambda: args.code, "<string>", args)
+        return _execute(lambda: args.code, "<string>", args, ["-c", *program_args])
     if args.command == "dis":
         from .bytecode import disassemble
         from .compiler import compile_source
