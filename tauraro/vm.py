@@ -847,13 +847,14 @@ def _make_class(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, first, nxt = ins.a, ins.c, pc + 1
     body: CodeObject = code.consts[ins.b]
     nf = len(body.free_regs)
+    G = globals_of(vm, code)  # the class's __module__ is its module's __name__
 
     def h(R: list) -> int:
         base = R[first]
         bases = (base,) if base is not None else ()
         if base is not None and not isinstance(base, type):
             raise TypeError("bases must be types")
-        ns = {"__module__": "__main__", "__qualname__": body.qualname}
+        ns = {"__module__": G.get("__name__", "__main__"), "__qualname__": body.qualname}
         regs = [ns] + [UNBOUND] * (body.nregs - 1) + [None, None]
         for reg, cell in zip(body.free_regs, R[first + 1:first + 1 + nf]):
             regs[reg] = cell

@@ -5,6 +5,7 @@ A program's first line may be an expectation comment:
     # expect: error          an uncaught runtime exception (exit status 1)
     # expect: syntax-error   rejected as a syntax error (exit status 2; CPython rejects it too)
     # expect: unsupported    rejected before running: "... is not supported" (exit status 2)
+    # expect: exit           sys.exit()/SystemExit with a non-zero status: stderr compared whole
 
 Without one the program must run to completion (exit status 0). The expected behaviour is
 never stored: it is whatever CPython does when it runs `tauraro.frontend.to_python(source)`.
@@ -37,7 +38,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 PROGRAMS_DIR = TESTS_DIR / "programs"
 
-EXPECTATIONS = ("ok", "error", "syntax-error", "unsupported")
+EXPECTATIONS = ("ok", "error", "syntax-error", "unsupported", "exit")
 _EXPECT_RE = re.compile(r"#\s*expect:\s*(\S+)\s*$")
 # The one-line message of a TauraroSyntaxError: FILE:LINE:COL: error: MESSAGE
 SYNTAX_MESSAGE_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+)$")
@@ -204,7 +205,7 @@ class CPythonOracle:
             stdin=subprocess.DEVNULL,
         )
         syntax_line = None
-        last = _last_line(proc.stderr)
+        last = normalise_stderr(_last_line(proc.stderr), root)
         if last.startswith(("SyntaxError", "IndentationError", "TabError")):
             file_lines = [m for m in map(_FILE_LINE_RE.match, proc.stderr.splitlines()) if m]
             if file_lines:
@@ -257,7 +258,8 @@ def run_tauraro(program: Program, backend: str, jit_threshold: int | None,
                         filename=str(program.path) if program.multi_file else program.relpath,
                         jit_threshold=jit_threshold, stdout=out)
     except tauraro.TauraroRuntimeError as e:
-        return Outcome(out.getvalue(), 1, e.final_line(), normalise_stderr(e.format(), program.path.parent))
+        folder = program.path.parent
+        return Outcome(out.getvalue(), 1, normalise_stderr(e.final_line(), folder), normalise_stderr(e.format(), folder))
     except tauraro.TauraroError as e:  # syntax errors, unsupported constructs, usage errors
         return Outcome(out.getvalue(), getattr(e, "exit_status", 2), str(e), str(e))
     except SystemExit as e:
@@ -271,10 +273,10 @@ def run_tauraro(program: Program, backend: str, jit_threshold: int | None,
 def normalise_stderr(text: str, folder: Path) -> str:
     """A traceback with the program's folder dropped from file names (CPython runs a copy elsewhere),
     .tr names as .py, and without the caret lines CPython 3.11 prints under source lines."""
-    for prefix in {str(folder) + os.sep, os.path.relpath(folder, REPO_ROOT) + os.sep,
-                   str(folder.resolve()) + os.sep}:
-        text = text.replace(f'File "{prefix}', 'File "')
-    text = re.sub(r'(File "[^"]*)\.tr"', r'\1.py"', text)
+    for prefix in sorted({str(folder) + os.sep, os.path.relpath(folder, REPO_ROOT) + os.sep,
+                          str(folder.resolve()) + os.sep}, key=len, reverse=True):
+        text = text.replace(prefix, "")
+    text = re.sub(r"\b(\w+)\.tr\b", r"\1.py", text)
     return "".join(ln for ln in text.splitlines(True) if not _CARET_RE.match(ln))
 
 
@@ -293,8 +295,9 @@ def run_cli(program: Program, *args: str, timeout: float = PROGRAM_TIMEOUT) -> O
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
-    return Outcome(proc.stdout, proc.returncode, _last_line(proc.stderr),
-                   normalise_stderr(proc.stderr, program.path.parent))
+    folder = program.path.parent
+    return Outcome(proc.stdout, proc.returncode, normalise_stderr(_last_line(proc.stderr), folder),
+                   normalise_stderr(proc.stderr, folder))
 
 
 def describe_difference(program: Program, where: str, actual: Outcome, expected: Outcome) -> str | None:
@@ -306,6 +309,8 @@ def describe_difference(program: Program, where: str, actual: Outcome, expected:
         problems.append(f"last stderr line:\n  tauraro: {actual.last_line!r}\n  CPython: {expected.last_line!r}")
     elif expected.status == 0 and actual.status != 0:
         problems.append(f"tauraro failed with: {actual.last_line!r}")
+    elif program.expect == "exit" and actual.stderr != expected.stderr:
+        problems.append(f"stderr: tauraro {actual.stderr!r}, CPython {expected.stderr!r}")
     elif compares_traceback(program, expected) and actual.stderr.rstrip("\n") != expected.stderr.rstrip("\n"):
         problems.append("the traceback differs:\n" + stdout_diff(actual.stderr, expected.stderr))
     if actual.stdout != expected.stdout:
@@ -361,6 +366,9 @@ def check_oracle(program: Program, expected: Outcome) -> None:
     """The corpus itself: CPython must behave as the program's `# expect:` line says."""
     if program.expect == "ok":
         assert expected.status == 0, f"corpus bug: CPython fails {program.relpath}:\n{expected.stderr}"
+    elif program.expect == "exit":
+        assert expected.status != 0 and "Traceback" not in expected.stderr, (
+            f"corpus bug: {program.relpath} should exit through SystemExit; CPython: status {expected.status}")
     elif program.expect == "error":
         assert expected.status == 1 and EXCEPTION_LINE_RE.match(expected.last_line), (
             f"corpus bug: {program.relpath} should raise an uncaught exception; CPython: "
