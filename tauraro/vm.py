@@ -125,9 +125,9 @@ class VM:
                 return R[code.nregs] if pc == RETURN else _YIELDED
             except BaseException as e:
                 entry = code.handler_for(pc)
+                _add_traceback(e, code, pc, R)  # the frame that catches it is in its traceback too
                 if entry is None:
                     del self.handled[base:]
-                    _add_traceback(e, code, pc)
                     raise
                 del self.handled[base + entry.handled_depth:]
                 R[entry.reg] = e
@@ -205,11 +205,14 @@ class VM:
 _YIELDED = object()
 
 
-def _add_traceback(e: BaseException, code: CodeObject, pc: int) -> None:
+def _add_traceback(e: BaseException, code: CodeObject, pc: int, R: list) -> None:
     try:
         tb = e.__dict__.setdefault("_tauraro_tb", [])
     except (AttributeError, TypeError):
         return
+    if tb and e.__dict__.get("_tauraro_frame") is R:  # caught in this frame, then re-raised: one entry
+        return
+    e._tauraro_frame = R
     name = code.name if code.kind != "module" else "<module>"
     tb.append((code.filename, code.line_of(pc), name))
 
