@@ -18,6 +18,7 @@ from .settings import (
     ENV_CACHE_DIR,
     ENV_DATA_HOME,
     ENV_JIT_THRESHOLD,
+    ENV_PATH,
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
@@ -51,12 +52,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default=None, help="dump code for another target (e.g. aarch64)")
 
 
-USAGE = """tauraro FILE [options]          run a program (same as: tauraro run FILE)
-       tauraro -c CODE [options]       run CODE (same as: tauraro exec CODE)
-       tauraro [options]               interactive prompt (same as: tauraro repl)
-       tauraro dis FILE                print the register bytecode"""
+USAGE = """tauraro FILE [ARGS] [options]   run a program, ARGS its sys.argv[1:] (= tauraro run FILE ARGS)
+       tauraro -c CODE [options]         run CODE (same as: tauraro exec CODE)
+       tauraro [options]                 interactive prompt (same as: tauraro repl)
+       tauraro dis FILE                  print the register bytecode"""
 EPILOG = f"""options of run, exec and repl: tauraro run --help.
-environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_CACHE_DIR} (compiled-module cache, default
+environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_PATH} (user-module directories searched after the
+main file's), {ENV_CACHE_DIR} (compiled-module cache, default
 ~/.cache/tauraro), {ENV_DATA_HOME} (REPL history in $XDG_DATA_HOME/tauraro/history, default
 ~/.local/share/tauraro/history). Exit status: 0 ok, 1 uncaught exception, 2 syntax or usage error,
 130 Ctrl-C."""
