@@ -174,14 +174,18 @@ def line_starts(text: str) -> list[int]:
 
 # --- aliases a module uses as names ----------------------------------------------------------------
 # The rule (README, "Keyword aliases and names"): a single-word alias that the module binds or passes as a
-# name anywhere -- an assignment or `:=` target, a keyword argument or parameter default (`word =`), a
-# def/class name, a parameter, an import or `as` name, a for target, a global/nonlocal name -- is a name
+# name anywhere -- an assignment, annotation or `:=` target, a keyword argument or parameter default
+# (`word =`), a def/class name, a parameter, an import or `as` name, a for target, a global/nonlocal name -- is a name
 # everywhere in that module; other aliases are keywords. A word bound as a name and also written where
 # only the keyword fits (followed by a name: `func main():`, `catch ValueError:`) is an error.
 _BINDING_KEYWORDS = frozenset({"def", "class", "as", "import", "for", "global", "nonlocal", "lambda"})
 # (`=` then `}`, `!` or `:` is an f-string's self-documenting `{word=}`, not a binding.)
 _PARAM_SCAN = 2000  # characters searched back for the '(' of a parameter list (keeps the pass linear)
-_NEXT_TOKEN = re.compile(r"(?:[ \t\f]|\\\r?\n)*+(?:(?P<assign>=(?!=)(?![ \t\f]*[}!:])|:=)|(?P<name>[^\W\d]\w*+))?")
+_NEXT_TOKEN = re.compile(r"(?:[ \t\f]|\\\r?\n)*+(?:(?P<assign>=(?!=)(?![ \t\f]*[}!:])|:=)|(?P<name>[^\W\d]\w*+)"
+                         r"|(?P<colon>:))?")
+# Keywords a statement can start with, then ':' (`else:`): for the others, `word: T` starting a line is
+# an annotated assignment (`func: Callable`), so the word is a name.
+_COLON_KEYWORDS = frozenset({"else", "try", "finally", "except", "lambda"})
 _PREV_WORD = re.compile(r"(?<![\w.])([^\W\d]\w*)(?:[ \t\f]|\\\r?\n)*+$")
 
 
@@ -212,12 +216,16 @@ def _def_before_paren() -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{_def_aliases()})[ \t\f]+[^\W\d]\w*[ \t\f]*$")
 
 
-def _binds_name(source: str, start: int, end: int) -> bool:
+def _binds_name(source: str, start: int, end: int, keyword: str) -> bool:
     """Whether the word at [start, end) is written as a name being bound or passed by name."""
     m = _NEXT_TOKEN.match(source, end)
     if m.group("assign"):
         return True
     before = source[max(0, start - 64):start]
+    if m.group("colon") and keyword not in _COLON_KEYWORDS and before.rstrip(" \t\f").endswith(("\n", ";")):
+        return True
+    if m.group("colon") and keyword not in _COLON_KEYWORDS and start <= 64 and not before.strip(" \t\f"):
+        return True
     prev = _PREV_WORD.search(before)
     if prev and prev.group(1) in _keyword_words()[1]:
         return True
@@ -247,9 +255,9 @@ def _in_parameter_list(source: str, pos: int) -> bool:
 def _names_kept(source: str, reps: list[Replacement]) -> list[Replacement]:
     """The replacements left once aliases the module uses as names are kept as names (see the rule above)."""
     bound: dict[str, int] = {}
-    for start, end, _kw in reps:
+    for start, end, kw in reps:
         word = source[start:end]
-        if word not in bound and word.isidentifier() and _binds_name(source, start, end):
+        if word not in bound and word.isidentifier() and _binds_name(source, start, end, kw):
             bound[word] = start
     if not bound:
         return reps

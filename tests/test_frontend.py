@@ -430,6 +430,7 @@ def test_compile_time_errors_of_long_modules_are_cpythons(src: str) -> None:
     "class func:\n    pass\n",
     "print(dict(false=0))\n",
     "(true := 3)\nprint(true)\n",
+    "class Call:\n    func: object\n    arg: int\n",
 ])
 def test_an_alias_bound_as_a_name_is_a_name_everywhere(src: str) -> None:
     assert to_python(src) == src
@@ -439,6 +440,8 @@ def test_unbound_aliases_stay_keywords_and_fstring_self_documenting_is_not_a_bin
     assert to_python("func f():\n    throw ValueError(true)\n") == "def f():\n    raise ValueError(True)\n"
     assert to_python('print(f"{none=}", f"{true = }")\n') == 'print(f"{None=}", f"{True = }")\n'
     assert to_python("idan true:\n    x = 1\n") == "if True:\n    x = 1\n"
+    assert to_python("try:\n    pass\ncatch:\n    pass\nd = {none: 1}\n") == \
+        "try:\n    pass\nexcept:\n    pass\nd = {None: 1}\n"
 
 
 def test_an_alias_used_both_ways_is_a_located_error() -> None:
