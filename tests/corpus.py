@@ -69,8 +69,6 @@ class Program:
     def argv(self) -> list[str]:
         if not self.path.exists():  # the CLI's missing-file test
             return []
-        if not self.path.exists():  # the CLI's missing-file test
-            return []
         m = _ARGV_RE.search("\n".join(self.source.split("\n", 3)[:3]))
         return m.group(1).split() if m else []
 
@@ -299,8 +297,6 @@ def run_cli(program: Program, *args: str, timeout: float = PROGRAM_TIMEOUT) -> O
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
-    if "Traceback (most recent call last):" not in proc.stderr:  # a one-line error names the file as given
-        return Outcome(proc.stdout, proc.returncode, _last_line(proc.stderr), proc.stderr)
     if "Traceback (most recent call last):" not in proc.stderr:  # a one-line error names the file as given
         return Outcome(proc.stdout, proc.returncode, _last_line(proc.stderr), proc.stderr)
     folder = program.path.parent
