@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import linecache
+import traceback
 from typing import Any
 
 
@@ -48,6 +49,16 @@ class InternalJitError(Exception):
     """A bug inside the JIT (e.g. a trap in compiled code): named loop, never a process crash."""
 
 
+def format_exception_only(exc: BaseException) -> list[str]:
+    """The lines after the frames: for a SyntaxError its location and source line as CPython shows
+    them (the host's own formatting), then the exception line, then any notes (add_note)."""
+    if isinstance(exc, SyntaxError):
+        return [ln.rstrip("\n") for ln in traceback.format_exception_only(type(exc), exc)]
+    notes = getattr(exc, "__notes__", None)
+    extra = [str(n) for n in notes] if isinstance(notes, (list, tuple)) else []
+    return [format_exception_line(exc), *extra]
+
+
 def format_exception_line(exc: BaseException) -> str:
     """The last line CPython prints for an uncaught exception, e.g. 'ValueError: bad'."""
     cls = type(exc)
@@ -56,6 +67,8 @@ def format_exception_line(exc: BaseException) -> str:
     if module not in ("builtins", "__main__", "tauraro.runtime"):
         name = f"{module}.{name}"
     text = str(exc)
+    if isinstance(exc, SyntaxError) and exc.msg is not None:  # no "(file, line N)": those come above it
+        text = str(exc.msg)
     if isinstance(exc, KeyError) and len(exc.args) == 1:
         text = repr(exc.args[0])
     return f"{name}: {text}" if text else name
@@ -89,7 +102,7 @@ def format_chain(exc: BaseException, frames: list[tuple[str, int, str]] | None =
     for i in range(len(chain) - 1, -1, -1):
         e, header = chain[i]
         lines.extend(format_frames(frames if i == 0 and frames is not None else frames_of(e)))
-        lines.append(format_exception_line(e))
+        lines.extend(format_exception_only(e))
         if header is not None:
             lines.append(header)
     return "\n".join(lines)
