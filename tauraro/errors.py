@@ -37,7 +37,8 @@ class TauraroRuntimeError(Exception):
         super().__init__(str(exc))
 
     def final_line(self) -> str:
-        return format_exception_line(self.exc)
+        """The last line of the report (the exception line, or its last note)."""
+        return format_exception_only(self.exc)[-1]
 
     def format(self) -> str:
         """The report CPython prints: the chain of causes and contexts first, each with its frames
