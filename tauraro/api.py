@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .compiler import compile_source
-from .errors import TauraroError
+from .errors import TauraroError, remember_source
+from .modules import MODULE_DUNDERS
 from .settings import BACKENDS
 from .stats import JitStats
 from .vm import VM
@@ -57,6 +58,7 @@ def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", 
     try:
         jit = make_jit(backend, jit_threshold, stats, options)
         code = compile_source(source, filename)
+        remember_source(filename, source)
         if "bytecode" in dump:
             from .bytecode import disassemble
 
@@ -70,4 +72,4 @@ def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", 
         stats.total_seconds = time.perf_counter() - t0
         if stdout is None:
             sys.stdout.flush()
-    return RunResult(globals={k: v for k, v in vm.globals.items() if k != "__name__"}, stats=stats)
+    return RunResult(globals={k: v for k, v in vm.globals.items() if k not in MODULE_DUNDERS}, stats=stats)

@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from .bytecode import OPCODES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
-from .runtime import MODULES, UNBOUND, Cell, Function, GeneratorExpression, make_builtins
+from .modules import ModuleSystem, frame_builtins, init_main
+from .runtime import UNBOUND, Cell, Function, GeneratorExpression, make_builtins
 
 # CPython 3.11's recursion rule, measured against python3 (tests/test_recursion.py checks it live): a
 # thread's depth counts every Python frame (the module's, each function, method, lambda, comprehension,
@@ -73,6 +74,9 @@ class VM:
         self.stdout = stdout
         self.globals: dict[str, Any] = {"__name__": "__main__"}
         self.builtins = make_builtins()
+        self.modules = ModuleSystem(self, filename)
+        self.builtins.update(frame_builtins(self))
+        init_main(self, filename)
         self.depth = 0
         self.handled: list[BaseException] = []
         self.jit = jit
@@ -121,9 +125,9 @@ class VM:
                 return R[code.nregs] if pc == RETURN else _YIELDED
             except BaseException as e:
                 entry = code.handler_for(pc)
+                _add_traceback(e, code, pc, R)  # the frame that catches it is in its traceback too
                 if entry is None:
                     del self.handled[base:]
-                    _add_traceback(e, code, pc)
                     raise
                 del self.handled[base + entry.handled_depth:]
                 R[entry.reg] = e
@@ -201,11 +205,14 @@ class VM:
 _YIELDED = object()
 
 
-def _add_traceback(e: BaseException, code: CodeObject, pc: int) -> None:
+def _add_traceback(e: BaseException, code: CodeObject, pc: int, R: list) -> None:
     try:
         tb = e.__dict__.setdefault("_tauraro_tb", [])
     except (AttributeError, TypeError):
         return
+    if tb and e.__dict__.get("_tauraro_frame") is R:  # caught in this frame, then re-raised: one entry
+        return
+    e._tauraro_frame = R
     name = code.name if code.kind != "module" else "<module>"
     tb.append((code.filename, code.line_of(pc), name))
 
@@ -369,6 +376,11 @@ def _delete_fast(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     return h
 
 
+def globals_of(vm: VM, code: CodeObject) -> dict[str, Any]:
+    """The namespace a code object's global names live in: its module's (imported modules have their own)."""
+    return vm.globals if code.globals is None else code.globals
+
+
 def _name_error(name: str) -> NameError:
     return NameError(f"name '{name}' is not defined")
 
@@ -376,7 +388,7 @@ def _name_error(name: str) -> NameError:
 @handler("LoadGlobal")
 def _load_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
-    G, B = vm.globals, vm.builtins
+    G, B = globals_of(vm, code), vm.builtins
 
     def h(R: list) -> int:
         try:
@@ -393,7 +405,7 @@ def _load_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 @handler("StoreGlobal")
 def _store_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
-    G = vm.globals
+    G = globals_of(vm, code)
 
     def h(R: list) -> int:
         G[name] = R[a]
@@ -404,7 +416,7 @@ def _store_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 @handler("DeleteGlobal")
 def _delete_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     name, nxt = code.names[ins.b], pc + 1
-    G = vm.globals
+    G = globals_of(vm, code)
 
     def h(R: list) -> int:
         if name not in G:
@@ -417,7 +429,7 @@ def _delete_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 @handler("LoadName")
 def _load_name(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
-    G, B = vm.globals, vm.builtins
+    G, B = globals_of(vm, code), vm.builtins
 
     def h(R: list) -> int:
         ns = R[0]
@@ -838,13 +850,14 @@ def _make_class(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, first, nxt = ins.a, ins.c, pc + 1
     body: CodeObject = code.consts[ins.b]
     nf = len(body.free_regs)
+    G = globals_of(vm, code)  # the class's __module__ is its module's __name__
 
     def h(R: list) -> int:
         base = R[first]
         bases = (base,) if base is not None else ()
         if base is not None and not isinstance(base, type):
             raise TypeError("bases must be types")
-        ns = {"__module__": "__main__", "__qualname__": body.qualname}
+        ns = {"__module__": G.get("__name__", "__main__"), "__qualname__": body.qualname}
         regs = [ns] + [UNBOUND] * (body.nregs - 1) + [None, None]
         for reg, cell in zip(body.free_regs, R[first + 1:first + 1 + nf]):
             regs[reg] = cell
@@ -868,36 +881,21 @@ def _make_class(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 @handler("ImportModule")
 def _import(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
-    module = MODULES.get(name)
+    G = globals_of(vm, code)
 
     def h(R: list) -> int:
-        if module is None:  # the front end let it through: CPython would not find it either
-            raise _module_not_found(name)
-        R[a] = module
+        R[a] = vm.modules.import_module(name, G)
         return nxt
     return h
-
-
-def _module_not_found(name: str) -> ModuleNotFoundError:
-    top = name.partition(".")[0]
-    if top in MODULES:  # math is a plain module, not a package
-        return ModuleNotFoundError(f"No module named '{name}'; '{top}' is not a package", name=name)
-    return ModuleNotFoundError(f"No module named '{top}'", name=top)
 
 
 @handler("ImportFrom")
 def _import_from(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, b, name, nxt = ins.a, ins.b, code.names[ins.c], pc + 1
+    G = globals_of(vm, code)
 
     def h(R: list) -> int:
-        module = R[b]
-        try:
-            R[a] = getattr(module, name)
-        except AttributeError:
-            path = getattr(module, "__file__", None)
-            where = path if path is not None else "unknown location"
-            raise ImportError(f"cannot import name '{name}' from '{module.__name__}' ({where})",
-                              name=module.__name__, path=path) from None
+        R[a] = vm.modules.import_from(R[b], name, G)
         return nxt
     return h
 

@@ -213,10 +213,6 @@ UNSUPPORTED = [
     ("def f(**kw):\n    pass\n", 1, 9, "'**kwargs'"),
     ("h = dan_aiki a, **kw: a\n", 1, 19, "'**kwargs'"),
     ("def f(a, *, b):\n    pass\n", 1, 13, "a keyword-only parameter"),
-    ("import os\n", 1, 1, "importing module 'os'"),
-    ("import math\nshigoda random\n", 2, 1, "importing module 'random'"),
-    ("from os import path\n", 1, 1, "importing from module 'os'"),
-    ("daga math shigoda *\n", 1, 1, "'from ... import *'"),
     ("print(*[1, 2])\n", 1, 7, "'*' unpacking in calls"),
     ("d = {}\nprint(**d)\n", 2, 7, "'**' unpacking in calls"),
     ("a, *b = [1, 2, 3]\n", 1, 4, "a starred expression"),
@@ -250,18 +246,13 @@ def test_supported_constructs_parse() -> None:
     parse(src, "ok.tr")
 
 
-def test_import_of_a_module_cpython_would_find_is_rejected_and_a_missing_one_compiles(tmp_path: Path) -> None:
-    """A module next to the script (CPython's sys.path[0]) exists: unsupported. One found nowhere compiles
-    to a run-time ModuleNotFoundError, as CPython raises it (tests/programs/import_errors.tr checks that)."""
+def test_every_import_form_parses(tmp_path: Path) -> None:
+    """Imports are resolved at run time (tauraro/modules.py): the front end accepts every form."""
     (tmp_path / "helper_next_to_script.py").write_text("x = 1\n", encoding="utf-8")
     script = str(tmp_path / "main.tr")
-    err = syntax_error("import helper_next_to_script\n", script)
-    assert err.message == "importing module 'helper_next_to_script' is not supported"
-    err = syntax_error("daga helper_next_to_script shigoda x\n", script)
-    assert err.message == "importing from module 'helper_next_to_script' is not supported"
-    parse("import helper_next_to_script\n", str(tmp_path / "elsewhere" / "main.tr"))
-    parse("import math.nosuch\nfrom no_such_module_anywhere import y\n", script)
-    assert syntax_error("from . import x\n", script).message == "a relative import is not supported"
+    parse("from __future__ import annotations\nimport os, helper_next_to_script\nshigoda random\nfrom os import path\ndaga math shigoda *\n"
+          "from . import x\nfrom ..a.b import c as d\nimport a.b.c as e\n",
+          script)
 
 
 # --- the alias scanner against a tokenize-based reference, and inside f-string fields ----------------
@@ -331,6 +322,8 @@ def test_alias_scanner_matches_the_tokenize_reference_outside_fstrings() -> None
         ref = reference_replacements(src)
         if ref is None or DIGIT_THEN_ALIAS.search(src):  # tokenize gave up: ast.parse reports the error;
             continue  # `1idan` (a number, then a name, for tokenize) is left to ast.parse: not mapped
+        if "\r" in src:  # programs are read with universal newlines (decode_source): the scanner never sees
+            continue  # a '\r', which ast.parse takes as a line break and tokenize's readline does not
         spans = fstring_spans(src)
         ours = [r for r in _alias_replacements(src) if not any(a <= r[0] < b for a, b in spans)]
         assert ours == ref, src
@@ -424,3 +417,34 @@ def test_compile_time_errors_of_long_modules_are_cpythons(src: str) -> None:
         compile(src, "long.tr", "exec")
     err = syntax_error(src, "long.tr")
     assert (err.line, err.message) == (cpython.value.lineno, cpython.value.msg)
+
+
+# --- keyword aliases a module uses as names -------------------------------------------------------------
+
+@pytest.mark.parametrize("src", [
+    "def apply(func, x):\n    return func(x)\n",
+    "true = 1\nprint(true)\n",
+    "for none in range(3):\n    pass\n",
+    "from os import path as null\nprint(null)\n",
+    "def f(*, catch=1, **throw):\n    return catch\n",
+    "class func:\n    pass\n",
+    "print(dict(false=0))\n",
+    "(true := 3)\nprint(true)\n",
+    "class Call:\n    func: object\n    arg: int\n",
+])
+def test_an_alias_bound_as_a_name_is_a_name_everywhere(src: str) -> None:
+    assert to_python(src) == src
+
+
+def test_unbound_aliases_stay_keywords_and_fstring_self_documenting_is_not_a_binding() -> None:
+    assert to_python("func f():\n    throw ValueError(true)\n") == "def f():\n    raise ValueError(True)\n"
+    assert to_python('print(f"{none=}", f"{true = }")\n') == 'print(f"{None=}", f"{True = }")\n'
+    assert to_python("idan true:\n    x = 1\n") == "if True:\n    x = 1\n"
+    assert to_python("try:\n    pass\ncatch:\n    pass\nd = {none: 1}\n") == \
+        "try:\n    pass\nexcept:\n    pass\nd = {None: 1}\n"
+
+
+def test_an_alias_used_both_ways_is_a_located_error() -> None:
+    err = syntax_error("catch = 1\ntry:\n    pass\ncatch ValueError:\n    pass\n", "c.tr")
+    assert (err.line, err.col) == (4, 1)
+    assert "'catch' is a name in this module (bound on line 1)" in err.message
