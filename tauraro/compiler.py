@@ -396,6 +396,32 @@ class FunctionCompiler:
         block = self._loop_body(loop_id, header, node)
         self._finish_loop(loop_id, setup, header, block, node.orelse, before, [fi])
 
+    def stmt_AsyncFor(self, node: ast.AsyncFor) -> None:
+        """async for: await __anext__() each round; StopAsyncIteration from it ends the loop."""
+        iterable = self.expr(node.iter)
+        it = self.alloc()
+        self.line = node.lineno
+        self.emit("GetAIter", it, iterable)
+        loop_id, setup = self._new_loop("for", node.lineno)
+        header = self.pc()
+        before = self._copy_defined()
+        value = self.alloc(4)
+        exc, match, cls = value + 1, value + 2, value + 3
+        rec = self._protect(exc)
+        self.emit("GetANext", value, it)
+        self.emit("YieldFrom", value, value, 1)
+        self._close(rec)
+        skip = self.emit("Jump")
+        rec[0] = self.pc()  # the handler: StopAsyncIteration ends the loop, anything else propagates
+        self.emit("LoadGlobal", cls, self.name("StopAsyncIteration"))
+        self.emit("ExceptMatch", match, exc, cls)
+        done = self.emit("JumpIfTrue", match, 0)
+        self.emit("Reraise", exc)
+        self.patch(skip)
+        self.store(node.target, value)
+        block = self._loop_body(loop_id, header, node)
+        self._finish_loop(loop_id, setup, header, block, node.orelse, before, [done])
+
     def _for_iter(self, target: ast.expr, it: int) -> int:
         """ForIter into the loop target (straight into a local's register when it is one); returns its pc."""
         simple = isinstance(target, ast.Name) and self.scope.kind_of(target.id) == "local"

@@ -470,7 +470,6 @@ def module_exists(name: str, filename: str) -> bool:
 
 
 UNSUPPORTED: dict[type, str] = {
-    ast.AsyncFor: "'async for'",
     ast.Match: "'match'",
     ast.Set: None,  # supported; listed so the table names every construct considered
 }

@@ -892,6 +892,19 @@ def _make_class(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     return h
 
 
+def _implicit_methods(ns: Any) -> None:
+    """type.__new__ makes a plain function __new__ a staticmethod and __init_subclass__ and
+    __class_getitem__ classmethods; it only recognises host functions, so do it for ours."""
+    for name, wrap in (("__new__", staticmethod), ("__init_subclass__", classmethod),
+                       ("__class_getitem__", classmethod)):
+        try:
+            f = ns[name]
+        except KeyError:
+            continue
+        if type(f) is Function:
+            ns[name] = wrap(f)
+
+
 def build_class(vm: VM, body: CodeObject, bases: tuple, keywords: dict, cells: list) -> Any:
     """CPython's __build_class__: resolve __mro_entries__, find the metaclass, __prepare__ the namespace,
     run the body in it, call the metaclass (which runs __set_name__ and __init_subclass__), fill the
@@ -914,6 +927,7 @@ def build_class(vm: VM, body: CodeObject, bases: tuple, keywords: dict, cells: l
         vm.depth -= 1
     if resolved is not bases:
         ns["__orig_bases__"] = bases
+    _implicit_methods(ns)
     if vm.depth + CLASS_CREATION_LEVELS > RECURSION_LIMIT:
         raise RecursionError(CALL_RECURSION_MESSAGE)
     vm.depth += 1
@@ -1109,6 +1123,35 @@ def awaitable_iter(v: Any) -> Any:
         what = "a coroutine" if isinstance(it, types.CoroutineType) else f"non-iterator of type '{type(it).__name__}'"
         raise TypeError(f"__await__() returned {what}")
     return it
+
+
+@handler("GetAIter")
+def _get_aiter(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        v = R[b]
+        meth = getattr(type(v), "__aiter__", None)
+        if meth is None:
+            raise TypeError(f"'async for' requires an object with __aiter__ method, got {type(v).__name__}")
+        it = meth(v)
+        if getattr(type(it), "__anext__", None) is None:
+            raise TypeError("'async for' received an object from __aiter__ that does not implement __anext__: "
+                            f"{type(it).__name__}")
+        R[a] = it
+        return nxt
+    return h
+
+
+@handler("GetANext")
+def _get_anext(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        it = R[b]
+        R[a] = type(it).__anext__(it)
+        return nxt
+    return h
 
 
 @handler("SetupWith")

@@ -198,30 +198,11 @@ def test_syntax_errors(src: str, line: int, col: int, message: str) -> None:
 # --- unsupported constructs, rejected before running ------------------------------------------
 
 UNSUPPORTED = [
-    ("def gen():\n    yield 1\n", 2, 5, "'yield'"),
-    ("aiki gen():\n    x = bayar 1\n", 2, 9, "'yield'"),
-    ("def gen():\n    yield from [1]\n", 2, 5, "'yield from'"),
-    ("with open('f') as fh:\n    pass\n", 1, 1, "'with'"),
-    ("idan gaskiyane:\n    tare a dasunan b:\n        wuce\n", 2, 5, "'with'"),
-    ("async def f():\n    pass\n", 1, 1, "'async def'"),
     ("x = 1\nmatch x:\n    case 1:\n        pass\n", 2, 1, "'match'"),
-    ("def deco(f):\n    return f\n@deco\ndef g():\n    pass\n", 3, 2, "a decorator"),
-    ("class A:\n    @staticmethod\n    def m():\n        pass\n", 2, 6, "a decorator"),
-    ("def f(a, *rest):\n    pass\n", 1, 11, "'*args'"),
-    ("aiki f(a, *rest): maido a\n", 1, 12, "'*args'"),
-    ("g = lambda *xs: 0\n", 1, 13, "'*args'"),
-    ("def f(**kw):\n    pass\n", 1, 9, "'**kwargs'"),
-    ("h = dan_aiki a, **kw: a\n", 1, 19, "'**kwargs'"),
-    ("def f(a, *, b):\n    pass\n", 1, 13, "a keyword-only parameter"),
     ("import os\n", 1, 1, "importing module 'os'"),
     ("import math\nshigoda random\n", 2, 1, "importing module 'random'"),
     ("from os import path\n", 1, 1, "importing from module 'os'"),
     ("daga math shigoda *\n", 1, 1, "'from ... import *'"),
-    ("print(*[1, 2])\n", 1, 7, "'*' unpacking in calls"),
-    ("d = {}\nprint(**d)\n", 2, 7, "'**' unpacking in calls"),
-    ("a, *b = [1, 2, 3]\n", 1, 4, "a starred expression"),
-    ("if (n := 10) > 5:\n    pass\n", 1, 5, "an assignment expression (':=')"),
-    ("class C(A, B):\n    pass\n", 1, 12, "multiple inheritance"),
 ]
 
 
