@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from .compiler import compile_source
 from .errors import TauraroError
+from .modules import MODULE_DUNDERS
 from .settings import BACKENDS
 from .stats import JitStats
 from .vm import VM
@@ -70,4 +71,4 @@ def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", 
         stats.total_seconds = time.perf_counter() - t0
         if stdout is None:
             sys.stdout.flush()
-    return RunResult(globals={k: v for k, v in vm.globals.items() if k != "__name__"}, stats=stats)
+    return RunResult(globals={k: v for k, v in vm.globals.items() if k not in MODULE_DUNDERS}, stats=stats)

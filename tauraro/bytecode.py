@@ -130,8 +130,8 @@ _OPS: list[OpInfo] = [
                                   "the annotations dict (if any), cells"),
     OpInfo("MakeClass", "rkr", "R[a] = class from body code consts[b]; R[c] = bases tuple, R[c+1] = keywords "
                                "dict, cells in R[c+2...]"),
-    OpInfo("ImportModule", "rn-", "R[a] = the module names[b] (only math; ModuleNotFoundError for a missing one)"),
-    OpInfo("ImportFrom", "rrn", "R[a] = attribute names[c] of module R[b] (ImportError like CPython if missing)"),
+    OpInfo("ImportModule", "rn-", "R[a] = the module names[b] (leading dots: relative; see tauraro/modules.py)"),
+    OpInfo("ImportFrom", "rrn", "R[a] = attribute names[c] of module R[b] ('*': all public names into the globals)"),
     OpInfo("Raise", "rr-", "raise R[a] (a < 0: re-raise the exception being handled) from R[b] (b < 0: no cause)"),
     OpInfo("RaiseAssert", "r--", "raise AssertionError(R[a]) (a < 0: no message)"),
     OpInfo("ExceptMatch", "rrr", "R[a] = isinstance(R[b], R[c]) for an except clause (TypeError if R[c] is no class)"),
@@ -258,6 +258,8 @@ class CodeObject:
     is_generator: bool = False
     # Filled by the VM: per-instruction handlers, hot-loop counters.
     runtime: Any = None
+    # The namespace its global names live in: an imported module's dict (None: the VM's main globals).
+    globals: Any = None
 
     def register_name(self, reg: int) -> str:
         return self.local_names.get(reg, f"r{reg}")

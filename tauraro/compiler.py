@@ -313,15 +313,19 @@ class FunctionCompiler:
         for alias in node.names:
             reg = self.alloc()
             self.emit("ImportModule", reg, self.name(alias.name))
+            if alias.asname is None and "." in alias.name:  # `import a.b` binds the top package a
+                self.emit("ImportModule", reg, self.name(alias.name.partition(".")[0]))
             self.store_name(alias.asname or alias.name.partition(".")[0], reg)
 
     def stmt_ImportFrom(self, node: ast.ImportFrom) -> None:
+        # The module operand is the name with one leading dot per level (relative: tauraro/modules.py).
         mod = self.alloc()
-        self.emit("ImportModule", mod, self.name(node.module))
+        self.emit("ImportModule", mod, self.name("." * (node.level or 0) + (node.module or "")))
         for alias in node.names:
             reg = self.alloc()
             self.emit("ImportFrom", reg, mod, self.name(alias.name))
-            self.store_name(alias.asname or alias.name, reg)
+            if alias.name != "*":  # '*' stores every public name into the module's globals itself
+                self.store_name(alias.asname or alias.name, reg)
 
     def stmt_If(self, node: ast.If) -> None:
         jf = self.test(node.test, jump_if=False)

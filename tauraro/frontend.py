@@ -4,7 +4,6 @@ from __future__ import annotations
 import ast
 import bisect
 import contextlib
-import importlib.machinery
 import os
 import re
 import sys
@@ -15,8 +14,6 @@ from typing import Iterator
 
 from .astwalk import FastVisitor, child_fields
 from .errors import TauraroSyntaxError
-
-SUPPORTED_MODULES = frozenset({"math"})
 
 
 @cache
@@ -433,40 +430,6 @@ class SubsetChecker(FastVisitor):
         self.generic_visit(node)
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            if alias.name not in SUPPORTED_MODULES and module_exists(alias.name, self.filename):
-                self.fail(node, f"importing module '{alias.name}'")
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level:
-            self.fail(node, "a relative import")
-        if node.module not in SUPPORTED_MODULES and module_exists(node.module, self.filename):
-            self.fail(node, f"importing from module '{node.module}'")
-        for alias in node.names:
-            if alias.name == "*":
-                self.fail(node, "'from ... import *'")
-
-
-def module_exists(name: str, filename: str) -> bool:
-    """Whether CPython, running the program as a script, would find the module (or its package).
-
-    An import of a module that exists but is not supported is rejected before running; one CPython would
-    not find at all compiles to an import that raises ModuleNotFoundError, as CPython does at run time
-    (so `try: import x` / `except ImportError:` behaves the same). Only paths are searched: nothing runs.
-    """
-    top, _, rest = name.partition(".")
-    if top in SUPPORTED_MODULES:
-        return not rest  # math is not a package: "math.x" is not found
-    if top in sys.builtin_module_names or importlib.machinery.FrozenImporter.find_spec(top) is not None:
-        return True
-    if filename.startswith("<"):
-        script_dir = os.getcwd()  # -c and standard input: CPython's sys.path[0] is the current directory
-    else:
-        script_dir = os.path.dirname(os.path.abspath(filename))
-    host_path = sys.path if sys.flags.safe_path else sys.path[1:]  # sys.path[0] is our own script's dir
-    return importlib.machinery.PathFinder.find_spec(top, [script_dir, *host_path]) is not None
 
 
 UNSUPPORTED: dict[type, str] = {

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import builtins as _py
-import math
 from types import MethodType
 from typing import Any
 
@@ -53,7 +52,7 @@ class Function:
         # callable without closure set-up or the generic binding
         self.plain = not code.free_regs and code.simple
         self.nparams = len(code.params)
-        self.__dict__ = {"__module__": vm.globals.get("__name__", "__main__"), "__doc__": code.docstring,
+        self.__dict__ = {"__module__": self.__globals__.get("__name__"), "__doc__": code.docstring,
                          "__annotations__": {} if annotations is None else annotations}
 
     def __get__(self, obj: Any, cls: Any = None) -> Any:
@@ -81,7 +80,7 @@ class Function:
 
     @property
     def __globals__(self) -> dict:
-        return self.vm.globals
+        return self.vm.globals if self.code.globals is None else self.code.globals
 
     @property
     def __signature__(self) -> Any:
@@ -228,24 +227,16 @@ def make_generator(vm: Any, code: CodeObject, regs: list) -> Any:
     return obj
 
 
-BUILTIN_NAMES = (
-    "range len abs min max sum sorted reversed enumerate zip int float str bool list tuple dict set frozenset "
-    "chr ord round divmod pow isinstance issubclass repr type hash any all map filter iter next super object "
-    "getattr setattr hasattr delattr callable bin hex oct format slice id ascii NotImplemented Ellipsis"
-).split()
-
-EXCEPTION_NAMES = [n for n in dir(_py) if isinstance(getattr(_py, n), type) and issubclass(getattr(_py, n),
-                                                                                           BaseException)]
+# Attributes of the builtins module that are not builtins: every module defines its own.
+MODULE_ATTRIBUTES = frozenset({"__name__", "__doc__", "__package__", "__loader__", "__spec__"})
+# Builtins replaced by Tauraro's own (tauraro/modules.py): they run Tauraro source, or see the calling frame.
+FRAME_BUILTINS = frozenset({"exec", "eval", "compile", "globals", "locals", "vars", "dir", "__import__"})
 
 
 def make_builtins() -> dict[str, Any]:
     """The builtins namespace of a running program: the host's own objects, so their types, behaviour
-    and error messages are CPython's (print and input use sys.stdout/sys.stdin, which `run` redirects)."""
-    ns = {name: getattr(_py, name) for name in BUILTIN_NAMES + EXCEPTION_NAMES}
-    ns["print"] = _py.print
-    ns["input"] = _py.input
+    and error messages are CPython's (print and input use sys.stdout/sys.stdin, which `run` redirects).
+    The VM adds FRAME_BUILTINS."""
+    ns = {name: value for name, value in vars(_py).items() if name not in MODULE_ATTRIBUTES | FRAME_BUILTINS}
     ns["__debug__"] = True
     return ns
-
-
-MODULES = {"math": math}

@@ -11,3 +11,4 @@ ENV_BACKEND = "TAURARO_BACKEND"
 ENV_JIT_THRESHOLD = "TAURARO_JIT_THRESHOLD"
 ENV_CACHE_DIR = "TAURARO_CACHE_DIR"  # compiled-module cache (cranelift): $TAURARO_CACHE_DIR/wasm
 ENV_DATA_HOME = "XDG_DATA_HOME"  # REPL history: $XDG_DATA_HOME/tauraro/history
+ENV_PATH = "TAURARO_PATH"  # extra directories searched for user modules after the main file's directory

@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 from .bytecode import OPCODES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
-from .runtime import MODULES, UNBOUND, Cell, Frame, Function, make_builtins, make_generator
+from .modules import ModuleSystem, frame_builtins, init_main
+from .runtime import UNBOUND, Cell, Frame, Function, make_builtins, make_generator
 
 # CPython 3.11's recursion rule, measured against python3 (tests/test_recursion.py checks it live): a
 # thread's depth counts every Python frame (the module's, each function, method, lambda, comprehension,
@@ -74,6 +75,9 @@ class VM:
         self.stdout = stdout
         self.globals: dict[str, Any] = {"__name__": "__main__"}
         self.builtins = make_builtins()
+        self.modules = ModuleSystem(self, filename)
+        self.builtins.update(frame_builtins(self))
+        init_main(self, filename)
         self.depth = 0
         self.handled: list[BaseException] = []
         self.jit = jit
@@ -406,6 +410,11 @@ def _delete_fast(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     return h
 
 
+def globals_of(vm: VM, code: CodeObject) -> dict[str, Any]:
+    """The namespace a code object's global names live in: its module's (imported modules have their own)."""
+    return vm.globals if code.globals is None else code.globals
+
+
 def _name_error(name: str) -> NameError:
     return NameError(f"name '{name}' is not defined")
 
@@ -413,7 +422,7 @@ def _name_error(name: str) -> NameError:
 @handler("LoadGlobal")
 def _load_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
-    G, B = vm.globals, vm.builtins
+    G, B = globals_of(vm, code), vm.builtins
 
     def h(R: list) -> int:
         try:
@@ -430,7 +439,7 @@ def _load_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 @handler("StoreGlobal")
 def _store_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
-    G = vm.globals
+    G = globals_of(vm, code)
 
     def h(R: list) -> int:
         G[name] = R[a]
@@ -441,7 +450,7 @@ def _store_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 @handler("DeleteGlobal")
 def _delete_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     name, nxt = code.names[ins.b], pc + 1
-    G = vm.globals
+    G = globals_of(vm, code)
 
     def h(R: list) -> int:
         if name not in G:
@@ -454,7 +463,7 @@ def _delete_global(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 @handler("LoadName")
 def _load_name(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
-    G, B = vm.globals, vm.builtins
+    G, B = globals_of(vm, code), vm.builtins
 
     def h(R: list) -> int:
         ns = R[0]
@@ -913,7 +922,7 @@ def build_class(vm: VM, body: CodeObject, bases: tuple, keywords: dict, cells: l
     if vm.depth >= RECURSION_LIMIT:  # CPython calls the metaclass's __prepare__ first: a call level
         raise RecursionError(CALL_RECURSION_MESSAGE)
     meta, ns, kwds = types.prepare_class(body.name, resolved, keywords)
-    ns["__module__"] = vm.globals.get("__name__", "__main__")
+    ns["__module__"] = globals_of(vm, body).get("__name__")
     ns["__qualname__"] = body.qualname
     if body.docstring is not None:
         ns["__doc__"] = body.docstring
@@ -943,36 +952,21 @@ def build_class(vm: VM, body: CodeObject, bases: tuple, keywords: dict, cells: l
 @handler("ImportModule")
 def _import(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, name, nxt = ins.a, code.names[ins.b], pc + 1
-    module = MODULES.get(name)
+    G = globals_of(vm, code)
 
     def h(R: list) -> int:
-        if module is None:  # the front end let it through: CPython would not find it either
-            raise _module_not_found(name)
-        R[a] = module
+        R[a] = vm.modules.import_module(name, G)
         return nxt
     return h
-
-
-def _module_not_found(name: str) -> ModuleNotFoundError:
-    top = name.partition(".")[0]
-    if top in MODULES:  # math is a plain module, not a package
-        return ModuleNotFoundError(f"No module named '{name}'; '{top}' is not a package", name=name)
-    return ModuleNotFoundError(f"No module named '{top}'", name=top)
 
 
 @handler("ImportFrom")
 def _import_from(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, b, name, nxt = ins.a, ins.b, code.names[ins.c], pc + 1
+    G = globals_of(vm, code)
 
     def h(R: list) -> int:
-        module = R[b]
-        try:
-            R[a] = getattr(module, name)
-        except AttributeError:
-            path = getattr(module, "__file__", None)
-            where = path if path is not None else "unknown location"
-            raise ImportError(f"cannot import name '{name}' from '{module.__name__}' ({where})",
-                              name=module.__name__, path=path) from None
+        R[a] = vm.modules.import_from(R[b], name, G)
         return nxt
     return h
 

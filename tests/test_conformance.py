@@ -99,7 +99,7 @@ CLI_PROGRAMS = [
     "syntax_hausa_missing_colon",
     "syntax_bad_indent",
     "unsup_yield",
-    "unsup_import_os",
+    "stdlib_import_os",
 ]
 
 

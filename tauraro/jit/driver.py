@@ -25,6 +25,7 @@ from ..bytecode import DEFS_ON_FALLTHROUGH, CodeObject, Instr
 from ..errors import InternalJitError, TauraroError
 from ..settings import DEFAULT_JIT_THRESHOLD, ENV_JIT_THRESHOLD
 from ..stats import JitStats
+from ..vm import globals_of
 from .budget import CodeBudget, code_budget, retained_bytes
 from .irtext import print_function as format_function
 from .layout import Tag, box, unbox
@@ -453,7 +454,7 @@ class JitDriver:
 
     @staticmethod
     def _values(vm: Any, region: LoopRegion, R: list) -> list[Any]:
-        G, B = vm.globals, vm.builtins
+        G, B = globals_of(vm, region.code), vm.builtins
         live = region.header_live
         out = []
         for ref in region.slots:
@@ -476,7 +477,7 @@ class JitDriver:
                 self._entry_failed(vm, state, 0, "it was entered with variable types it was not compiled for")
             return header
         memory, frame = self.memory, variant.frame
-        G = vm.globals
+        G = globals_of(vm, state.code)
         mirrors: dict[int, tuple[int, list]] = {}  # id(list) -> (object offset, list)
         entered: dict[int, Any] = {}  # slot -> the list object it held at entry
         copied = 0
@@ -541,7 +542,7 @@ class JitDriver:
                     R[key] = entered[slot]
                 else:
                     G[key] = entered[slot]
-        self._apply_exit(vm, plan, R, memory, frame)
+        self._apply_exit(globals_of(vm, state.code), plan, R, memory, frame)
         self._count_entry(iterations, copied, written, plan)
         pays = state.ledger.entered(iterations, len(variant.writes) + len(plan.reads), copied + written,
                                     plan.reason, plan.line)
@@ -581,8 +582,7 @@ class JitDriver:
             release_mirror(self.memory, p)
 
     @staticmethod
-    def _apply_exit(vm: Any, plan: ExitPlan, R: list, memory: Any, frame: int) -> None:
-        G = vm.globals
+    def _apply_exit(G: dict, plan: ExitPlan, R: list, memory: Any, frame: int) -> None:
         for kind, key, slot in plan.reads:
             tag, payload = memory.read_slot(frame, slot)
             value = unbox(tag, payload)
