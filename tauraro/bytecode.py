@@ -108,6 +108,8 @@ _OPS: list[OpInfo] = [
     OpInfo("DictMerge", "rri", "R[a] |= R[b] for '**' in a call to R[c] (duplicate keywords are a TypeError)"),
     OpInfo("ListToTuple", "rr-", "R[a] = tuple(R[b])"),
     OpInfo("UnpackEx", "rri", "R[a..] = R[b] unpacked around a starred target: c = before + 256 * after"),
+    OpInfo("MatchPattern", "rrk", "R[a] = whether R[b] matches the pattern of consts[c] = (pattern, first value "
+                                  "register, values, captures) (tauraro/matching.py); captures in R[a+1...]"),
     OpInfo("DeleteDeref", "rn-", "empty cell R[a] (variable names[b]); NameError if already empty"),
     OpInfo("DeleteName", "-n-", "del class namespace[names[b]] (class bodies)"),
     OpInfo("BuildList", "rri", "R[a] = [R[b], ..., R[b+c-1]]"),
@@ -380,6 +382,7 @@ REGISTER_EFFECTS = {
     "ListToTuple": lambda i, c: ([i.b], [i.a]),
     "UnpackEx": lambda i, c: ([i.b], _span(i.a, (i.c & 255) + (i.c >> 8) + 1)),
     "DeleteDeref": lambda i, c: ([i.a], []),
+    "MatchPattern": lambda i, c: ([i.b, *_span(c.consts[i.c][1], c.consts[i.c][2])], _span(i.a, 1 + c.consts[i.c][3])),
     "DeleteName": lambda i, c: ([0], []),
     "ExceptStarMatch": lambda i, c: ([i.b, i.c], [i.a, i.b]),
     "ExceptStarReraise": lambda i, c: ([i.a, i.b], []),

@@ -1207,6 +1207,87 @@ class FunctionCompiler:
     def expr_Starred(self, node: ast.Starred, dst: int | None) -> int:
         raise self.error(node, "can't use starred expression here")
 
+    # --- match ----------------------------------------------------------------------------------
+    def stmt_Match(self, node: ast.Match) -> None:
+        """Each case: its value and class expressions into registers, one MatchPattern, then the captures
+        are bound, the guard tested and the body run (tauraro/matching.py has the matching rules)."""
+        subject = self.expr(node.subject, self.alloc())
+        ends = []
+        before = self._copy_defined()
+        after: set[str] | None = None
+        exhaustive = False
+        for case in node.cases:
+            mark = self.top
+            self.line = case.pattern.lineno
+            values: list[ast.expr] = []
+            captures: list[str] = []
+            pattern = self._pattern(case.pattern, values, captures)
+            self.defined = _copy(before)
+            skip = []
+            if pattern == ("as", None, -1) or (pattern[0] == "as" and pattern[1] is None):
+                if pattern[2] >= 0:
+                    self.store_name(captures[0], subject)
+                exhaustive = case.guard is None
+            else:
+                first = self.alloc(len(values))
+                for i, v in enumerate(values):
+                    self.expr(v, first + i)
+                res = self.alloc(1 + len(captures))
+                self.line = case.pattern.lineno
+                self.emit("MatchPattern", res, subject, self.const((pattern, first, len(values), len(captures))))
+                skip.append(self.emit("JumpIfFalse", res, 0))
+                for i, name in enumerate(captures):
+                    self.store_name(name, res + 1 + i)
+            if case.guard is not None:
+                skip += self.test(case.guard, jump_if=False)
+            self.body(case.body)
+            after = self.defined if after is None else _meet(after, self.defined)
+            ends.append(self.emit("Jump"))
+            for j in skip:
+                self.patch(j)
+            self.top = mark
+            if exhaustive:
+                break
+        for j in ends:
+            self.patch(j)
+        self.defined = after if exhaustive else _meet(after, before)
+
+    def _pattern(self, p: ast.pattern, values: list[ast.expr], captures: list[str]) -> tuple:
+        def slot(name: str | None) -> int:
+            if name is None:
+                return -1
+            if name not in captures:
+                captures.append(name)
+            return captures.index(name)
+
+        def value(e: ast.expr) -> int:
+            values.append(e)
+            return len(values) - 1
+        if isinstance(p, ast.MatchValue):
+            return ("value", value(p.value))
+        if isinstance(p, ast.MatchSingleton):
+            return ("singleton", p.value)
+        if isinstance(p, ast.MatchSequence):
+            parts = tuple(self._pattern(q, values, captures) for q in p.patterns)
+            star = next((i for i, q in enumerate(p.patterns) if isinstance(q, ast.MatchStar)), -1)
+            return ("seq", parts, star)
+        if isinstance(p, ast.MatchStar):
+            return ("star", slot(p.name))
+        if isinstance(p, ast.MatchMapping):
+            items = tuple((value(k), self._pattern(q, values, captures)) for k, q in zip(p.keys, p.patterns))
+            return ("map", items, slot(p.rest))
+        if isinstance(p, ast.MatchClass):
+            cls = value(p.cls)
+            positional = tuple(self._pattern(q, values, captures) for q in p.patterns)
+            keywords = tuple((k, self._pattern(q, values, captures)) for k, q in zip(p.kwd_attrs, p.kwd_patterns))
+            return ("class", cls, positional, keywords)
+        if isinstance(p, ast.MatchAs):
+            sub = self._pattern(p.pattern, values, captures) if p.pattern is not None else None
+            return ("as", sub, slot(p.name))
+        if isinstance(p, ast.MatchOr):
+            return ("or", tuple(self._pattern(q, values, captures) for q in p.patterns))
+        raise self.error(p, f"'{type(p).__name__}' patterns are not supported")
+
     # --- with -------------------------------------------------------------------------------------
     def stmt_With(self, node: ast.With | ast.AsyncWith) -> None:
         before = self._copy_defined()

@@ -433,7 +433,6 @@ class SubsetChecker(FastVisitor):
 
 
 UNSUPPORTED: dict[type, str] = {
-    ast.Match: "'match'",
     ast.Set: None,  # supported; listed so the table names every construct considered
 }
 UNSUPPORTED = {k: v for k, v in UNSUPPORTED.items() if v}

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from .bytecode import OPCODES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
+from .matching import match
 from .modules import ModuleSystem, frame_builtins, init_main
 from .runtime import UNBOUND, Cell, Frame, Function, make_builtins, make_generator
 
@@ -1282,6 +1283,22 @@ def _unpack_ex(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
             raise ValueError(f"not enough values to unpack (expected at least {before + after}, got {len(items)})")
         stop = len(items) - after
         R[a:end] = [*items[:before], items[before:stop], *items[stop:]]
+        return nxt
+    return h
+
+
+@handler("MatchPattern")
+def _match_pattern(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+    pattern, first, nvalues, ncaptures = code.consts[ins.c]
+    end = a + 1 + ncaptures
+
+    def h(R: list) -> int:
+        slots = [None] * ncaptures
+        ok = match(pattern, R[b], R[first:first + nvalues], slots)
+        R[a] = ok
+        if ok:
+            R[a + 1:end] = slots
         return nxt
     return h
 

@@ -198,7 +198,7 @@ def test_syntax_errors(src: str, line: int, col: int, message: str) -> None:
 # --- unsupported constructs, rejected before running ------------------------------------------
 
 UNSUPPORTED = [
-    ("x = 1\nmatch x:\n    case 1:\n        pass\n", 2, 1, "'match'"),
+    ("async def f(y):\n    return [x async for x in y]\n", 2, 25, "an asynchronous comprehension"),
 ]
 
 
