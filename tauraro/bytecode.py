@@ -139,10 +139,10 @@ _OPS: list[OpInfo] = [
     OpInfo("ExceptMatch", "rrr", "R[a] = isinstance(R[b], R[c]) for an except clause (TypeError if R[c] is no class)"),
     OpInfo("PushExcept", "r--", "enter an except block handling R[a] (for bare raise)"),
     OpInfo("PopExcept", "---", "leave the innermost except block"),
-    OpInfo("ExceptStarMatch", "rrr", "R[a] = the part of exception group R[b] matching R[c] (None: no match); "
-                                     "R[b] keeps the rest (except*)"),
-    OpInfo("ExceptStarReraise", "rr-", "after except* clauses: raise what is left of R[a] and what they raised "
-                                       "(list R[b]) as CPython combines them; nothing: go on"),
+    OpInfo("ExceptStarMatch", "rrr", "except*: R[a] = the part of the exception left in state R[b] that matches "
+                                     "R[c] (None: no match); R[b] becomes the state on first use"),
+    OpInfo("ExceptStarReraise", "rr-", "after except* clauses: raise what is left in state R[a] combined with what "
+                                       "the handlers raised (list R[b]) as CPython does; nothing left: go on"),
     OpInfo("Reraise", "r--", "re-raise R[a] keeping its traceback (end of finally / unmatched except)"),
     # Quickened forms: the interpreter rewrites a generic op into one of these after seeing the types it
     # names, and back when the guess fails. They are the type profile the JIT reads.

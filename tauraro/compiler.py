@@ -531,6 +531,9 @@ class FunctionCompiler:
         self.unit.pending_protect.setdefault(id(self.code), []).append(rec)
 
     def stmt_Try(self, node: ast.Try) -> None:
+        self._try(node, star=False)
+
+    def _try(self, node: ast.Try, star: bool) -> None:
         fin_reg = self.alloc() if node.finalbody else None
         fin_rec = None
         if node.finalbody:
@@ -548,7 +551,7 @@ class FunctionCompiler:
             jend = [self.emit("Jump")]
             exc_rec[0] = self.pc()
             self.defined = _copy(before)
-            jend += self._handlers(node.handlers, exc_reg)
+            jend += (self._star_handlers if star else self._handlers)(node.handlers, exc_reg)
             for j in jend:
                 self.patch(j)
             self.defined = _copy(before) if self.defined is not None else None
@@ -566,6 +569,49 @@ class FunctionCompiler:
             self.emit("Reraise", fin_reg)
             self.defined = saved
             self.patch(jend)
+
+    def stmt_TryStar(self, node: ast.Try) -> None:
+        """try/except*: each clause takes the matching part of what is left; at the end what is left and
+        what the handlers raised are raised together (VM: ExceptStarMatch, ExceptStarReraise)."""
+        self._try(node, star=True)
+
+    def _star_handlers(self, handlers: list[ast.ExceptHandler], exc: int) -> list[int]:
+        state, raised, match, none, flag, inner = self.alloc(6), 0, 0, 0, 0, 0
+        raised, match, none, flag, inner = state + 1, state + 2, state + 3, state + 4, state + 5
+        self.emit("PushExcept", exc)
+        self.handler_depth += 1
+        self.emit("Move", state, exc)
+        self.emit("BuildList", raised, 0, 0)
+        self.emit("LoadConst", none, self.const(None))
+        for h in handlers:
+            self.line = h.lineno
+            t = self.expr(h.type)
+            self.emit("ExceptStarMatch", match, state, t)
+            self.emit("CompareIsRR", flag, match, none)
+            skip = self.emit("JumpIfTrue", flag, 0)
+            rec = self._protect(inner)
+            self.emit("PushExcept", match)
+            self.handler_depth += 1
+            if h.name:
+                self.store_name(h.name, match)
+            self.blocks.append(Block("except"))
+            self.body(h.body)
+            self.blocks.pop()
+            self.emit("PopExcept")
+            self.handler_depth -= 1
+            self._close(rec)
+            done = self.emit("Jump")
+            rec[0] = self.pc()
+            self.emit("ListAppend", raised, inner)
+            self.patch(done)
+            if h.name:
+                self._unbind(h.name)
+            self.patch(skip)
+        self.emit("PopExcept")
+        self.handler_depth -= 1
+        self.line = handlers[-1].lineno
+        self.emit("ExceptStarReraise", state, raised)
+        return [self.emit("Jump")]
 
     def _handlers(self, handlers: list[ast.ExceptHandler], exc: int) -> list[int]:
         self.emit("PushExcept", exc)

@@ -438,6 +438,5 @@ UNSUPPORTED: dict[type, str] = {
 UNSUPPORTED = {k: v for k, v in UNSUPPORTED.items() if v}
 # SubsetChecker.generic_visit sees only nodes with children (FastVisitor): every unsupported one has some.
 assert all(child_fields(k) for k in UNSUPPORTED)
-for _name in ("TryStar", "TypeAlias"):
-    if hasattr(ast, _name):
-        UNSUPPORTED[getattr(ast, _name)] = {"TryStar": "'except*'", "TypeAlias": "'type' aliases"}[_name]
+if hasattr(ast, "TypeAlias"):  # Python 3.12 syntax, not 3.11's
+    UNSUPPORTED[ast.TypeAlias] = "'type' aliases"

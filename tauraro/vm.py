@@ -1333,31 +1333,45 @@ def _delete_name(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     return h
 
 
+class _StarState:
+    """The state of one try/except*: the exception caught, what no clause has matched yet, the matches."""
+
+    __slots__ = ("orig", "rest", "matched")
+
+    def __init__(self, orig: BaseException) -> None:
+        self.orig = orig
+        self.rest: BaseException | None = orig
+        self.matched: list[BaseException] = []
+
+
 @handler("ExceptStarMatch")
 def _except_star_match(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
 
     def h(R: list) -> int:
+        state = R[b]
+        if type(state) is not _StarState:
+            state = R[b] = _StarState(state)
         t = R[c]
         classes = t if isinstance(t, tuple) else (t,)
         if not all(isinstance(k, type) and issubclass(k, BaseException) for k in classes):
             raise TypeError("catching classes that do not inherit from BaseException is not allowed")
         if any(issubclass(k, BaseExceptionGroup) for k in classes):
             raise TypeError("catching ExceptionGroup with except* is not allowed. Use except instead.")
-        rest = R[b]
+        rest = state.rest
+        matched = None
         if rest is None:
-            R[a] = None
-            return nxt
-        if not isinstance(rest, BaseExceptionGroup):  # a naked exception is wrapped when it matches
+            pass
+        elif not isinstance(rest, BaseExceptionGroup):  # a naked exception is wrapped when it matches
             if isinstance(rest, t):
-                R[a] = BaseExceptionGroup("", [rest]) if not isinstance(rest, Exception) else \
-                    ExceptionGroup("", [rest])
-                R[b] = None
-            else:
-                R[a] = None
-            return nxt
-        match, rest = rest.split(t)
-        R[a], R[b] = match, rest
+                group = ExceptionGroup if isinstance(rest, Exception) else BaseExceptionGroup
+                matched = group("", (rest,))
+                state.rest = None
+        else:
+            matched, state.rest = rest.split(t)
+        if matched is not None:
+            state.matched.append(matched)
+        R[a] = matched
         return nxt
     return h
 
@@ -1367,32 +1381,49 @@ def _except_star_reraise(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handl
     a, b, nxt = ins.a, ins.b, pc + 1
 
     def h(R: list) -> int:
-        orig, raised = R[a], R[b]
-        # R[a] holds [original exception, what is left unhandled]
-        original, rest = orig
-        kept = [e for e in raised if e is not None]
-        if rest is None and not kept:
+        state, raised = R[a], R[b]
+        if type(state) is not _StarState:  # no clause ran its match (cannot happen) : re-raise as is
+            raise state
+        combined = _prep_reraise_star(state, raised)
+        if combined is None:
             return nxt
-        if not kept:
-            raise rest if rest is not original or True else rest
-        if rest is not None:
-            kept_rest = [rest]
-        else:
-            kept_rest = []
-        to_raise = _exception_group_from(original, kept + kept_rest)
-        raise to_raise
+        raise combined
     return h
 
 
-def _exception_group_from(original: BaseException, parts: list[BaseException]) -> BaseException:
-    """CPython's _PyExc_PrepReraiseStar: re-raised parts keep the original's structure, new ones
-    are collected beside it."""
-    if len(parts) == 1:
-        return parts[0]
-    if not isinstance(original, BaseExceptionGroup):
-        return parts[0]
-    return BaseExceptionGroup("", parts) if not all(isinstance(p, Exception) for p in parts) else \
-        ExceptionGroup("", parts)
+def _leaves(e: BaseException, out: set[int]) -> None:
+    if isinstance(e, BaseExceptionGroup):
+        for sub in e.exceptions:
+            _leaves(sub, out)
+    else:
+        out.add(id(e))
+
+
+def _prep_reraise_star(state: _StarState, raised: list) -> BaseException | None:
+    """CPython 3.11's _PyExc_PrepReraiseStar: exceptions re-raised by bare `raise` and the unmatched rest
+    keep the original group's structure; new ones are grouped beside it (one alone is raised as is)."""
+    excs = [e for e in raised if e is not None]
+    if state.rest is not None:
+        excs.append(state.rest)
+    if not excs:
+        return None
+    orig = state.orig
+    if not isinstance(orig, BaseExceptionGroup):
+        return excs[0]
+    new, ids = [], set()
+    for e in excs:
+        if e is state.rest or any(e is m for m in state.matched):
+            _leaves(e, ids)
+        else:
+            new.append(e)
+    reraised = orig.split(lambda leaf: id(leaf) in ids)[0] if ids else None
+    if not new:
+        return reraised
+    if reraised is not None:
+        new.append(reraised)
+    if len(new) == 1:
+        return new[0]
+    return ExceptionGroup("", new) if all(isinstance(e, Exception) for e in new) else BaseExceptionGroup("", new)
 
 
 _missing = set(OPCODES) - set(HANDLER_FACTORIES)
