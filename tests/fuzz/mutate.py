@@ -21,6 +21,9 @@ TOKENS = [
     "yayinda", "duk", "cikin", "maido", "tsaya", "cigaba", "gwada", "kama", "jefa", "shigoda", "daga",
     "dakuma", "ko", "ba", "babu", "x", "0", "1", "2.5", "0x", "1e", "'s'", '"', "'", "f'{", "}'", "\\",
     "#", "\n", "\t", "    ", "\r",
+    # the syntax of issue 12: generators, with, decorators, star arguments, :=, match, async, except*
+    ":=", "**", "yield from", "async with", "async for", "except*", "case _:", "case [x, *y]:", "@", "*args",
+    "**kw", "/", "bayar", "tare", "daga",
 ]
 ODD_CHARS = ["\x00", "\x0c", "\x1b", "\u00a0", "\u200b", "\ufeff", "\u2028", "é", "ß", "ƙ", "ɗ", "中", "😀",
              "\U0001d4b3", "\u0301", "\ud800", "\udfff", "\x7f", "\u202e", "\u0660", "²"]
