@@ -399,6 +399,8 @@ class FunctionCompiler:
         fi = self._for_iter(node.target, it)
         block = self._loop_body(loop_id, header, node)
         self._finish_loop(loop_id, setup, header, block, node.orelse, before, [fi])
+        # CPython drops the iterator when the loop ends: a generator left by `break` is closed now.
+        self.emit("LoadConst", it, self.const(None))
 
     def stmt_AsyncFor(self, node: ast.AsyncFor) -> None:
         """async for: await __anext__() each round; StopAsyncIteration from it ends the loop."""
@@ -1494,6 +1496,10 @@ class Compiler:
             ann = fc.alloc()
             fc.emit("BuildDict", ann, 0, 0)
             fc.emit("StoreName", ann, fc.name("__annotations__"))
+        if kind == "class" and code.docstring is not None:  # after __annotations__, as CPython orders them
+            doc = fc.alloc()
+            fc.emit("LoadConst", doc, fc.const(code.docstring))
+            fc.emit("StoreName", doc, fc.name("__doc__"))
         if kind in ("comprehension", "genexpr"):
             fc.comprehension_body(body)
         elif kind == "class":

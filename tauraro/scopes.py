@@ -43,10 +43,14 @@ class Scope:
         """'local', 'cell', 'free', 'global' or 'name' (class namespace lookup)."""
         if self.kind == "module":
             return "global"
+        if self.kind == "class":
+            if name in self.declared_global:
+                return "global"
+            if name in self.free_set and (name not in self.bound_set or name in self.declared_nonlocal):
+                return "free"
+            return "name"  # bound here: a free variable of the same name only passes through to methods
         if name in self.free_set:
             return "free"
-        if self.kind == "class":
-            return "global" if name in self.declared_global else "name"
         if name in self.cells:
             return "cell"
         if name in self.local_set:
@@ -244,12 +248,15 @@ class ScopeBuilder(FastVisitor):
         if scope.kind == "module":
             return
         wanted = scope.used | scope.declared_nonlocal | scope.bound_set
+        child_needs: set[str] = set()
         for child in scope.children:
-            wanted |= set(child.frees)
+            child_needs |= set(child.frees)
+        wanted |= child_needs
         for name in sorted(wanted):
             if scope.kind == "function" and (name in scope.local_set or name in scope.declared_global):
                 continue
-            if scope.kind == "class" and name in scope.bound_set and name not in scope.declared_nonlocal:
+            if (scope.kind == "class" and name in scope.bound_set and name not in scope.declared_nonlocal
+                    and name not in child_needs):
                 continue
             if name in scope.declared_global:
                 continue

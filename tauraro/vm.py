@@ -925,8 +925,6 @@ def build_class(vm: VM, body: CodeObject, bases: tuple, keywords: dict, cells: l
     meta, ns, kwds = types.prepare_class(body.name, resolved, keywords)
     ns["__module__"] = globals_of(vm, body).get("__name__")
     ns["__qualname__"] = body.qualname
-    if body.docstring is not None:
-        ns["__doc__"] = body.docstring
     regs = [ns] + [UNBOUND] * (body.nregs - 1) + [None, None]
     for reg, cell in zip(body.free_regs, cells):
         regs[reg] = cell
