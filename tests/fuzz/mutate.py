@@ -161,6 +161,10 @@ def run_problem(source: str, backend: str = "interp", threshold: int | None = No
         return None  # the mutant may loop forever; CPython only got 1 s
     if actual.crash:
         return "crash: " + actual.crash
+    if "maximum recursion depth" in f"{actual.stdout}{actual.error}{expected.stdout}{expected.error}":
+        # In-process, CPython runs under the host limit the VM raised (10x its own): recursion depths are
+        # compared with a real python3 by the conformance programs (recursion_*), not here.
+        return None
     if actual.error and actual.error.startswith("SyntaxError"):
         return None if "is not supported" in actual.error else f"rejected: {actual.error}"
     if (actual.stdout, actual.error) != (expected.stdout, expected.error):
