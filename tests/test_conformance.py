@@ -98,7 +98,8 @@ CLI_PROGRAMS = [
     "err_hausa_raise",
     "syntax_hausa_missing_colon",
     "syntax_bad_indent",
-    "unsup_yield",
+    "unsup_async_comprehension",
+    "lang_yield",
     "stdlib_import_os",
 ]
 
