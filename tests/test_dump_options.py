@@ -11,7 +11,7 @@ import io
 import re
 
 import pytest
-from backends import ALL_BACKENDS, backend_status
+from backend_matrix import ALL_BACKENDS, backend_status
 from corpus import Program, run_cli
 
 import tauraro

@@ -110,7 +110,7 @@ def test_cli_forms_and_statuses(tmp_path) -> None:
 
 @pytest.mark.parametrize("backend", ["interp", "ir", "llvm", "cranelift"])
 def test_ctrl_c_stops_a_running_loop(tmp_path, backend: str) -> None:
-    from backends import require_backend
+    from backend_matrix import require_backend
 
     require_backend(backend)
     prog = tmp_path / "spin.tr"

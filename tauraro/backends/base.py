@@ -40,6 +40,11 @@ from ..jit.ir import RESERVED_OPS, LoopFunction
 from ..jit.layout import DEFAULT_SIZE, LinearMemory
 
 
+class BackendCompileError(RuntimeError):
+    """A backend could not compile or load a loop (its toolchain rejected it); the driver records
+    AbortReason.BACKEND and the loop stays interpreted."""
+
+
 class CompiledLoop(ABC):
     """Machine code (or a prepared interpreter) for one LoopFunction, bound to one LinearMemory."""
 
@@ -105,9 +110,9 @@ class BackendSpec:
 
 
 BACKENDS: dict[str, BackendSpec] = {
-    "ir": BackendSpec("tauraro.backends.irbackend", "IRBackend"),
-    "llvm": BackendSpec("tauraro.backends.llvm.runtime", "LLVMBackend", ("llvmlite",)),
-    "cranelift": BackendSpec("tauraro.backends.wasm.runtime", "WasmBackend", ("wasmtime",)),
+    "ir": BackendSpec("tauraro.backends.ir", "IRBackend"),
+    "llvm": BackendSpec("tauraro.backends.llvm", "LLVMBackend", ("llvmlite",)),
+    "cranelift": BackendSpec("tauraro.backends.wasm", "WasmBackend", ("wasmtime",)),
 }
 ALIASES: dict[str, str] = {"wasm": "cranelift"}
 

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("llvmlite", reason="the LLVM backend needs llvmlite")
 
-from tauraro.jit.conformance import SAMPLES, Case, check_backend  # noqa: E402
+from tauraro.backends.conformance import SAMPLES, Case, check_backend  # noqa: E402
 from tauraro.jit.ir import OPS, Flag, IRBuilder, LoopFunction  # noqa: E402
 from tauraro.jit.reasons import ExitReason  # noqa: E402
 from tauraro.jit.semantics import SEMANTICS  # noqa: E402

@@ -8,9 +8,9 @@ import pytest
 pytest.importorskip("llvmlite", reason="the LLVM backend needs llvmlite")
 
 from tauraro.backends.base import get_backend  # noqa: E402
-from tauraro.jit.conformance import compare_windows  # noqa: E402
+from tauraro.backends.conformance import compare_windows  # noqa: E402
+from tauraro.backends.ir.interp import IRInterpreter  # noqa: E402
 from tauraro.jit.ir import BOOL, F64, I64, OPS, PTR, TYPE_TAG, IRBuilder, LoopFunction  # noqa: E402
-from tauraro.jit.irinterp import IRInterpreter  # noqa: E402
 from tauraro.jit.layout import LinearMemory, box, frame_size  # noqa: E402
 from tauraro.jit.reasons import ExitReason  # noqa: E402
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import tauraro
+from tauraro.backends.conformance import cases, check_backend
 from tauraro.errors import TauraroError
-from tauraro.jit.conformance import cases, check_backend
 from tauraro.jit.layout import DEFAULT_SIZE, LinearMemory
 
 BACKENDS = ["ir", "llvm", "cranelift"]

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tauraro.errors import TauraroError
-from tauraro.jit.conformance import (
+from tauraro.backends.conformance import (
     F64_SAMPLES,
     I64_SAMPLES,
     Case,
     check_backend,
 )
+from tauraro.errors import TauraroError
 from tauraro.jit.ir import BOOL, F64, I64, IRBuilder, LoopFunction
 from tauraro.jit.layout import I64_MAX, I64_MIN, float_to_bits
 from tauraro.jit.reasons import ExitReason
@@ -187,7 +187,7 @@ def test_loop_counts_iterations_and_exits_exactly(backend):
 
 
 def test_irreducible_control_flow_is_a_backend_compile_error(backend):
-    from tauraro.backends.wasm.lower import BackendCompileError
+    from tauraro.backends.base import BackendCompileError
 
     fn = LoopFunction("irreducible", "test:1", 1, entry_pc=0)
     b = IRBuilder(fn)
@@ -246,7 +246,7 @@ def test_list_loop_reads_and_writes_cells_like_the_ir_interpreter(backend):
     b.jump(hdr, [b.op("wadd.i64", k, b.const(I64, 1)), t2])
     b.set_block(done)
     b.exit(b.snapshot(7, {1: t, 0: p}, ExitReason.LOOP_EXIT, 4))
-    from tauraro.jit.conformance import Raw
+    from tauraro.backends.conformance import Raw
 
     for sample in ([3, 1, 4, 1, 5, 9, 2, 6], [2**62, 2**62, 1], [], [1.5, 2]):
         inputs = [(Raw((0, 0)), 0, shift) for shift in (0, 1, 3, 8, 9, -1)]

@@ -1,4 +1,4 @@
-"""The WebAssembly backend ("cranelift", the default): IR -> WAT (lower.py) -> Cranelift via wasmtime (runtime.py)."""
+"""The WebAssembly backend ("cranelift", the default): IR -> WAT (lower.py) -> Cranelift via wasmtime (engine.py)."""
 from __future__ import annotations
 
 import shutil
@@ -16,10 +16,9 @@ from ...jit.ir import LoopFunction
 from ...jit.irtext import print_function
 from ...jit.layout import DEFAULT_SIZE, HDR_EXIT, HDR_ITERATIONS, LinearMemory
 from ...jit.reasons import ExitReason
-from ..base import HOST_TARGET, Backend, CompiledLoop, canonical_target
+from ..base import HOST_TARGET, Backend, BackendCompileError, CompiledLoop, canonical_target
 from .cache import ModuleCache, default_cache_dir
-from .lower import BackendCompileError, lower
-from .runtime import (
+from .engine import (
     CALL_UNCHECKED,
     TRAP_INTERRUPT,
     Entry,
@@ -29,6 +28,7 @@ from .runtime import (
     take_error,
     take_trap,
 )
+from .lower import lower
 
 __all__ = ["WasmBackend", "WasmCompiledLoop", "BackendCompileError"]
 
@@ -38,7 +38,7 @@ STORE_BYTES = 9600  # RSS of one Store with one instance (2,000 kept vs dropped,
 
 
 class WasmCompiledLoop(CompiledLoop):
-    """One instantiated module; `run` is the lean ctypes call (see runtime.Entry)."""
+    """One instantiated module; `run` is the lean ctypes call (see engine.Entry)."""
 
     def __init__(self, backend: WasmBackend, fn: LoopFunction, memory: WasmLinearMemory, module: wasmtime.Module,
                  loop_store: LoopStore, wat: str | None, cache_hit: bool, compile_seconds: float,
@@ -81,7 +81,7 @@ class WasmCompiledLoop(CompiledLoop):
 
     def release(self) -> None:
         # Dropping the loop's own Store frees its instance (wasmtime frees instances only with their
-        # store) and, once nothing else holds the module, the machine code (runtime.py docstring).
+        # store) and, once nothing else holds the module, the machine code (engine.py docstring).
         self.run = self._released  # type: ignore[method-assign] # first: never call into a dropped store
         self.entry = None  # type: ignore[assignment]
         self.loop_store = None  # type: ignore[assignment]

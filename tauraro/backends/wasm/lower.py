@@ -44,7 +44,6 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ...jit.analysis import Dominators, is_back_edge, reverse_postorder
 from ...jit.ir import (
     BOOL,
     F64,
@@ -52,7 +51,6 @@ from ...jit.ir import (
     PTR,
     RESERVED_OPS,
     TYPE_TAG,
-    Block,
     Const,
     LoopFunction,
     Op,
@@ -71,16 +69,11 @@ from ...jit.layout import (
     SLOT_SIZE,
     float_to_bits,
 )
-
-# A `while` header is copied to its latches only if it is this small (ops, terminator excluded).
-ROTATE_LIMIT = 32
+from ..base import BackendCompileError
+from .structure import Edge, Node, build_cfg, sanitize
 
 WASM_TYPE = {I64: "i64", F64: "f64", BOOL: "i32", PTR: "i32"}  # PTR: a byte offset (wasm address)
 TWO_53 = 2**53
-
-
-class BackendCompileError(Exception):
-    """The wasm backend cannot compile this LoopFunction (e.g. irreducible control flow)."""
 
 
 @dataclass
@@ -137,66 +130,6 @@ def payload_bits(ty: Type, value: int | float | bool) -> int:
     return int(value)
 
 
-# -- the abstract CFG -------------------------------------------------------------------------------
-
-
-class _Node:
-    """A unit of emitted code: an IR block, or a copy of a rotated loop header placed at its latches."""
-
-    __slots__ = ("block", "label", "edges", "rpo", "idom", "children", "merge", "header", "index")
-
-    def __init__(self, block: Block, label: str, index: int) -> None:
-        self.block = block
-        self.label = label
-        self.index = index
-        self.edges: list[_Edge] = []
-        self.rpo = -1
-        self.idom: _Node | None = None
-        self.children: list[_Node] = []
-        self.merge = False
-        self.header = False
-
-
-@dataclass(eq=False)
-class _Edge:
-    """A CFG edge: to a node, or straight to an exit snapshot (`exit` set, `dest` None)."""
-
-    args: list[Value]
-    params: list[Value]
-    dest: _Node | None
-    exit: int | None
-    counts: bool  # an IR back-edge: increments the iteration counter
-
-
-def _natural_loops(order: list[Block], doms: Dominators) -> dict[Block, set[Block]]:
-    """Header -> body blocks of each natural loop (merged per header).
-
-    Like analysis.natural_loops, but an edge is tested for being a back-edge only when it does not
-    go forward in reverse postorder, so a long chain of forward branches costs no dominator walks.
-    """
-    preds: dict[Block, list[Block]] = {blk: [] for blk in order}
-    for blk in order:
-        for succ in blk.successors:
-            preds[succ].append(blk)
-    loops: dict[Block, set[Block]] = {}
-    for src in order:
-        for hdr in src.successors:
-            if doms.index[hdr] <= doms.index[src] and is_back_edge(doms, src, hdr):
-                body = loops.setdefault(hdr, {hdr})
-                work = [src]
-                while work:
-                    blk = work.pop()
-                    if blk not in body:
-                        body.add(blk)
-                        work.extend(preds[blk])
-    return loops
-
-
-def _sanitize(name: str) -> str:
-    out = "".join(c if c.isalnum() or c in "_.-'" else "_" for c in name)
-    return out or "_"
-
-
 class _Lowering:
     def __init__(self, fn: LoopFunction) -> None:
         self.fn = fn
@@ -218,7 +151,7 @@ class _Lowering:
             for op in blk.ops:
                 if op.result is not None and not op.opcode.startswith("const."):
                     self._local(op.result)
-        entry = self._build_cfg()
+        entry = build_cfg(fn)
         body_start = len(self.lines)
         self._tree(entry)
         body = self.lines[body_start:]
@@ -226,7 +159,7 @@ class _Lowering:
         return LoweredModule(self._module(body), list(self.imports))
 
     def _local(self, v: Value) -> str:
-        name = _sanitize(v.name)
+        name = sanitize(v.name)
         if name in self.used_names:
             k = 1
             while f"{name}.{k}" in self.used_names:
@@ -236,134 +169,6 @@ class _Lowering:
         self.locals[v] = f"${name}"
         self.local_decls.append((f"${name}", WASM_TYPE[v.type]))
         return self.locals[v]
-
-    # -- CFG construction, rotation, structure ---------------------------------------------------------
-    def _build_cfg(self) -> _Node:
-        fn = self.fn
-        doms = Dominators(fn)
-        reachable = reverse_postorder(fn)
-        nodes: dict[Block, _Node] = {}
-        all_nodes: list[_Node] = []
-
-        def new_node(blk: Block, label: str) -> _Node:
-            node = _Node(blk, label, len(all_nodes))
-            all_nodes.append(node)
-            return node
-
-        # An exit-only block (no parameters, just `exit !N`) is not a node: edges to it leave directly.
-        exit_only = {blk: blk.ops[0].snapshot for blk in reachable if not blk.params and len(blk.ops) == 1
-                     and blk.ops[0].opcode == "exit"}
-        labels: set[str] = set()
-        for blk in reachable:
-            if blk not in exit_only:
-                label = _sanitize(blk.name)
-                while label in labels:
-                    label += "_"
-                labels.add(label)
-                nodes[blk] = new_node(blk, label)
-        if fn.entry in exit_only:
-            nodes[fn.entry] = new_node(fn.entry, _sanitize(fn.entry.name))
-            del exit_only[fn.entry]
-
-        # Rotation: one copy of each small `while` header, shared by all of its latches.
-        rotated: dict[Block, _Node] = {}
-        for hdr, body in _natural_loops(reachable, doms).items():
-            term = hdr.terminator
-            if hdr is fn.entry or term is None or term.opcode != "br" or len(hdr.ops) - 1 > ROTATE_LIMIT:
-                continue
-            inside = [t.block in body for t in term.targets]
-            if inside.count(True) != 1 or any(t.block is hdr for t in term.targets):
-                continue
-            label = f"{nodes[hdr].label}.rot"
-            while label in labels:
-                label += "_"
-            labels.add(label)
-            rotated[hdr] = new_node(hdr, label)
-
-        for node in all_nodes:
-            term = node.block.terminator
-            assert term is not None, f"block {node.block.name} has no terminator"
-            for t in term.targets:
-                # Only an edge that does not go forward in RPO can be a back-edge (avoids a walk to the root).
-                back = doms.index[t.block] <= doms.index[node.block] and is_back_edge(doms, node.block, t.block)
-                if t.block in exit_only:
-                    dest, ex = None, exit_only[t.block]
-                elif back and t.block in rotated:
-                    dest, ex = rotated[t.block], None
-                else:
-                    dest, ex = nodes[t.block], None
-                node.edges.append(_Edge(list(t.args), list(t.block.params), dest, ex, back))
-        self._structure(nodes[fn.entry], all_nodes)
-        return nodes[fn.entry]
-
-    def _structure(self, entry: _Node, all_nodes: list[_Node]) -> None:
-        # Reverse postorder (iterative DFS) and a reducibility check on retreating edges.
-        order: list[_Node] = []
-        state: dict[_Node, int] = {entry: 1}  # 1 on the DFS stack, 2 finished
-        stack: list[tuple[_Node, int]] = [(entry, 0)]
-        retreating: list[tuple[_Node, _Node]] = []
-        while stack:
-            node, k = stack.pop()
-            succs = [e.dest for e in node.edges if e.dest is not None]
-            if k < len(succs):
-                stack.append((node, k + 1))
-                nxt = succs[k]
-                st = state.get(nxt)
-                if st is None:
-                    state[nxt] = 1
-                    stack.append((nxt, 0))
-                elif st == 1:
-                    retreating.append((node, nxt))
-            else:
-                state[node] = 2
-                order.append(node)
-        order.reverse()
-        for k, node in enumerate(order):
-            node.rpo = k
-        preds: dict[_Node, list[_Node]] = {n: [] for n in order}
-        for n in order:
-            for e in n.edges:
-                if e.dest is not None:
-                    preds[e.dest].append(n)
-        # Dominators (Cooper, Harvey, Kennedy) on the abstract graph.
-        entry.idom = entry
-        changed = True
-        while changed:
-            changed = False
-            for n in order[1:]:
-                done = [p for p in preds[n] if p.idom is not None]
-                new = done[0]
-                for p in done[1:]:
-                    a, b = p, new
-                    while a is not b:
-                        while a.rpo > b.rpo:
-                            a = a.idom  # type: ignore[assignment]
-                        while b.rpo > a.rpo:
-                            b = b.idom  # type: ignore[assignment]
-                    new = a
-                if n.idom is not new:
-                    n.idom = new
-                    changed = True
-        for n in order[1:]:
-            n.idom.children.append(n)  # type: ignore[union-attr]
-        for src, dst in retreating:
-            if not self._dominates(dst, src):
-                raise BackendCompileError(
-                    f"{self.fn.name}: irreducible control flow ({src.block.name} -> {dst.block.name}); "
-                    "the cranelift backend needs natural loops")
-            dst.header = True
-        for n in order:
-            forward = sum(1 for p in preds[n] if not (p.rpo >= n.rpo and self._dominates(n, p)))
-            n.merge = forward >= 2
-
-    @staticmethod
-    def _dominates(a: _Node, b: _Node) -> bool:
-        while True:
-            if b is a:
-                return True
-            if b.idom is b or b.idom is None:
-                return False
-            b = b.idom
 
     # -- emission: structure ---------------------------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -380,7 +185,7 @@ class _Lowering:
         self.depth -= 1
         self.emit("end")
 
-    def _tree(self, x: _Node) -> None:
+    def _tree(self, x: Node) -> None:
         merges = sorted((c for c in x.children if c.merge), key=lambda n: n.rpo, reverse=True)
         if x.header:
             self._open(f"loop $L_{x.label}")
@@ -389,7 +194,7 @@ class _Lowering:
         else:
             self._within(x, merges)
 
-    def _within(self, x: _Node, merges: list[_Node]) -> None:
+    def _within(self, x: Node, merges: list[Node]) -> None:
         if merges:
             y = merges[0]
             self._open(f"block $B_{y.label}")
@@ -402,7 +207,7 @@ class _Lowering:
             self._op(op)
         self._terminator(x)
 
-    def _terminator(self, x: _Node) -> None:
+    def _terminator(self, x: Node) -> None:
         term = x.block.terminator
         assert term is not None
         self.emit(f";; {format_op(term)}")
@@ -437,7 +242,7 @@ class _Lowering:
             self._edge(x, other)
             self._close()
 
-    def _simple(self, x: _Node, e: _Edge) -> str | None:
+    def _simple(self, x: Node, e: Edge) -> str | None:
         """The label if taking `e` is a single `br` (nothing to assign, no counting), else None."""
         if e.counts or any(a is not p for a, p in zip(e.args, e.params)):
             return None
@@ -449,7 +254,7 @@ class _Lowering:
             return f"$B_{e.dest.label}"
         return None
 
-    def _edge(self, x: _Node, e: _Edge) -> None:
+    def _edge(self, x: Node, e: Edge) -> None:
         moves = [(a, p) for a, p in zip(e.args, e.params) if a is not p]
         for a, _ in moves:
             self.emit(self.get(a))
@@ -528,7 +333,7 @@ class _Lowering:
         self.guard(op)
 
     def op_poll(self, op: Op) -> None:
-        # One load and a test per back-edge: measured cheaper than wasmtime's epoch checks (runtime.py).
+        # One load and a test per back-edge: measured cheaper than wasmtime's epoch checks (engine.py).
         self.ins("local.get $frame", f"i64.load offset={HDR_INTERRUPT}", "i64.const 0", "i64.ne")
         self.guard(op)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from .analysis import Dominators, is_back_edge
-from .ir import F64, RESERVED_OPS, TYPE_TAG, Block, Const, LoopFunction, Type, Value
-from .layout import HDR_EXIT, HDR_INTERRUPT, HDR_ITERATIONS, HEADER_SIZE, LinearMemory
-from .semantics import FAIL, MEMORY_SEMANTICS, SEMANTICS
+from ...jit.analysis import Dominators, is_back_edge
+from ...jit.ir import F64, RESERVED_OPS, TYPE_TAG, Block, Const, LoopFunction, Type, Value
+from ...jit.layout import HDR_EXIT, HDR_INTERRUPT, HDR_ITERATIONS, HEADER_SIZE, LinearMemory
+from ...jit.semantics import FAIL, MEMORY_SEMANTICS, SEMANTICS
 
 # Instruction kinds of the prepared form.
 _COMPUTE, _LOAD, _TAG, _POLL = range(4)

@@ -2,7 +2,7 @@
 
 Every backend must give, for every case and input, the same exit number and the same frame
 window bytes as the IR interpreter (any NaN payload matches any NaN). Backend authors can run
-``python -m tauraro.jit.conformance BACKEND`` while developing; tests/backends runs it in CI.
+``python -m tauraro.backends.conformance BACKEND`` while developing; tests/backends runs it in CI.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .ir import (
+from ..jit.ir import (
     BOOL,
     CONST_OPS,
     F64,
@@ -25,9 +25,8 @@ from .ir import (
     Type,
     Value,
 )
-from .irinterp import IRInterpreter
-from .irtext import print_function
-from .layout import (
+from ..jit.irtext import print_function
+from ..jit.layout import (
     HEADER_SIZE,
     I64_MAX,
     I64_MIN,
@@ -38,8 +37,9 @@ from .layout import (
     box,
     frame_size,
 )
-from .reasons import ExitReason
-from .semantics import SEMANTICS
+from ..jit.reasons import ExitReason
+from ..jit.semantics import SEMANTICS
+from .ir.interp import IRInterpreter
 
 I64_SAMPLES: tuple[int, ...] = (
     0, 1, -1, 2, -2, 3, -7, 63, 64, 65, 100, -100, 3037000499, 3037000500, -3037000500,
@@ -384,7 +384,7 @@ def check_backend(backend: object, case: Case, grow: Callable[[LinearMemory], No
 
 def _mirror_lists(memory: LinearMemory, frame: int, lists: dict[int, list]) -> list[int]:
     """Mirror each case list into memory and point its slot at it; returns the object offsets."""
-    from .lists import mirror_in
+    from ..jit.lists import mirror_in
 
     out = []
     for slot, lst in sorted(lists.items()):
@@ -396,7 +396,7 @@ def _mirror_lists(memory: LinearMemory, frame: int, lists: dict[int, list]) -> l
 
 def _window(memory: LinearMemory, frame: int, size: int, objs: list[int]) -> bytes:
     """The frame window with list slots' offsets masked, followed by each list object's bytes."""
-    from .lists import LIST_HEADER
+    from ..jit.lists import LIST_HEADER
 
     data = bytearray(memory.read_bytes(frame, size))
     for p in objs:
@@ -411,7 +411,7 @@ def _window(memory: LinearMemory, frame: int, size: int, objs: list[int]) -> byt
 
 
 def _main(argv: list[str]) -> int:
-    from ..backends.base import get_backend
+    from .base import get_backend
 
     backend = get_backend(argv[0] if argv else "ir")
     failures = 0

@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
+from tauraro.backends.conformance import cases, check_backend, reserved_case
 from tauraro.errors import TauraroError
-from tauraro.jit.conformance import cases, check_backend, reserved_case
 
 # Add a backend with one line; unavailable ones are skipped with the registry's reason.
 BACKEND_NAMES = ["ir", "llvm", "cranelift"]
