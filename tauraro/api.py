@@ -33,10 +33,14 @@ def make_jit(backend: str, jit_threshold: int | None, stats: JitStats, options: 
     if backend == "interp":
         return None
     try:
+        from .backends.base import check_backend, get_backend
         from .jit.driver import JitDriver
     except ImportError as e:
         raise TauraroError(f"backend '{backend}' is not available: the JIT is not built ({e})") from None
-    return JitDriver(backend, jit_threshold, stats, options)
+    name = check_backend(backend)  # unknown or not installed: a usage error now
+    # The driver gets a loader, not the backend: importing it and its engine costs 0.1-0.3 s, which a
+    # run whose loops never get hot does not pay (see JitDriver.backend).
+    return JitDriver(name, lambda: get_backend(name), jit_threshold, stats, options)
 
 
 def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", jit_threshold: int | None = None,

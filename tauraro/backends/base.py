@@ -16,6 +16,8 @@ Contract every backend implements (the conformance suite in tests/backends check
 * If ``polls_interrupt_flag`` is True, every ``poll !N`` reads header +8 and exits through N when
   it is nonzero, so Ctrl-C stops a compiled loop within one iteration.
 * ``loop.release()`` frees the code (idempotent); ``run`` after release raises RuntimeError.
+* Optional hooks with defaults: ``backend.configure(options)`` (per-run options), ``backend.interrupt()``
+  (SIGINT arrived), ``backend.cache_hits`` (compiles a persistent cache served).
 * ``loop.dump(kind, target=None)`` returns text for each kind in ``dump_kinds`` ("ir", "llvm", "asm",
   "wat"); `target` (a name in ``targets``) only for the kinds in ``target_dumps``.
 * What `--dump`/`--target` may ask of a backend follows from those declarations alone and is checked
@@ -33,7 +35,7 @@ import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import TauraroError
 from ..jit.ir import RESERVED_OPS, LoopFunction
@@ -80,10 +82,19 @@ class Backend(ABC):
     targets: ClassVar[frozenset[str]] = frozenset()  # --target names (TARGET_TRIPLES) it emits code for
     target_dumps: ClassVar[frozenset[str]] = frozenset()  # the dump kinds --target changes
     supports_lists: ClassVar[bool] = True  # implements load.ptr, list.len, list.get.*, list.set.*
+    cache_hits: int = 0  # compiles served from a persistent cache so far (--stats reports the run's share)
+
+    def configure(self, options: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Take this run's driver options (the keyword options of tauraro.run); called once per run,
+        before make_memory. Default: nothing to configure."""
 
     def make_memory(self, size: int = DEFAULT_SIZE) -> LinearMemory:
         """The memory compiled code addresses (default: an owned ctypes buffer)."""
         return LinearMemory(size)
+
+    def interrupt(self) -> None:  # noqa: B027 - optional hook
+        """Called from the interrupt watcher thread on SIGINT, after the interrupt flag of every
+        window is set (backends that poll the flag need nothing more; the default does nothing)."""
 
     @abstractmethod
     def compile(self, fn: LoopFunction, memory: LinearMemory) -> CompiledLoop:

@@ -53,15 +53,12 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .layout import I64_MAX, I64_MIN, Tag, float_to_bits
 from .reasons import ExitReason
-
-if TYPE_CHECKING:
-    from .deopt import Snapshot
 
 
 class IRError(ValueError):
@@ -322,6 +319,29 @@ class Const:
         return f"Const({self.type}, {self.value!r})"
 
 
+@dataclass
+class Snapshot:
+    """The deopt record: VM state to materialise on an exit (what an exit writes: tauraro.jit.deopt).
+
+    resume_pc: bytecode pc at which the interpreter continues.
+    slots: slot -> SSA value (live at every op using this snapshot) or typed Const.
+    reason: why this exit exists (stats, logs and dumps group exits by it).
+    line: source line of the operation that exits (for messages and dumps).
+    extras: opaque data the translator attaches for rebuilding the VM frame (a deopt.SnapshotExtras;
+        not IR: ignored by passes, the text form and backends; copied when a pass derives a snapshot).
+    """
+
+    resume_pc: int
+    slots: dict[int, Value | Const] = field(default_factory=dict)
+    reason: ExitReason = ExitReason.UNSUPPORTED
+    line: int = 0
+    extras: Any = field(default=None, compare=False, repr=False)
+
+    def values(self) -> list[Value]:
+        """The SSA values this snapshot reads (constants excluded)."""
+        return [v for v in self.slots.values() if isinstance(v, Value)]
+
+
 def check_const(type: Type, value: Any) -> int | float | bool:
     """Validate and normalise a constant of `type` (bools are not ints here, ints not floats)."""
     if type is I64 and isinstance(value, int) and not isinstance(value, bool):
@@ -380,7 +400,7 @@ class Op:
         return out
 
     def __repr__(self) -> str:
-        from .irtext import format_op
+        from .irtext import format_op  # display only; irtext imports ir (the one deliberate lazy import)
 
         return format_op(self)
 
@@ -512,7 +532,7 @@ class LoopFunction:
         return self.slot_names.get(slot, f"s{slot}")
 
     def __str__(self) -> str:
-        from .irtext import print_function
+        from .irtext import print_function  # display only (see Op.__repr__)
 
         return print_function(self)
 
@@ -617,8 +637,6 @@ class IRBuilder:
         self, resume_pc: int, slots: dict[int, Value | Const], reason: ExitReason, line: int
     ) -> int:
         """Record a deopt snapshot; returns its index (the exit number)."""
-        from .deopt import Snapshot
-
         for slot in slots:
             if not 0 <= slot < self.fn.nslots:
                 raise IRError(f"snapshot slot {slot} not in 0..{self.fn.nslots - 1}")

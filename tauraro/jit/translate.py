@@ -18,17 +18,18 @@ from __future__ import annotations
 import heapq
 import math
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..bytecode import CALLS, GENERIC_OF, JUMPS, OPCODES, Instr, register_effects
 from ..runtime import UNBOUND, Function
 from .analysis import back_edges
+from .deopt import SnapshotExtras
 from .ir import BOOL, F64, I64, PTR, Block, IRBuilder, LoopFunction, Type, Value
 from .layout import Tag, is_i64
 from .lists import mirrorable
 from .reasons import BYTECODE_WHAT, AbortReason, ExitReason, Unsupported
-from .region import LoopRegion, SlotRef, classify, is_list_key
+from .region import LoopRegion, classify, is_list_key
 
 TAG_TYPES = {Tag.INT: I64, Tag.FLOAT: F64, Tag.BOOL: BOOL}
 _ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
@@ -89,15 +90,6 @@ class Rng:
     start: Value
     stop: Value
     step: int
-
-
-@dataclass
-class SnapshotExtras:
-    """What the driver restores beside the slots: host constants and rebuilt range iterators."""
-
-    objects: dict[SlotRef, Any] = field(default_factory=dict)
-    list_copies: dict[SlotRef, int] = field(default_factory=dict)  # register <- the list entered via slot
-    iterators: list[tuple[int, int, int, int]] = field(default_factory=list)  # (reg, cur slot, stop slot, step)
 
 
 def _op_kind(op: str) -> str:

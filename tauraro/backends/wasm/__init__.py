@@ -11,8 +11,7 @@ from typing import Any
 import wasmtime
 
 from ...errors import InternalJitError
-from ...jit.deopt import Snapshot
-from ...jit.ir import LoopFunction
+from ...jit.ir import LoopFunction, Snapshot
 from ...jit.irtext import print_function
 from ...jit.layout import DEFAULT_SIZE, HDR_EXIT, HDR_ITERATIONS, LinearMemory
 from ...jit.reasons import ExitReason
