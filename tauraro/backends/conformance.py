@@ -308,7 +308,7 @@ def prepare_window(memory: LinearMemory, frame: int, nslots: int, values: tuple,
     """Fill a window: a recognisable header and slot pattern, then the given slot values."""
     memory.write_bytes(frame, bytes(frame_size(nslots)))
     for word in range(0, HEADER_SIZE, 8):
-        memory._q[(frame + word) >> 3] = -0x5A5A5A5A5A5A5A5B
+        memory.words[(frame + word) >> 3] = -0x5A5A5A5A5A5A5A5B
     memory.set_interrupt(frame, 1 if interrupt else 0)
     for slot in range(nslots):
         memory.write_slot(frame, slot, 0x77, 0x1234567 + slot)  # unlisted slots must stay like this
@@ -396,15 +396,15 @@ def _mirror_lists(memory: LinearMemory, frame: int, lists: dict[int, list]) -> l
 
 def _window(memory: LinearMemory, frame: int, size: int, objs: list[int]) -> bytes:
     """The frame window with list slots' offsets masked, followed by each list object's bytes."""
-    from ..jit.lists import LIST_HEADER
+    from ..jit.layout import CELL_SIZE, LIST_HEADER, LIST_LEN
 
     data = bytearray(memory.read_bytes(frame, size))
     for p in objs:
         for off in range(HEADER_SIZE, size, SLOT_SIZE):
             if int.from_bytes(data[off:off + 8], "little") == Tag.LIST:
                 data[off + 8:off + 16] = bytes(8)
-        n = memory._q[p >> 3]
-        body = bytearray(memory.read_bytes(p, LIST_HEADER + 16 * n))
+        n = memory.words[(p + LIST_LEN) >> 3]
+        body = bytearray(memory.read_bytes(p, LIST_HEADER + CELL_SIZE * n))
         body[16:24] = bytes(8)  # the items offset differs between memories
         data += body
     return bytes(data)

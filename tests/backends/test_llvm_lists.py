@@ -25,7 +25,7 @@ INDEXES = [0, 1, 2, 3, -1, -3, -4, 4, 2**63 - 1, -(2**63)]
 
 def write_list(mem: LinearMemory, items: list) -> int:
     p = mem.alloc(HEADER + 16 * len(items))
-    q = mem._q
+    q = mem.words
     q[p >> 3], q[(p >> 3) + 1], q[(p >> 3) + 2], q[(p >> 3) + 3] = len(items), len(items), p + HEADER, 0
     for k, item in enumerate(items):
         tag, payload = box(item)

@@ -86,7 +86,7 @@ class IRInterpreter:
         """Execute on the window at byte offset `frame`; returns the exit number."""
         regs: list[Any] = [None] * len(self._numbers)
         mem = self.memory
-        q = mem._q
+        q = mem.words
         slot_word = (frame + HEADER_SIZE) >> 3
         interrupt_word = (frame + HDR_INTERRUPT) >> 3
         iterations = 0
@@ -128,14 +128,14 @@ class IRInterpreter:
                 mem.write_f64(frame, slot, value)
             else:
                 mem.write_slot(frame, slot, int(TYPE_TAG[ty]), int(value))
-        mem._q[(frame + HDR_EXIT) >> 3] = n
-        mem._q[(frame + HDR_ITERATIONS) >> 3] = _wrap_count(iterations)
+        mem.words[(frame + HDR_EXIT) >> 3] = n
+        mem.words[(frame + HDR_ITERATIONS) >> 3] = _wrap_count(iterations)
         return n
 
 
 def _load(mem: LinearMemory, q: Any, word: int, ty: Type) -> Any:
     if ty is F64:
-        return mem._d[word]
+        return mem.doubles[word]
     if ty is Type.BOOL:
         return q[word] != 0
     return q[word]

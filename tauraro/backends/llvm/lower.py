@@ -43,21 +43,22 @@ from ...jit.ir import (
     Value,
 )
 from ...jit.layout import (
+    CELL_SHIFT,
     HDR_EXIT,
     HDR_INTERRUPT,
     HDR_ITERATIONS,
     HEADER_SIZE,
+    LIST_DIRTY,
+    LIST_ITEMS,
+    LIST_LEN,
     SLOT_PAYLOAD,
     SLOT_SIZE,
+    TWO_53,
     float_to_bits,
 )
 
 # PTR values (list objects) are byte offsets into linear memory: i64 like the slot payload.
 LLTYPE = {I64: "i64", F64: "double", BOOL: "i1", PTR: "i64"}
-
-# List object layout (docs/jit.md section 7): P+0 length, P+16 items offset E, P+24 dirty word;
-# cell k at E + 16k holds tag and payload like a slot.
-LIST_LEN, LIST_ITEMS, LIST_DIRTY = 0, 16, 24
 
 # Branch weights for guard failures: exits are rare, so LLVM lays them out of the hot path.
 COLD = "!0"
@@ -65,7 +66,6 @@ METADATA = '!0 = !{!"branch_weights", i32 1, i32 1048575}\n!1 = !{}\n'
 
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 
-TWO_53 = 2**53
 F_TWO_63 = "0x43E0000000000000"  # 2.0**63
 F_MINUS_TWO_63 = "0xC3E0000000000000"  # -2.0**63
 F_ZERO = "0x0000000000000000"
@@ -762,7 +762,7 @@ class _Lowerer:
         inside = self.inst(f"icmp ult i64 {k}, {n}")  # 0 <= k < n, as n >= 0
         self.guard_exit(self.inst(f"xor i1 {inside}, true"), op.snapshot)  # type: ignore[arg-type]
         items = self.inst(f"load i64, ptr {self.mem_ptr(p, LIST_ITEMS)}, align 8, !invariant.load !1")
-        scaled = self.inst(f"shl i64 {k}, 4")
+        scaled = self.inst(f"shl i64 {k}, {CELL_SHIFT}")
         return self.inst(f"add i64 {items}, {scaled}")
 
     def op_list_get(self, op: Op, p: str, i: str) -> str:

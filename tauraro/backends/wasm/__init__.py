@@ -69,7 +69,7 @@ class WasmCompiledLoop(CompiledLoop):
             if code == TRAP_INTERRUPT and self.interrupt_exit is not None:
                 # Epoch deadline: nothing was written (exits write last), so resume at the loop entry.
                 self.loop_store.reset_deadline()
-                q = self.memory._q
+                q = self.memory.words
                 q[(frame + HDR_EXIT) >> 3] = self.interrupt_exit
                 q[(frame + HDR_ITERATIONS) >> 3] = 0
                 return self.interrupt_exit

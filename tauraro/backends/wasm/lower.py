@@ -59,21 +59,26 @@ from ...jit.ir import (
 )
 from ...jit.irtext import format_op
 from ...jit.layout import (
+    CELL_SHIFT,
     HDR_EXIT,
     HDR_INTERRUPT,
     HDR_ITERATIONS,
     HEADER_SIZE,
     I64_MAX,
     I64_MIN,
+    LIST_DIRTY,
+    LIST_ITEMS,
+    LIST_LEN,
     SLOT_PAYLOAD,
     SLOT_SIZE,
+    SLOT_TAG,
+    TWO_53,
     float_to_bits,
 )
 from ..base import BackendCompileError
 from .structure import Edge, Node, build_cfg, sanitize
 
 WASM_TYPE = {I64: "i64", F64: "f64", BOOL: "i32", PTR: "i32"}  # PTR: a byte offset (wasm address)
-TWO_53 = 2**53
 
 
 @dataclass
@@ -578,49 +583,50 @@ class _Lowering:
         self._to_int_checked(op, None)
 
     # lists in linear memory (tauraro/jit/lists.py): P+0 length, P+16 items offset, P+24 dirty word,
-    # cell k at items + 16k (tag word, payload word). Lengths and item offsets never change while
+    # cell k at items + (k << CELL_SHIFT) (tag word, payload word; layout.py). Lengths and item offsets never change while
     # compiled code runs; Cranelift keeps the loads cheap (they hit L1), the IR may hoist list.len.
     def op_load_ptr(self, op: Op) -> None:
         self.ins("local.get $frame", f"i64.load offset={_payload(op.attrs['slot'])}", "i32.wrap_i64")
         self.put(op)
 
     def op_list_len(self, op: Op) -> None:
-        self.ins(self.get(op.args[0]), "i64.load offset=0")
+        self.ins(self.get(op.args[0]), f"i64.load offset={LIST_LEN}")
         self.put(op)
 
     def _list_cell(self, op: Op) -> None:
         """Leave the address of cell `index` in $cell; exit unless 0 <= index (+ len if negative) < len."""
         p, i = map(self.get, op.args[:2])
         # Python's negative index fix-up, then one unsigned compare covers both ends of the range.
-        self.ins(i, p, "i64.load offset=0", "i64.const 0", i, "i64.const 0", "i64.lt_s", "select", "i64.add",
-                 "local.tee $t0", p, "i64.load offset=0", "i64.ge_u")
+        self.ins(i, p, f"i64.load offset={LIST_LEN}", "i64.const 0", i, "i64.const 0", "i64.lt_s", "select", "i64.add",
+                 "local.tee $t0", p, f"i64.load offset={LIST_LEN}", "i64.ge_u")
         self.guard(op)
-        self.ins(p, "i64.load offset=16", "i32.wrap_i64", "local.get $t0", "i32.wrap_i64", "i32.const 4", "i32.shl",
+        self.ins(p, f"i64.load offset={LIST_ITEMS}", "i32.wrap_i64", "local.get $t0", "i32.wrap_i64",
+                 f"i32.const {CELL_SHIFT}", "i32.shl",
                  "i32.add", "local.set $cell")
 
     def _list_get(self, op: Op, ty: Type) -> None:
         self._list_cell(op)
-        self.ins("local.get $cell", "i64.load offset=0", f"i64.const {int(TYPE_TAG[ty])}", "i64.ne")
+        self.ins("local.get $cell", f"i64.load offset={SLOT_TAG}", f"i64.const {int(TYPE_TAG[ty])}", "i64.ne")
         self.guard(op)
         if ty is F64:
-            self.ins("local.get $cell", "f64.load offset=8")
+            self.ins("local.get $cell", f"f64.load offset={SLOT_PAYLOAD}")
         elif ty is BOOL:
-            self.ins("local.get $cell", "i64.load offset=8", "i64.const 0", "i64.ne")
+            self.ins("local.get $cell", f"i64.load offset={SLOT_PAYLOAD}", "i64.const 0", "i64.ne")
         else:
-            self.ins("local.get $cell", "i64.load offset=8")
+            self.ins("local.get $cell", f"i64.load offset={SLOT_PAYLOAD}")
         self.put(op)
 
     def _list_set(self, op: Op, ty: Type) -> None:
         self._list_cell(op)
         value = self.get(op.args[2])
-        self.ins("local.get $cell", f"i64.const {int(TYPE_TAG[ty])}", "i64.store offset=0", "local.get $cell", value)
+        self.ins("local.get $cell", f"i64.const {int(TYPE_TAG[ty])}", f"i64.store offset={SLOT_TAG}", "local.get $cell", value)
         if ty is F64:
-            self.ins("f64.store offset=8")
+            self.ins(f"f64.store offset={SLOT_PAYLOAD}")
         elif ty is BOOL:
-            self.ins("i64.extend_i32_u", "i64.store offset=8")
+            self.ins("i64.extend_i32_u", f"i64.store offset={SLOT_PAYLOAD}")
         else:
-            self.ins("i64.store offset=8")
-        self.ins(self.get(op.args[0]), "i64.const 1", "i64.store offset=24")  # the dirty word: mirror back out
+            self.ins(f"i64.store offset={SLOT_PAYLOAD}")
+        self.ins(self.get(op.args[0]), "i64.const 1", f"i64.store offset={LIST_DIRTY}")  # the dirty word: mirror back out
 
     def op_list_get_i64(self, op: Op) -> None:
         self._list_get(op, I64)
