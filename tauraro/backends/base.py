@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import TauraroError
-from ..jit.ir import RESERVED_OPS, LoopFunction
+from ..jit.ir import LoopFunction
 from ..jit.layout import DEFAULT_SIZE, LinearMemory
 
 
@@ -102,13 +102,6 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing global
         """Release engine-wide resources (called at interpreter shutdown)."""
-
-
-def reject_reserved(fn: LoopFunction, backend: str) -> None:
-    """Raise NotImplementedError naming the first reserved op in `fn` (lists, calls)."""
-    for op in fn.ops():
-        if op.opcode in RESERVED_OPS:
-            raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the {backend} backend")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ir import TYPE_TAG, Const, LoopFunction, Snapshot, Value
+from .ir import TYPE_TAG, Const, LoopFunction, Snapshot, Value, const_of
 from .layout import Tag, float_to_bits, unbox
 from .reasons import ExitReason
 from .region import LoopRegion, SlotRef
@@ -60,14 +60,13 @@ def payload_word(type: Any, value: int | float | bool) -> int:
     return float_to_bits(value) if TYPE_TAG[type] is Tag.FLOAT else int(value)  # type: ignore[arg-type]
 
 
-def exit_stores(snap: Snapshot) -> list[tuple[int, Tag, Value | int]]:
-    """Step 1 of the contract for one snapshot, in slot order: (slot, tag, SSA value or constant payload word)."""
-    out: list[tuple[int, Tag, Value | int]] = []
+def exit_stores(snap: Snapshot) -> list[tuple[int, Tag, Value | Const, int | None]]:
+    """Step 1 of the contract for one snapshot, in slot order: (slot, tag word, entry, payload word
+    when the entry is a constant (const_of), else None: the lowering stores the value's register)."""
+    out: list[tuple[int, Tag, Value | Const, int | None]] = []
     for slot, v in sorted(snap.slots.items()):
-        if isinstance(v, Const):
-            out.append((slot, TYPE_TAG[v.type], payload_word(v.type, v.value)))
-        else:
-            out.append((slot, TYPE_TAG[v.type], v))
+        k = const_of(v)
+        out.append((slot, TYPE_TAG[v.type], v, None if k is None else payload_word(v.type, k)))
     return out
 
 

@@ -342,6 +342,19 @@ class Snapshot:
         return [v for v in self.slots.values() if isinstance(v, Value)]
 
 
+def const_of(v: Value | Const) -> int | float | bool | None:
+    """The constant `v` stands for (a snapshot Const, or a value a const.* op defines), else None.
+
+    The one answer to "is this a constant" for passes, the translator and every lowering.
+    """
+    if isinstance(v, Const):
+        return v.value
+    op = v.op
+    if op is not None and op.opcode in CONST_OPS:
+        return op.attrs["value"]
+    return None
+
+
 def check_const(type: Type, value: Any) -> int | float | bool:
     """Validate and normalise a constant of `type` (bools are not ints here, ints not floats)."""
     if type is I64 and isinstance(value, int) and not isinstance(value, bool):

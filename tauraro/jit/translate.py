@@ -25,7 +25,7 @@ from ..bytecode import CALLS, GENERIC_OF, JUMPS, OPCODES, Instr, register_effect
 from ..runtime import UNBOUND, Function
 from .analysis import back_edges
 from .deopt import SnapshotExtras
-from .ir import BOOL, F64, I64, PTR, Block, IRBuilder, LoopFunction, Type, Value
+from .ir import BOOL, F64, I64, PTR, Block, IRBuilder, LoopFunction, Type, Value, const_of
 from .layout import Tag, is_i64
 from .lists import mirrorable
 from .reasons import BYTECODE_WHAT, AbortReason, ExitReason, Unsupported
@@ -563,7 +563,7 @@ class Translator:
         return self.op(ARITH_I64[kind], xi, yi)
 
     def int_pow(self, x: Value, y: Value) -> Value:
-        exponent = _const_value(y)
+        exponent = const_of(y)
         if not isinstance(exponent, int) or not 0 <= exponent <= 8:
             raise SideExit(Unsupported.POWER, name="a variable" if exponent is None else str(exponent))
         result = self.const(1)
@@ -784,7 +784,7 @@ class Translator:
             raise SideExit(Unsupported.RANGE_ARGS, detail="arguments that are not all ints")
         if len(args) == 1:
             return Rng(self.const(0), args[0], 1)
-        step = 1 if len(args) == 2 else _const_value(args[2])
+        step = 1 if len(args) == 2 else const_of(args[2])
         if not isinstance(step, int) or step == 0:
             raise SideExit(Unsupported.RANGE_ARGS, detail="a step that is not a constant")
         return Rng(args[0], args[1], step)
@@ -827,13 +827,6 @@ def _symbol(op: str) -> str:
     """The operator symbol of a binary/compare opcode ('+', '<', 'is', 'in', ...), from its doc."""
     doc = OPCODES[GENERIC_OF.get(op, op)].doc  # "R[a] = R[b] + R[c]", "R[a] = R[b] not in R[c]"
     return doc.split(" = ", 1)[1].split("R[b] ", 1)[1].rsplit(" R[c]", 1)[0]
-
-
-def _const_value(v: Value) -> Any:
-    op = v.op
-    if op is not None and op.opcode.startswith("const."):
-        return op.attrs["value"]
-    return None
 
 
 def _hint(name: str) -> str:

@@ -14,9 +14,10 @@ from functools import partial
 from typing import Any
 
 from ...jit.analysis import Dominators, is_back_edge
-from ...jit.ir import F64, RESERVED_OPS, TYPE_TAG, Block, Const, LoopFunction, Type, Value
+from ...jit.ir import F64, TYPE_TAG, Block, LoopFunction, Type, Value
 from ...jit.layout import HDR_EXIT, HDR_INTERRUPT, HDR_ITERATIONS, HEADER_SIZE, LinearMemory
 from ...jit.semantics import FAIL, MEMORY_SEMANTICS, SEMANTICS
+from ..common import exit_stores, reject_reserved
 
 # Instruction kinds of the prepared form.
 _COMPUTE, _LOAD, _TAG, _POLL = range(4)
@@ -27,9 +28,7 @@ class IRInterpreter:
     """A prepared LoopFunction bound to one LinearMemory."""
 
     def __init__(self, fn: LoopFunction, memory: LinearMemory) -> None:
-        for op in fn.ops():
-            if op.opcode in RESERVED_OPS:
-                raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the ir backend")
+        reject_reserved(fn, "ir")
         self.fn = fn
         self.memory = memory
         self._numbers: dict[Value, int] = {}
@@ -72,14 +71,14 @@ class IRInterpreter:
             return (_JUMP, edges[0])
         return (_BR, self._reg(term.args[0]), edges[0], edges[1])
 
-    def _prepare_exit(self, snap: Any) -> list[tuple[int, Type, int | None, Any]]:
-        """Per listed slot: (slot, type, register or None, constant value)."""
+    def _prepare_exit(self, snap: Any) -> list[tuple[int, int, int | None, int | None, bool]]:
+        """Per listed slot (deopt.exit_stores): (slot, tag, register or None, constant payload word, is f64)."""
         out = []
-        for slot, v in sorted(snap.slots.items()):
-            if isinstance(v, Const):
-                out.append((slot, v.type, None, v.value))
+        for slot, tag, v, word in exit_stores(snap):
+            if word is not None:
+                out.append((slot, int(tag), None, word, False))
             else:
-                out.append((slot, v.type, self._reg(v), None))
+                out.append((slot, int(tag), self._reg(v), None, v.type is F64))  # type: ignore[arg-type]
         return out
 
     def run(self, frame: int) -> int:
@@ -122,12 +121,13 @@ class IRInterpreter:
 
     def _exit(self, n: int, regs: list[Any], frame: int, iterations: int) -> int:
         mem = self.memory
-        for slot, ty, reg, const in self._exits[n]:
-            value = const if reg is None else regs[reg]
-            if ty is F64:
-                mem.write_f64(frame, slot, value)
+        for slot, tag, reg, word, is_f64 in self._exits[n]:
+            if reg is None:
+                mem.write_slot(frame, slot, tag, word)  # type: ignore[arg-type]
+            elif is_f64:
+                mem.write_f64(frame, slot, regs[reg])
             else:
-                mem.write_slot(frame, slot, int(TYPE_TAG[ty]), int(value))
+                mem.write_slot(frame, slot, tag, int(regs[reg]))
         mem.words[(frame + HDR_EXIT) >> 3] = n
         mem.words[(frame + HDR_ITERATIONS) >> 3] = _wrap_count(iterations)
         return n

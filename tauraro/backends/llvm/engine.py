@@ -43,7 +43,7 @@ from typing import Any
 import llvmlite.binding as llvm
 
 from ...jit.ir import LIBM_FUNCTIONS, LoopFunction
-from ..base import TARGET_TRIPLES, BackendCompileError, reject_reserved
+from ..base import TARGET_TRIPLES, BackendCompileError
 from .lower import lower
 
 __all__ = ["Engine", "Build", "get_engine", "aarch64_asm", "aarch64_object", "AARCH64_TRIPLE", "FIXED_BASE_PROTO"]
@@ -171,7 +171,6 @@ class Engine:
         `base_cell`: the address of the word holding the memory's base (compiled in: entry takes
         the frame offset only), or None (entry takes the base and the frame offset).
         """
-        reject_reserved(fn, "llvm")
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
         symbol = symbol or f"tauraro_loop_{next(self._counter)}"

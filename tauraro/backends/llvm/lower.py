@@ -32,7 +32,6 @@ from ...jit.ir import (
     F64,
     I64,
     PTR,
-    RESERVED_OPS,
     TYPE_TAG,
     Block,
     Const,
@@ -56,6 +55,7 @@ from ...jit.layout import (
     TWO_53,
     float_to_bits,
 )
+from ..common import Namer, payload_word, reject_reserved
 
 # PTR values (list objects) are byte offsets into linear memory: i64 like the slot payload.
 LLTYPE = {I64: "i64", F64: "double", BOOL: "i1", PTR: "i64"}
@@ -85,13 +85,6 @@ def const_literal(ty: Type, value: int | float | bool) -> str:
     if ty is BOOL:
         return "true" if value else "false"
     return str(int(value))
-
-
-def slot_payload_word(ty: Type, value: int | float | bool) -> int:
-    """The payload word of a constant (signed i64), as stored in a slot."""
-    if ty is F64:
-        return float_to_bits(value)  # type: ignore[arg-type]
-    return int(value)
 
 
 @dataclass
@@ -125,7 +118,7 @@ class _Lowerer:
         self.reachable = list(self.doms.order)
         self.names: dict[Value, str] = {}
         # Labels and values share LLVM's local namespace: every name goes through _unique.
-        self.used_names: set[str] = {"fp", "start", "base", "frame"}
+        self._unique = Namer({"fp", "start", "base", "frame"})
         self.iter_names: dict[str, str] = {}
         self.tmp = 0
         self.libm: set[str] = set()
@@ -142,19 +135,11 @@ class _Lowerer:
         preds = predecessors(fn)
         self.npreds = {blk: sum(1 for p in preds.get(blk, []) if self.doms.reachable(p)) for blk in self.reachable}
         self.npreds[fn.entry] = self.npreds.get(fn.entry, 0) + 1  # the edge from `start`
-        self.block_label = {blk: self._unique("b." + blk.name if _NAME_OK.match(blk.name) else f"b{len(self.used_names)}")
+        self.block_label = {blk: self._unique("b." + blk.name if _NAME_OK.match(blk.name) else f"b{len(self._unique)}")
                             for blk in self.reachable}
         self.plan_exits()
 
     # -- names -----------------------------------------------------------------------------------
-    def _unique(self, base: str) -> str:
-        name, k = base, 0
-        while name in self.used_names:
-            k += 1
-            name = f"{base}.{k}"
-        self.used_names.add(name)
-        return name
-
     def new_tmp(self) -> str:
         self.tmp += 1
         return f"%.{self.tmp}"
@@ -253,9 +238,7 @@ class _Lowerer:
     # -- the function ----------------------------------------------------------------------------
     def lower(self) -> Lowered:
         fn = self.fn
-        for op in fn.ops():
-            if op.opcode in RESERVED_OPS:
-                raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the llvm backend")
+        reject_reserved(fn, "llvm")
         self.out.append(self.cur)
         if self.base_cell is not None:
             # The memory can move when it grows (between calls, never during one): load its base.
@@ -371,7 +354,7 @@ class _Lowerer:
             self.emit(f"store i64 {int(TYPE_TAG[v.type])}, ptr {self.slot_ptr(slot, 0)}, align 8")
             p_val = self.slot_ptr(slot, SLOT_PAYLOAD)
             if isinstance(v, Const):
-                self.emit(f"store i64 {slot_payload_word(v.type, v.value)}, ptr {p_val}, align 8")
+                self.emit(f"store i64 {payload_word(v.type, v.value)}, ptr {p_val}, align 8")
             elif v.type is BOOL:
                 self.emit(f"store i64 {self.inst(f'zext i1 {self.ref(v)} to i64')}, ptr {p_val}, align 8")
             else:
@@ -831,7 +814,7 @@ _FCMP = {
 def _pair_key(slot: int, v: Value | Const) -> tuple:
     """Identity of a snapshot entry: equal keys store the same thing into the same slot."""
     if isinstance(v, Const):
-        return (slot, str(v.type), 1, slot_payload_word(v.type, v.value))
+        return (slot, str(v.type), 1, payload_word(v.type, v.value))
     return (slot, str(v.type), 0, v.name)
 
 

@@ -49,13 +49,12 @@ from ...jit.ir import (
     F64,
     I64,
     PTR,
-    RESERVED_OPS,
     TYPE_TAG,
-    Const,
     LoopFunction,
     Op,
     Type,
     Value,
+    const_of,
 )
 from ...jit.irtext import format_op
 from ...jit.layout import (
@@ -76,6 +75,7 @@ from ...jit.layout import (
     float_to_bits,
 )
 from ..base import BackendCompileError
+from ..common import Namer, exit_stores, reject_reserved
 from .structure import Edge, Node, build_cfg, sanitize
 
 WASM_TYPE = {I64: "i64", F64: "f64", BOOL: "i32", PTR: "i32"}  # PTR: a byte offset (wasm address)
@@ -91,9 +91,7 @@ class LoweredModule:
 
 def lower(fn: LoopFunction) -> LoweredModule:
     """Translate `fn` to a WAT module; NotImplementedError for reserved ops, BackendCompileError if unstructurable."""
-    for op in fn.ops():
-        if op.opcode in RESERVED_OPS:
-            raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the cranelift backend")
+    reject_reserved(fn, "cranelift")
     # Emission recurses along the dominator tree (a few frames per nested if/merge); deep nesting
     # is legal IR, so allow more depth than the default while lowering, and fail cleanly beyond it.
     limit = sys.getrecursionlimit()
@@ -128,13 +126,6 @@ def const_instr(ty: Type, value: int | float | bool) -> str:
     return f"i32.const {1 if value else 0}"
 
 
-def payload_bits(ty: Type, value: int | float | bool) -> int:
-    """The slot payload word for a constant (what an exit stores)."""
-    if ty is F64:
-        return float_to_bits(value)  # type: ignore[arg-type]
-    return int(value)
-
-
 class _Lowering:
     def __init__(self, fn: LoopFunction) -> None:
         self.fn = fn
@@ -142,7 +133,7 @@ class _Lowering:
         self.depth = 2
         self.locals: dict[Value, str] = {}
         self.local_decls: list[tuple[str, str]] = []
-        self.used_names: set[str] = {"frame", "iters", "t0", "f0", "cell"}
+        self.names = Namer({"frame", "iters", "t0", "f0", "cell"})
         self.exits_used: dict[int, None] = {}  # ordered set of snapshots some branch leaves through
         self.imports: dict[str, None] = {}
         self.helpers: set[str] = set()
@@ -164,13 +155,7 @@ class _Lowering:
         return LoweredModule(self._module(body), list(self.imports))
 
     def _local(self, v: Value) -> str:
-        name = sanitize(v.name)
-        if name in self.used_names:
-            k = 1
-            while f"{name}.{k}" in self.used_names:
-                k += 1
-            name = f"{name}.{k}"
-        self.used_names.add(name)
+        name = self.names(sanitize(v.name))
         self.locals[v] = f"${name}"
         self.local_decls.append((f"${name}", WASM_TYPE[v.type]))
         return self.locals[v]
@@ -353,9 +338,9 @@ class _Lowering:
     # i64 arithmetic with exact overflow checks
     def op_add_i64(self, op: Op) -> None:
         x, y = op.args
-        if self._const_of(x) is not None and self._const_of(y) is None:
+        if const_of(x) is not None and const_of(y) is None:
             x, y = y, x
-        k = self._const_of(y)
+        k = const_of(y)
         if k is not None:
             self._add_const(op, x, k)
             return
@@ -379,7 +364,7 @@ class _Lowering:
         self.put(op)
 
     def op_sub_i64(self, op: Op) -> None:
-        k = self._const_of(op.args[1])
+        k = const_of(op.args[1])
         if k is not None and k != I64_MIN:
             self._add_const(op, op.args[0], -k)
             return
@@ -413,13 +398,10 @@ class _Lowering:
         self.ins("i64.const 0", a, "i64.sub", a, a, "i64.const 0", "i64.lt_s", "select")
         self.put(op)
 
-    def _const_of(self, v: Value) -> int | None:
-        return v.op.attrs["value"] if v.op is not None and v.op.opcode == "const.i64" else None
-
     def op_floordiv_i64(self, op: Op) -> None:
         a, b = map(self.get, op.args)
         r = self.locals[op.result]  # type: ignore[index]
-        k = self._const_of(op.args[1])
+        k = const_of(op.args[1])
         if k is not None and k > 0 and k & (k - 1) == 0:
             self.ins(a, f"i64.const {k.bit_length() - 1}", "i64.shr_s")  # floor division by 2**n is a shift
             self.put(op)
@@ -442,7 +424,7 @@ class _Lowering:
 
     def op_mod_i64(self, op: Op) -> None:
         a, b = map(self.get, op.args)
-        k = self._const_of(op.args[1])
+        k = const_of(op.args[1])
         if k is not None and k > 0 and k & (k - 1) == 0:
             self.ins(a, f"i64.const {k - 1}", "i64.and")  # floor modulo by 2**n is a mask
             self.put(op)
@@ -473,7 +455,7 @@ class _Lowering:
 
     def op_lshift_i64(self, op: Op) -> None:
         a, n = map(self.get, op.args)
-        k = self._const_of(op.args[1])
+        k = const_of(op.args[1])
         if k is not None and 0 <= k < 64:
             # (a << k) >> k != a: bits (or the sign) were shifted out.
             self.ins(a, n, "i64.shl", n, "i64.shr_s", a, "i64.ne")
@@ -492,7 +474,7 @@ class _Lowering:
 
     def op_rshift_i64(self, op: Op) -> None:
         a, n = map(self.get, op.args)
-        k = self._const_of(op.args[1])
+        k = const_of(op.args[1])
         if k is not None and k >= 0:
             self.ins(a, f"i64.const {min(k, 63)}", "i64.shr_s")
             self.put(op)
@@ -651,15 +633,14 @@ class _Lowering:
         snap = self.fn.snapshots[n]
         pad = "  " * 2
         out = [f"{pad};; exit {n}: {snap.reason} pc={snap.resume_pc} line={snap.line}"]
-        for slot, v in sorted(snap.slots.items()):
+        for slot, tag, v, word in exit_stores(snap):
             base = HEADER_SIZE + SLOT_SIZE * slot
             out.append(f"{pad}local.get $frame")
-            out.append(f"{pad}i64.const {int(TYPE_TAG[v.type])}")
+            out.append(f"{pad}i64.const {int(tag)}")
             out.append(f"{pad}i64.store offset={base}")
             out.append(f"{pad}local.get $frame")
-            if isinstance(v, Const) or (v.op is not None and v.op.opcode.startswith("const.")):
-                value = v.value if isinstance(v, Const) else v.op.attrs["value"]  # type: ignore[union-attr]
-                out.append(f"{pad}i64.const {payload_bits(v.type, value)}")  # exact bits, NaN payload too
+            if word is not None:
+                out.append(f"{pad}i64.const {word}")  # exact bits, NaN payload too
                 out.append(f"{pad}i64.store offset={base + SLOT_PAYLOAD}")
             elif v.type is F64:
                 out.append(f"{pad}local.get {self.locals[v]}")

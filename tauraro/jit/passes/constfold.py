@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..analysis import predecessors, replace_uses, reverse_postorder
-from ..ir import CONST_OP_FOR, CONST_OPS, CSE_OPS, Block, LoopFunction, Op, Target, Value
+from ..ir import CONST_OP_FOR, CONST_OPS, CSE_OPS, Block, LoopFunction, Op, Target, Value, const_of
 from ..semantics import FAIL, SEMANTICS
 
 _ZERO_IDENTITY = {"add.i64", "wadd.i64", "sub.i64", "wsub.i64", "lshift.i64", "rshift.i64"}
@@ -32,12 +32,10 @@ def run(fn: LoopFunction) -> LoopFunction:
 
 
 def _const_of(v: Value, mapping: dict[Value, Value]) -> Any:
+    """const_of(v) after the replacements this pass has made so far."""
     while v in mapping:
         v = mapping[v]
-    op = v.op
-    if op is not None and op.opcode in CONST_OPS:
-        return op.attrs["value"]
-    return None
+    return const_of(v)
 
 
 def _fold_block(fn: LoopFunction, blk: Block, mapping: dict[Value, Value]) -> None:
