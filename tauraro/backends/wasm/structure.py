@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...jit.analysis import Dominators, is_back_edge, reverse_postorder
+from ...jit.analysis import Dominators, is_back_edge, natural_loop_bodies, reverse_postorder
 from ...jit.ir import Block, LoopFunction, Value
 from ..base import BackendCompileError
 
@@ -42,31 +42,6 @@ class Edge:
     dest: Node | None
     exit: int | None
     counts: bool  # an IR back-edge: increments the iteration counter
-
-
-def _natural_loops(order: list[Block], doms: Dominators) -> dict[Block, set[Block]]:
-    """Header -> body blocks of each natural loop (merged per header).
-
-    Like analysis.natural_loops, but an edge is tested for being a back-edge only when it does not
-    go forward in reverse postorder, so a long chain of forward branches costs no dominator walks.
-    """
-    preds: dict[Block, list[Block]] = {blk: [] for blk in order}
-    for blk in order:
-        for succ in blk.successors:
-            preds[succ].append(blk)
-    loops: dict[Block, set[Block]] = {}
-    for src in order:
-        for hdr in src.successors:
-            if doms.index[hdr] <= doms.index[src] and is_back_edge(doms, src, hdr):
-                body = loops.setdefault(hdr, {hdr})
-                work = [src]
-                while work:
-                    blk = work.pop()
-                    if blk not in body:
-                        body.add(blk)
-                        work.extend(preds[blk])
-    return loops
-
 
 
 def sanitize(name: str) -> str:
@@ -104,7 +79,7 @@ def build_cfg(fn: LoopFunction) -> Node:
 
     # Rotation: one copy of each small `while` header, shared by all of its latches.
     rotated: dict[Block, Node] = {}
-    for hdr, body in _natural_loops(reachable, doms).items():
+    for hdr, body in natural_loop_bodies(fn, doms).items():
         term = hdr.terminator
         if hdr is fn.entry or term is None or term.opcode != "br" or len(hdr.ops) - 1 > ROTATE_LIMIT:
             continue
@@ -130,73 +105,32 @@ def build_cfg(fn: LoopFunction) -> Node:
             else:
                 dest, ex = nodes[t.block], None
             node.edges.append(Edge(list(t.args), list(t.block.params), dest, ex, back))
-    _structure(fn, nodes[fn.entry], all_nodes)
+    _structure(fn, nodes[fn.entry])
     return nodes[fn.entry]
 
-def _structure(fn: LoopFunction, entry: Node, all_nodes: list[Node]) -> None:
-    # Reverse postorder (iterative DFS) and a reducibility check on retreating edges.
-    order: list[Node] = []
-    state: dict[Node, int] = {entry: 1}  # 1 on the DFS stack, 2 finished
-    stack: list[tuple[Node, int]] = [(entry, 0)]
-    retreating: list[tuple[Node, Node]] = []
-    while stack:
-        node, k = stack.pop()
-        succs = [e.dest for e in node.edges if e.dest is not None]
-        if k < len(succs):
-            stack.append((node, k + 1))
-            nxt = succs[k]
-            st = state.get(nxt)
-            if st is None:
-                state[nxt] = 1
-                stack.append((nxt, 0))
-            elif st == 1:
-                retreating.append((node, nxt))
-        else:
-            state[node] = 2
-            order.append(node)
-    order.reverse()
+def _structure(fn: LoopFunction, entry: Node) -> None:
+    # Reverse postorder and dominators of the abstract graph (analysis.py, as for the IR's blocks).
+    doms = Dominators.of_graph(entry, _successors)
+    order = doms.order
     for k, node in enumerate(order):
         node.rpo = k
-    preds: dict[Node, list[Node]] = {n: [] for n in order}
-    for n in order:
-        for e in n.edges:
-            if e.dest is not None:
-                preds[e.dest].append(n)
-    # Dominators (Cooper, Harvey, Kennedy) on the abstract graph.
-    entry.idom = entry
-    changed = True
-    while changed:
-        changed = False
-        for n in order[1:]:
-            done = [p for p in preds[n] if p.idom is not None]
-            new = done[0]
-            for p in done[1:]:
-                a, b = p, new
-                while a is not b:
-                    while a.rpo > b.rpo:
-                        a = a.idom  # type: ignore[assignment]
-                    while b.rpo > a.rpo:
-                        b = b.idom  # type: ignore[assignment]
-                new = a
-            if n.idom is not new:
-                n.idom = new
-                changed = True
+    for node in order:
+        node.idom = doms.idom[node]
     for n in order[1:]:
         n.idom.children.append(n)  # type: ignore[union-attr]
+    preds = doms.preds
+    # In a depth-first reverse postorder the retreating edges are those that do not go forward.
+    retreating = [(n, d) for n in order for d in _successors(n) if d.rpo <= n.rpo]
     for src, dst in retreating:
-        if not _dominates(dst, src):
+        if not doms.dominates(dst, src):
             raise BackendCompileError(
                 f"{fn.name}: irreducible control flow ({src.block.name} -> {dst.block.name}); "
                 "the cranelift backend needs natural loops")
         dst.header = True
     for n in order:
-        forward = sum(1 for p in preds[n] if not (p.rpo >= n.rpo and _dominates(n, p)))
+        forward = sum(1 for p in preds[n] if not (p.rpo >= n.rpo and doms.dominates(n, p)))
         n.merge = forward >= 2
 
-def _dominates(a: Node, b: Node) -> bool:
-    while True:
-        if b is a:
-            return True
-        if b.idom is b or b.idom is None:
-            return False
-        b = b.idom
+
+def _successors(node: Node) -> list[Node]:
+    return [e.dest for e in node.edges if e.dest is not None]
