@@ -40,6 +40,7 @@ from ...jit.ir import (
     Op,
     Type,
     Value,
+    const_of,
 )
 from ...jit.layout import (
     CELL_SHIFT,
@@ -500,11 +501,9 @@ class _Lowerer:
         return self.inst(f"select i1 {is_neg}, i64 {neg}, i64 {a}")
 
     def op_floordiv_i64(self, op: Op, a: str, b: str) -> str:
-        c = int(b) if _INT.match(b) else None
+        c = const_of(op.args[1])
         if c is not None and c > 0:
-            # A positive constant divisor: no guard; a power of two is an arithmetic shift.
-            if c & (c - 1) == 0:
-                return self.inst(f"ashr i64 {a}, {c.bit_length() - 1}")
+            # A positive constant divisor: no guard (powers of two are shifts already: constfold).
             q = self.inst(f"sdiv i64 {a}, {c}")
             r = self.inst(f"srem i64 {a}, {c}")
             dec = self.inst(f"sext i1 {self.inst(f'icmp slt i64 {r}, 0')} to i64")
@@ -527,11 +526,9 @@ class _Lowerer:
         return self.inst(f"add i64 {q}, {dec}")
 
     def op_mod_i64(self, op: Op, a: str, b: str) -> str:
-        c = int(b) if _INT.match(b) else None
+        c = const_of(op.args[1])
         if c is not None and c > 0:
-            # A positive constant modulus: the result is in [0, c); a power of two is a mask.
-            if c & (c - 1) == 0:
-                return self.inst(f"and i64 {a}, {c - 1}")
+            # A positive constant modulus: the result is in [0, c) (powers of two are masks already: constfold).
             r = self.inst(f"srem i64 {a}, {c}")
             fix = self.inst(f"select i1 {self.inst(f'icmp slt i64 {r}, 0')}, i64 {c}, i64 0")
             return self.inst(f"add i64 {r}, {fix}")

@@ -402,10 +402,6 @@ class _Lowering:
         a, b = map(self.get, op.args)
         r = self.locals[op.result]  # type: ignore[index]
         k = const_of(op.args[1])
-        if k is not None and k > 0 and k & (k - 1) == 0:
-            self.ins(a, f"i64.const {k.bit_length() - 1}", "i64.shr_s")  # floor division by 2**n is a shift
-            self.put(op)
-            return
         if k is None or k in (0, -1):
             # Exit on b == 0, and on (-2**63) // -1 (does not fit; i64.div_s would trap).
             self.ins(b, "i64.eqz", a, f"i64.const {I64_MIN}", "i64.eq", b, "i64.const -1", "i64.eq", "i32.and", "i32.or")
@@ -425,10 +421,6 @@ class _Lowering:
     def op_mod_i64(self, op: Op) -> None:
         a, b = map(self.get, op.args)
         k = const_of(op.args[1])
-        if k is not None and k > 0 and k & (k - 1) == 0:
-            self.ins(a, f"i64.const {k - 1}", "i64.and")  # floor modulo by 2**n is a mask
-            self.put(op)
-            return
         if k is None or k == 0:
             self.ins(b, "i64.eqz")
             self.guard(op)
