@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from .backends.base import BACKEND_CHOICES, INTERPRETER
 from .compiler import compile_source
 from .errors import TauraroError
-from .settings import BACKENDS
 from .stats import JitStats
 from .vm import VM
 
@@ -24,16 +24,17 @@ class RunResult:
 
 def make_jit(backend: str, jit_threshold: int | None, stats: JitStats, options: dict[str, Any]) -> Any:
     """The JIT driver for a backend, or None for the plain interpreter; clear error if unavailable."""
-    if backend not in BACKENDS:
-        raise TauraroError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")
+    if backend not in BACKEND_CHOICES:
+        raise TauraroError(f"unknown backend '{backend}' (choose from {', '.join(BACKEND_CHOICES)})")
     if options.get("dump") or options.get("target") is not None:
         from .backends.base import check_dump_request
 
         check_dump_request(backend, options.get("dump", ()), options.get("target"))
-    if backend == "interp":
+    if backend == INTERPRETER:
         return None
+    from .backends.base import check_backend, get_backend
+
     try:
-        from .backends.base import check_backend, get_backend
         from .jit.driver import JitDriver
     except ImportError as e:
         raise TauraroError(f"backend '{backend}' is not available: the JIT is not built ({e})") from None

@@ -9,9 +9,9 @@ import sys
 from typing import Any, Callable, Sequence
 
 from . import __version__
+from .backends.base import BACKEND_CHOICES
 from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError
 from .settings import (
-    BACKENDS,
     DEFAULT_BACKEND,
     DEFAULT_JIT_THRESHOLD,
     ENV_BACKEND,
@@ -34,7 +34,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default=os.environ.get(ENV_BACKEND, DEFAULT_BACKEND), choices=BACKENDS,
+    p.add_argument("--backend", default=os.environ.get(ENV_BACKEND, DEFAULT_BACKEND), choices=BACKEND_CHOICES,
                    help=f"execution backend (default: {DEFAULT_BACKEND}; env {ENV_BACKEND})")
     p.add_argument("--jit-threshold", type=int, default=None, metavar="N",
                    help=f"back-edges before a loop is compiled (default: {DEFAULT_JIT_THRESHOLD}; "

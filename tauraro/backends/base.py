@@ -113,12 +113,15 @@ class BackendSpec:
     packages: tuple[str, ...] = ()
 
 
+# The one list of backend names: the API, the CLI, the tests and the fuzzer read it (the default first).
 BACKENDS: dict[str, BackendSpec] = {
-    "ir": BackendSpec("tauraro.backends.ir", "IRBackend"),
-    "llvm": BackendSpec("tauraro.backends.llvm", "LLVMBackend", ("llvmlite",)),
     "cranelift": BackendSpec("tauraro.backends.wasm", "WasmBackend", ("wasmtime",)),
+    "llvm": BackendSpec("tauraro.backends.llvm", "LLVMBackend", ("llvmlite",)),
+    "ir": BackendSpec("tauraro.backends.ir", "IRBackend"),
 }
 ALIASES: dict[str, str] = {"wasm": "cranelift"}
+INTERPRETER = "interp"  # no JIT: the bytecode VM alone
+BACKEND_CHOICES: tuple[str, ...] = (*BACKENDS, INTERPRETER)  # every --backend value
 
 # --target names and their LLVM triples: the 64-bit little-endian architectures (the layout of
 # layout.py) that the LLVM in llvmlite 0.50 emits code for. Aliases map other spellings to them.
@@ -202,7 +205,7 @@ def check_dump_request(backend: str, dump: Iterable[str], target: str | None) ->
 
 def _backend_class(backend: str) -> type[Backend] | None:
     """The Backend class of a --backend name; None for the plain interpreter ("interp")."""
-    if backend == "interp":
+    if backend == INTERPRETER:
         return None
     name = canonical_name(backend)
     return _load(name, BACKENDS[name])
@@ -215,7 +218,7 @@ def _dumps_of(cls: type[Backend] | None) -> frozenset[str]:
 def _not_produced(what: str, backend: str, has: Callable[[type[Backend] | None], bool], detail: str = "") -> str:
     """'WHAT is not supported by the BACKEND backend; use --backend X or Y', naming the backends that can."""
     others = []
-    for name in ("interp", *BACKENDS):
+    for name in (INTERPRETER, *BACKENDS):
         if name == backend:
             continue
         try:
