@@ -21,7 +21,7 @@ from .settings import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
-DUMP_KINDS = ("bytecode", "ir", "snapshots", "llvm", "asm", "wat")
+DUMP_KINDS = ("bytecode", "ir", "ir-passes", "snapshots", "llvm", "asm", "wat")
 
 
 class UsageError(Exception):

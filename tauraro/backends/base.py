@@ -136,7 +136,7 @@ TARGET_ALIASES: dict[str, str] = {"x86_64": "x86-64", "amd64": "x86-64", "arm64"
 HOST_TARGET = TARGET_ALIASES.get(platform.machine().lower(), platform.machine().lower())
 # Dumps printed for every backend (the front end's) and for every JIT backend (the driver's).
 FRONT_END_DUMPS = frozenset({"bytecode"})
-DRIVER_DUMPS = frozenset({"ir", "snapshots"})
+DRIVER_DUMPS = frozenset({"ir", "ir-passes", "snapshots"})
 
 _instances: dict[str, Backend] = {}
 

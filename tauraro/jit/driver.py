@@ -127,7 +127,6 @@ class JitDriver:
         self.log_enabled = bool(options.get("jit_log"))
         self.out = options.get("dump_stream") or sys.stderr
         self.target = options.get("target")
-        self.verify = bool(os.environ.get("TAURARO_JIT_VERIFY"))
         self.loops: dict[tuple[int, int], LoopState] = {}
         self.counters: dict[tuple[int, int], list[int]] = {}
         self._handler_loops: dict[tuple[int, int], list[LoopState]] = {}  # (code, handler pc) -> loops around it
@@ -375,7 +374,11 @@ class JitDriver:
         t1 = time.perf_counter()
         if "ir" in self.dump:
             self.out.write(f"== IR {fn.location} (built)\n{format_function(fn)}\n")
-        fn = optimize(fn, verify=self.verify, timings=None)
+        pass_seconds: dict[str, float] = {}
+        after = self._dump_pass if "ir-passes" in self.dump else None
+        fn = optimize(fn, timings=pass_seconds, after_pass=after)  # TAURARO_JIT_VERIFY: verify.verify_enabled
+        for pass_name, seconds in pass_seconds.items():
+            phases[f"optimize.{pass_name}"] += seconds
         t2 = time.perf_counter()
         if "ir" in self.dump:
             self.out.write(f"== IR {fn.location} (optimised)\n{format_function(fn)}\n")
@@ -397,6 +400,9 @@ class JitDriver:
             self.log(f"side exit {state.code.filename}:{line}: the loop {detail}")
         self._dump_compiled(fn, compiled)
         return variant
+
+    def _dump_pass(self, name: str, fn: Any) -> None:
+        self.out.write(f"== ir-passes {fn.location} (after {name})\n{format_function(fn)}\n")
 
     def _dump_compiled(self, fn: Any, compiled: Any) -> None:
         if "snapshots" in self.dump:

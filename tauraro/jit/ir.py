@@ -274,7 +274,6 @@ IMPLEMENTED_OPS = frozenset(OPS) - RESERVED_OPS
 # Ops whose result depends only on operands and attributes: CSE may merge two of them.
 CSE_OPS = (PURE_OPS | GUARD_OPS) - EFFECT_OPS - RESERVED_OPS
 CONST_OPS = frozenset(name for name in OPS if name.startswith("const."))
-LOAD_OPS = frozenset(name for name in PURE_OPS if name.startswith("load."))
 CONST_OP_FOR: dict[Type, str] = {I64: "const.i64", F64: "const.f64", BOOL: "const.bool"}
 LOAD_OP_FOR: dict[Type, str] = {I64: "load.i64", F64: "load.f64", BOOL: "load.bool", PTR: "load.ptr"}
 

@@ -23,7 +23,6 @@ BOOL = 0 or 1. EMPTY (tag 0) means "no value that compiled code can represent".
 from __future__ import annotations
 
 import ctypes
-import math
 import mmap
 import sys
 import threading
@@ -81,7 +80,7 @@ def slot_offset(frame: int, slot: int) -> int:
 
 
 def frame_size(nslots: int) -> int:
-    """Bytes a window with `nslots` slots occupies (header included, rounded to ALIGN)."""
+    """Bytes a window with `nslots` slots occupies (header included; a multiple of ALIGN, as both sizes are)."""
     return HEADER_SIZE + SLOT_SIZE * nslots
 
 
@@ -311,20 +310,11 @@ class LinearMemory:
             return self.words[w + 1] != 0
         raise ValueError(f"slot {slot} of frame {frame} is empty (tag {tag})")
 
-    def read_f64(self, frame: int, slot: int) -> float:
-        """A slot's payload read as a double (no tag check)."""
-        return self.doubles[(frame + HEADER_SIZE + SLOT_SIZE * slot + SLOT_PAYLOAD) >> 3]
-
     def write_f64(self, frame: int, slot: int, value: float) -> None:
         """Store a FLOAT slot from a Python float (bits preserved)."""
         w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
         self.words[w] = Tag.FLOAT
         self.doubles[w + 1] = value
-
-    def clear_slots(self, frame: int, nslots: int) -> None:
-        """Set `nslots` slots to EMPTY/0."""
-        start = frame + HEADER_SIZE
-        self.view[start : start + SLOT_SIZE * nslots] = bytes(SLOT_SIZE * nslots)
 
     # -- header -----------------------------------------------------------------------------------
 
@@ -419,10 +409,3 @@ def _round_up(n: int, align: int) -> int:
 def is_i64(value: int) -> bool:
     """True when a Python int fits in a signed 64-bit integer."""
     return I64_MIN <= value <= I64_MAX
-
-
-def same_float(a: float, b: float) -> bool:
-    """Bit-identical floats, except that any two NaNs are equal (NaN payloads are not specified)."""
-    if math.isnan(a):
-        return math.isnan(b)
-    return float_to_bits(a) == float_to_bits(b)

@@ -25,13 +25,25 @@ from ..bytecode import CALLS, GENERIC_OF, JUMPS, OPCODES, Instr, register_effect
 from ..runtime import UNBOUND, Function
 from .analysis import back_edges
 from .deopt import SnapshotExtras
-from .ir import BOOL, F64, I64, PTR, Block, IRBuilder, LoopFunction, Type, Value, const_of
+from .ir import (
+    BOOL,
+    F64,
+    I64,
+    LIBM_FUNCTIONS,
+    PTR,
+    TAG_TYPE,
+    Block,
+    IRBuilder,
+    LoopFunction,
+    Type,
+    Value,
+    const_of,
+)
 from .layout import Tag, is_i64
 from .lists import mirrorable
 from .reasons import BYTECODE_WHAT, AbortReason, ExitReason, Unsupported
 from .region import LoopRegion, classify, is_list_key
 
-TAG_TYPES = {Tag.INT: I64, Tag.FLOAT: F64, Tag.BOOL: BOOL}
 _ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
 EXACT_FLOAT_INT = 2 ** 53
 MAX_BLOCKS = 400
@@ -109,21 +121,7 @@ ARITH_F64 = {"Add": "add.f64", "Sub": "sub.f64", "Mul": "mul.f64", "Div": "div.f
 ARITH_BOOL = {"And": "and.bool", "Or": "or.bool", "Xor": "ne.bool"}
 COMPARE = {"Less": "lt", "LessEqual": "le", "Greater": "gt", "GreaterEqual": "ge", "Equal": "eq",
            "NotEqual": "ne"}
-EXIT_REASON_OF_OP = {"add.i64": ExitReason.OVERFLOW, "sub.i64": ExitReason.OVERFLOW,
-                     "mul.i64": ExitReason.OVERFLOW, "neg.i64": ExitReason.OVERFLOW,
-                     "abs.i64": ExitReason.OVERFLOW, "floordiv.i64": ExitReason.ZERO_DIV,
-                     "mod.i64": ExitReason.ZERO_DIV, "truediv.i64": ExitReason.ZERO_DIV,
-                     "div.f64": ExitReason.ZERO_DIV, "floordiv.f64": ExitReason.ZERO_DIV,
-                     "mod.f64": ExitReason.ZERO_DIV, "lshift.i64": ExitReason.SHIFT,
-                     "rshift.i64": ExitReason.SHIFT, "int.f64": ExitReason.RANGE,
-                     "sqrt.f64": ExitReason.DOMAIN, "callf.f64": ExitReason.DOMAIN,
-                     "floor.f64": ExitReason.RANGE, "ceil.f64": ExitReason.RANGE,
-                     "list.get.i64": ExitReason.RANGE, "list.get.f64": ExitReason.RANGE,
-                     "list.get.bool": ExitReason.RANGE, "list.set.i64": ExitReason.RANGE,
-                     "list.set.f64": ExitReason.RANGE, "list.set.bool": ExitReason.RANGE}
 NATIVE_BUILTINS = (range, len, abs, min, max, int, float, bool)  # besides math functions: reasons.NATIVE_CALLS
-MATH_CALLF = {"sin", "cos", "tan", "exp", "log", "atan", "asin", "acos", "sinh", "cosh", "tanh", "log2",
-              "log10", "expm1"}
 
 
 class Translator:
@@ -192,8 +190,8 @@ class Translator:
             value = self.entry_values[slot]
             key = classify(value)
             if isinstance(key, Tag):
-                self.b.guard_tag(slot, TAG_TYPES[key], guard)
-                state[slot] = self.b.load(slot, TAG_TYPES[key], hint=_hint(ref.name))
+                self.b.guard_tag(slot, TAG_TYPE[key], guard)
+                state[slot] = self.b.load(slot, TAG_TYPE[key], hint=_hint(ref.name))
             elif isinstance(key, tuple) and key[0] == "iter" and ref.kind == "reg" and ref.key in region.iter_slots:
                 # Only registers the loop itself iterates with get slots (extract_region); a stale
                 # iterator left in a temporary register stays untracked (it is overwritten before use).
@@ -516,7 +514,7 @@ class Translator:
 
         snapshot = None
         if Flag.GUARD in OPS[opcode].flags:
-            reason = EXIT_REASON_OF_OP.get(opcode, ExitReason.GUARD_VALUE)
+            reason = (OPS[opcode].exits or (ExitReason.GUARD_VALUE,))[0]  # the table's first exit reason
             snapshot = self.snapshot(self.pc, self.state, reason)
         return self.b.op(opcode, *args, snapshot=snapshot, **attrs)
 
@@ -775,7 +773,7 @@ class Translator:
             return self.op("ne.f64", x, x)
         if name == "isinf":
             return self.op("eq.f64", self.op("abs.f64", x), self.const(math.inf))
-        if name in MATH_CALLF:
+        if name in LIBM_FUNCTIONS:
             return self.op("callf.f64", x, fn=name)
         raise SideExit(Unsupported.CALL, name=f"math.{name}", kind="a math function the JIT does not compile")
 
