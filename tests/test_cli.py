@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from backends import require_backend
+from backend_matrix import require_backend
 from corpus import REPO_ROOT, SYNTAX_MESSAGE_RE
 
 

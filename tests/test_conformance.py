@@ -7,7 +7,7 @@ few programs also through the real CLI in a subprocess.
 from __future__ import annotations
 
 import pytest
-from backends import ALL_BACKENDS, require_backend, thresholds
+from backend_matrix import ALL_BACKENDS, require_backend, thresholds
 from corpus import (
     SYNTAX_MESSAGE_RE,
     Outcome,
