@@ -103,6 +103,8 @@ def test_source_is_decoded_like_cpython(tmp_path: Path, name: str) -> None:
     `FILE:LINE:COL: error: MESSAGE`, exit 2, with CPython's message and the line CPython names."""
     from tauraro.frontend import to_python
 
+    if name == "nul-byte" and sys.version_info < (3, 11, 4):
+        pytest.skip("CPython before 3.11.4 cuts a line at a NUL byte; Tauraro follows 3.11.4+ (README)")
     data = ENCODING_CASES[name]
     (tmp_path / "prog.tr").write_bytes(data)
     try:  # CPython runs the program as the front end maps it (aliases), byte for byte otherwise

@@ -184,23 +184,40 @@ def check_dump_request(backend: str, dump: Iterable[str], target: str | None) ->
     """
     dump = set(dump)
     cls = _backend_class(backend)
+    usable = lambda c: _missing_tool(c, dump) is None  # noqa: E731 - recommend only what works here
     for kind in sorted(dump):
         if kind not in _dumps_of(cls):
-            raise TauraroError(_not_produced(f"--dump {kind}", backend, lambda c, k=kind: k in _dumps_of(c)))
+            raise TauraroError(_not_produced(f"--dump {kind}", backend,
+                                             lambda c, k=kind: k in _dumps_of(c) and usable(c)))
+    if target is not None:
+        name = canonical_target(target)
+        if cls is None or name not in cls.targets:
+            valid = f" (valid: {', '.join(sorted(cls.targets))})" if cls is not None and cls.targets else \
+                " (it emits no machine code)"
+            raise TauraroError(_not_produced(f"--target {target}", backend,
+                                             lambda c: c is not None and name in c.targets and _targets_here(c), valid))
+        if not dump & cls.target_dumps:
+            kinds = " or ".join(f"--dump {k}" for k in sorted(cls.target_dumps))
+            raise TauraroError(f"--target {target} changes only {kinds}, and none was asked for")
+    missing = _missing_tool(cls, dump)
+    if missing is not None:
+        kind, tool = missing
+        raise TauraroError(f"--dump {kind} on the {backend} backend needs the program '{tool}', "
+                           f"which is not on PATH")
+
+
+def _targets_here(cls: type[Backend]) -> bool:
+    """Whether `cls` can print some target-dependent dump on this machine (its tools are installed)."""
+    return any(_missing_tool(cls, {kind}) is None for kind in cls.target_dumps)
+
+
+def _missing_tool(cls: type[Backend] | None, dump: set[str]) -> tuple[str, str] | None:
+    """The first (dump kind, program) of `dump` that `cls` needs and this machine lacks."""
+    for kind in sorted(dump):
         tool = cls.dump_tools.get(kind) if cls is not None else None
         if tool and shutil.which(tool) is None:
-            raise TauraroError(f"--dump {kind} on the {backend} backend needs the program '{tool}', "
-                               f"which is not on PATH")
-    if target is None:
-        return
-    name = canonical_target(target)
-    if cls is None or name not in cls.targets:
-        valid = f" (valid: {', '.join(sorted(cls.targets))})" if cls is not None and cls.targets else \
-            " (it emits no machine code)"
-        raise TauraroError(_not_produced(f"--target {target}", backend, lambda c: c is not None and name in c.targets, valid))
-    if not dump & cls.target_dumps:
-        kinds = " or ".join(f"--dump {k}" for k in sorted(cls.target_dumps))
-        raise TauraroError(f"--target {target} changes only {kinds}, and none was asked for")
+            return kind, tool
+    return None
 
 
 def _backend_class(backend: str) -> type[Backend] | None:

@@ -658,6 +658,12 @@ class _Lowerer:
 
     def op_minmax_f64(self, op: Op, a: str, b: str) -> str:
         pred = "olt" if op.opcode == "min.f64" else "ogt"
+        # The fence hides `a` from codegen: AArch64's instruction selection turns `select (fcmp olt b, a), b, a`
+        # into fminnm when it can prove both operands are never NaN (a constant, an int converted), and fminnm
+        # orders -0.0 below 0.0, so min(0.0, -0.0) gave -0.0 (found by the emulated AArch64 suite). x86-64's
+        # minsd already returns `a` on ties and emits the same code with the fence.
+        self.intrinsic("declare double @llvm.arithmetic.fence.f64(double)")
+        a = self.inst(f"call double @llvm.arithmetic.fence.f64(double {a})")
         c = self.inst(f"fcmp {pred} double {b}, {a}")
         return self.inst(f"select i1 {c}, double {b}, double {a}")
 
