@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .compiler import compile_source
-from .errors import TauraroError
+from .errors import TauraroError, remember_source
 from .modules import MODULE_DUNDERS
 from .settings import BACKENDS
 from .stats import JitStats
@@ -58,6 +58,7 @@ def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", 
     try:
         jit = make_jit(backend, jit_threshold, stats, options)
         code = compile_source(source, filename)
+        remember_source(filename, source)
         if "bytecode" in dump:
             from .bytecode import disassemble
 

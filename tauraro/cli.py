@@ -9,7 +9,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from . import __version__
-from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError
+from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError, system_exit_status
 from .settings import (
     BACKENDS,
     DEFAULT_BACKEND,
@@ -18,6 +18,7 @@ from .settings import (
     ENV_CACHE_DIR,
     ENV_DATA_HOME,
     ENV_JIT_THRESHOLD,
+    ENV_PATH,
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
@@ -51,12 +52,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default=None, help="dump code for another target (e.g. aarch64)")
 
 
-USAGE = """tauraro FILE [options]          run a program (same as: tauraro run FILE)
-       tauraro -c CODE [options]       run CODE (same as: tauraro exec CODE)
-       tauraro [options]               interactive prompt (same as: tauraro repl)
-       tauraro dis FILE                print the register bytecode"""
+USAGE = """tauraro FILE [ARGS] [options]   run a program, ARGS its sys.argv[1:] (= tauraro run FILE ARGS)
+       tauraro -c CODE [options]         run CODE (same as: tauraro exec CODE)
+       tauraro [options]                 interactive prompt (same as: tauraro repl)
+       tauraro dis FILE                  print the register bytecode"""
 EPILOG = f"""options of run, exec and repl: tauraro run --help.
-environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_CACHE_DIR} (compiled-module cache, default
+environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_PATH} (user-module directories searched after the
+main file's), {ENV_CACHE_DIR} (compiled-module cache, default
 ~/.cache/tauraro), {ENV_DATA_HOME} (REPL history in $XDG_DATA_HOME/tauraro/history, default
 ~/.local/share/tauraro/history). Exit status: 0 ok, 1 uncaught exception, 2 syntax or usage error,
 130 Ctrl-C."""
@@ -82,6 +84,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+TAKES_VALUE = frozenset({"--backend", "--jit-threshold", "--dump", "--stats-json", "--target", "--jit-code-budget"})
+FLAGS = frozenset({"--jit-log", "--stats", "--no-cache", "-h", "--help"})
+
+
+def split_program_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split `run FILE ...` / `exec CODE ...` into Tauraro's arguments and the program's (its sys.argv[1:]):
+    after FILE or CODE, Tauraro's own options still count; any other argument, and all after `--`, is the
+    program's."""
+    ours: list[str] = []
+    program: list[str] = []
+    target_seen = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        name = a.split("=", 1)[0]
+        if target_seen and a == "--":
+            program.extend(argv[i + 1:])
+            break
+        if a in TAKES_VALUE and i + 1 < len(argv):
+            ours += [a, argv[i + 1]]
+            i += 2
+            continue
+        if target_seen and name not in TAKES_VALUE and name not in FLAGS:
+            program.append(a)
+        else:
+            ours.append(a)
+            target_seen = target_seen or not a.startswith("-") or a == "-"
+        i += 1
+    return ours, program
+
+
 def _normalise_argv(argv: list[str]) -> list[str]:
     """`tauraro FILE ...` means run; `tauraro -c CODE ...` means exec; no arguments opens the REPL."""
     if not argv:
@@ -90,9 +123,8 @@ def _normalise_argv(argv: list[str]) -> list[str]:
         return ["exec", *argv[1:]]
     if argv[0] in ("run", "dis", "exec", "repl", "-h", "--help", "--version"):
         return argv
-    takes_value = {"--backend", "--jit-threshold", "--dump", "--stats-json", "--target", "--jit-code-budget"}
     positional = [a for i, a in enumerate(argv)
-                  if not a.startswith("-") and not (i and argv[i - 1] in takes_value)]
+                  if not a.startswith("-") and not (i and argv[i - 1] in TAKES_VALUE)]
     return ["run", *argv] if positional or "-" in argv else ["repl", *argv]
 
 
@@ -132,13 +164,16 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
             "use_cache": not args.no_cache, "target": args.target, "jit_code_budget": budget}
 
 
-def _execute(read_source: Callable[[], str], filename: str, args: argparse.Namespace) -> int:
-    """Run a program; --stats/--stats-json are written whatever the outcome (then errors propagate)."""
+def _execute(read_source: Callable[[], str], filename: str, args: argparse.Namespace, argv: list[str]) -> int:
+    """Run a program with sys.argv = argv; --stats/--stats-json are written whatever the outcome (then
+    errors propagate)."""
     from .api import run
     from .stats import JitStats
 
     stats = JitStats(backend=args.backend)
     outcome, status, error = "usage-error", EXIT_USAGE, None
+    saved_argv = sys.argv
+    sys.argv = argv
     try:
         opts = _run_options(args)
         source = read_source()
@@ -148,6 +183,12 @@ def _execute(read_source: Callable[[], str], filename: str, args: argparse.Names
         sys.stdout.flush()
         print(e.format(), file=sys.stderr)
         outcome, status, error = "error", EXIT_ERROR, e.final_line()
+    except SystemExit as e:  # sys.exit(), raise SystemExit: CPython's status and message
+        sys.stdout.flush()
+        status, message = system_exit_status(e)
+        if message is not None:
+            print(message, file=sys.stderr)
+        outcome = "ok" if status == EXIT_OK else "exit"
     except TauraroSyntaxError as e:
         outcome, error = "syntax-error", e.format()
         raise
@@ -158,6 +199,7 @@ def _execute(read_source: Callable[[], str], filename: str, args: argparse.Names
         outcome, status, error = "interrupted", EXIT_INTERRUPT, "KeyboardInterrupt"
         raise
     finally:
+        sys.argv = saved_argv
         _report_stats(args, stats, {"outcome": outcome, "exit_status": status, "error": error})
     return status
 
@@ -201,11 +243,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    args = build_parser().parse_args(_normalise_argv(argv))
+    argv = _normalise_argv(argv)
+    program_args: list[str] = []
+    if argv[0] in ("run", "exec"):
+        ours, program_args = split_program_args(argv[1:])
+        argv = [argv[0], *ours]
+    args = build_parser().parse_args(argv)
     if args.command == "run":
-        return _execute(lambda: _read_source(args.file), args.file if args.file != "-" else "<stdin>", args)
+        return _execute(lambda: _read_source(args.file), args.file if args.file != "-" else "<stdin>", args,
+                        [args.file, *program_args])
     if args.command == "exec":
-        return _execute(lambda: args.code, "<string>", args)
+        return _execute(lambda: args.code, "<string>", args, ["-c", *program_args])
     if args.command == "dis":
         from .bytecode import disassemble
         from .compiler import compile_source

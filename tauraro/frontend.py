@@ -172,9 +172,114 @@ def line_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
 
 
+# --- aliases a module uses as names ----------------------------------------------------------------
+# The rule (README, "Keyword aliases and names"): a single-word alias that the module binds or passes as a
+# name anywhere -- an assignment, annotation or `:=` target, a keyword argument or parameter default
+# (`word =`), a def/class name, a parameter, an import or `as` name, a for target, a global/nonlocal name -- is a name
+# everywhere in that module; other aliases are keywords. A word bound as a name and also written where
+# only the keyword fits (followed by a name: `func main():`, `catch ValueError:`) is an error.
+_BINDING_KEYWORDS = frozenset({"def", "class", "as", "import", "for", "global", "nonlocal", "lambda"})
+# (`=` then `}`, `!` or `:` is an f-string's self-documenting `{word=}`, not a binding.)
+_PARAM_SCAN = 2000  # characters searched back for the '(' of a parameter list (keeps the pass linear)
+_NEXT_TOKEN = re.compile(r"(?:[ \t\f]|\\\r?\n)*+(?:(?P<assign>=(?!=)(?![ \t\f]*[}!:])|:=)|(?P<name>[^\W\d]\w*+)"
+                         r"|(?P<colon>:))?")
+# Keywords a statement can start with, then ':' (`else:`): for the others, `word: T` starting a line is
+# an annotated assignment (`func: Callable`), so the word is a name.
+_COLON_KEYWORDS = frozenset({"else", "try", "finally", "except", "lambda"})
+_PREV_WORD = re.compile(r"(?<![\w.])([^\W\d]\w*)(?:[ \t\f]|\\\r?\n)*+$")
+
+
+class AliasConflict(SyntaxError):
+    """A keyword alias the module also uses as a name, written where only the keyword fits."""
+
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset_in_source = offset
+
+
+@cache
+def _keyword_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(words that are Python keywords or aliases of one, words that introduce a name binding)."""
+    import keyword
+
+    single = {k[0]: v for k, v in keyword_aliases().items() if len(k) == 1}
+    binders = {w for w, v in single.items() if v in _BINDING_KEYWORDS} | _BINDING_KEYWORDS
+    return frozenset(keyword.kwlist) | frozenset(w for k in keyword_aliases() for w in k), frozenset(binders)
+
+
+def _def_aliases() -> str:
+    return "|".join(sorted({k[0] for k, v in keyword_aliases().items() if len(k) == 1 and v == "def"} | {"def"}))
+
+
+@cache
+def _def_before_paren() -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w)(?:{_def_aliases()})[ \t\f]+[^\W\d]\w*[ \t\f]*$")
+
+
+def _binds_name(source: str, start: int, end: int, keyword: str) -> bool:
+    """Whether the word at [start, end) is written as a name being bound or passed by name."""
+    m = _NEXT_TOKEN.match(source, end)
+    if m.group("assign"):
+        return True
+    before = source[max(0, start - 64):start]
+    if m.group("colon") and keyword not in _COLON_KEYWORDS and before.rstrip(" \t\f").endswith(("\n", ";")):
+        return True
+    if m.group("colon") and keyword not in _COLON_KEYWORDS and start <= 64 and not before.strip(" \t\f"):
+        return True
+    prev = _PREV_WORD.search(before)
+    if prev and prev.group(1) in _keyword_words()[1]:
+        return True
+    stripped = before.rstrip(" \t\f")
+    if stripped.endswith(("(", ",", "*")):
+        return _in_parameter_list(source, start)
+    return False
+
+
+def _in_parameter_list(source: str, pos: int) -> bool:
+    """Whether pos is directly inside the parentheses of `def NAME(...)` (searched back a bounded way)."""
+    depth = 0
+    lo = max(0, pos - _PARAM_SCAN)
+    i = pos - 1
+    while i >= lo:
+        c = source[i]
+        if c in ")]}":
+            depth += 1
+        elif c in "([{":
+            if depth == 0:
+                return c == "(" and _def_before_paren().search(source, max(0, i - 200), i) is not None
+            depth -= 1
+        i -= 1
+    return False
+
+
+def _names_kept(source: str, reps: list[Replacement]) -> list[Replacement]:
+    """The replacements left once aliases the module uses as names are kept as names (see the rule above)."""
+    bound: dict[str, int] = {}
+    for start, end, kw in reps:
+        word = source[start:end]
+        if word not in bound and word.isidentifier() and _binds_name(source, start, end, kw):
+            bound[word] = start
+    if not bound:
+        return reps
+    keywords = _keyword_words()[0]
+    kept = []
+    for start, end, kw in reps:
+        word = source[start:end]
+        if word not in bound:
+            kept.append((start, end, kw))
+            continue
+        nxt = _NEXT_TOKEN.match(source, end).group("name")
+        if nxt is not None and nxt not in keywords:
+            line = source.count("\n", 0, bound[word]) + 1
+            raise AliasConflict(start, f"'{word}' is a name in this module (bound on line {line}), so it cannot "
+                                       f"also stand for the keyword '{kw}' here: write '{kw}' or rename the name")
+    return kept
+
+
 def map_aliases(source: str) -> MappedSource:
-    """Rewrite alias keywords to Python keywords; keep line numbers, remember column shifts."""
-    reps = _alias_replacements(source)
+    """Rewrite alias keywords to Python keywords; keep line numbers, remember column shifts. Aliases the
+    module uses as names stay names (_names_kept)."""
+    reps = _names_kept(source, _alias_replacements(source))
     if not reps:
         return MappedSource(source, source, {})
     starts = line_starts(source)
@@ -320,7 +425,12 @@ def recursion_limit(limit: int) -> Iterator[None]:
 
 def parse(source: str, filename: str = "<string>") -> tuple[ast.Module, MappedSource]:
     """Parse Tauraro source into a checked Python AST; raise TauraroSyntaxError with user positions."""
-    mapped = map_aliases(source)
+    try:
+        mapped = map_aliases(source)
+    except AliasConflict as e:
+        starts = line_starts(source)
+        line = bisect.bisect_right(starts, e.offset_in_source)
+        raise TauraroSyntaxError(filename, line, e.offset_in_source - starts[line - 1] + 1, e.msg) from None
     # CPython's bound counts the frames below the compile call: discounting ours, the deepest nesting
     # accepted is python3's within a few levels (2991 vs 2998 `not`s under `python -m tauraro`).
     with recursion_limit(CPYTHON_RECURSION_LIMIT + _stack_depth()):

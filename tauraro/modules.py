@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 from .bytecode import CodeObject
-from .errors import TauraroSyntaxError
+from .errors import TauraroSyntaxError, remember_source
 from .runtime import UNBOUND, Cell
 from .settings import ENV_PATH
 
@@ -143,6 +143,7 @@ class ModuleSystem:
             code = compile_source(source, path)
         except TauraroSyntaxError as e:
             raise SyntaxError(e.message, (path, e.line, e.col, _line(source, e.line))) from None
+        remember_source(path, source)
         module = ModuleType(fullname)
         spec = importlib.machinery.ModuleSpec(fullname, None, origin=path, is_package=package_dir is not None)
         spec.has_location = True

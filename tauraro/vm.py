@@ -137,9 +137,9 @@ class VM:
                 if handled:
                     _set_context(e, handled[-1])
                 entry = code.handler_for(pc)
+                _add_traceback(e, code, pc, R)  # the frame that catches it is in its traceback too
                 if entry is None:
                     del handled[base:]
-                    _add_traceback(e, code, pc)
                     raise
                 del handled[base + entry.handled_depth:]
                 R[entry.reg] = e
@@ -243,11 +243,14 @@ def _set_context(e: BaseException, handling: BaseException, force: bool = False)
     e.__context__ = handling
 
 
-def _add_traceback(e: BaseException, code: CodeObject, pc: int) -> None:
+def _add_traceback(e: BaseException, code: CodeObject, pc: int, R: list) -> None:
     try:
         tb = e.__dict__.setdefault("_tauraro_tb", [])
     except (AttributeError, TypeError):
         return
+    if tb and e.__dict__.get("_tauraro_frame") is R:  # caught in this frame, then re-raised: one entry
+        return
+    e._tauraro_frame = R
     name = code.name if code.kind != "module" else "<module>"
     tb.append((code.filename, code.line_of(pc), name))
 

@@ -5,9 +5,17 @@ A program's first line may be an expectation comment:
     # expect: error          an uncaught runtime exception (exit status 1)
     # expect: syntax-error   rejected as a syntax error (exit status 2; CPython rejects it too)
     # expect: unsupported    rejected before running: "... is not supported" (exit status 2)
+    # expect: exit           sys.exit()/SystemExit with a non-zero status: stderr compared whole
 
 Without one the program must run to completion (exit status 0). The expected behaviour is
 never stored: it is whatever CPython does when it runs `tauraro.frontend.to_python(source)`.
+
+A multi-file program is a folder tests/programs/NAME/ with `main.tr` and its modules (.tr, .py, packages);
+CPython runs a copy of the folder where every .tr is mapped to a .py. A line `# argv: A B` near the top
+of a main file gives the program's command-line arguments (sys.argv[1:]). When a program ends in an
+uncaught exception, its whole stderr (the traceback with every frame and source line, chained
+exceptions) is compared with CPython's, file names mapped (the program's folder dropped, .tr -> .py)
+and the caret lines CPython 3.11 adds under source lines left out (Tauraro does not print them).
 """
 from __future__ import annotations
 
@@ -30,13 +38,15 @@ TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 PROGRAMS_DIR = TESTS_DIR / "programs"
 
-EXPECTATIONS = ("ok", "error", "syntax-error", "unsupported")
+EXPECTATIONS = ("ok", "error", "syntax-error", "unsupported", "exit")
 _EXPECT_RE = re.compile(r"#\s*expect:\s*(\S+)\s*$")
 # The one-line message of a TauraroSyntaxError: FILE:LINE:COL: error: MESSAGE
 SYNTAX_MESSAGE_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+)$")
 # An exception's last traceback line: "ValueError: msg", "KeyError: 'k'", "AssertionError"
 EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(: .*)?$")
 _FILE_LINE_RE = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)')
+_ARGV_RE = re.compile(r"^#\s*argv:(.*)$", re.M)
+_CARET_RE = re.compile(r"^\s*[~^]+\s*$")
 
 # Seconds one program may run (CPython or Tauraro) before the test gives up on it.
 PROGRAM_TIMEOUT = float(os.environ.get("TAURARO_TEST_TIMEOUT", "120"))
@@ -48,7 +58,27 @@ class Program:
 
     @property
     def name(self) -> str:
-        return self.path.stem
+        return self.path.parent.name if self.multi_file else self.path.stem
+
+    @property
+    def multi_file(self) -> bool:
+        """A main.tr in its own folder of tests/programs, with the modules it imports."""
+        return self.path.name == "main.tr" and self.path.parent.parent == PROGRAMS_DIR
+
+    @functools.cached_property
+    def argv(self) -> list[str]:
+        if not self.path.exists():  # the CLI's missing-file test
+            return []
+        m = _ARGV_RE.search("\n".join(self.source.split("\n", 3)[:3]))
+        return m.group(1).split() if m else []
+
+    def files(self) -> dict[str, str]:
+        """Every source file of the program (relative path -> text): the folder of a multi-file one."""
+        if not self.multi_file:
+            return {self.path.name: self.source}
+        root = self.path.parent
+        return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+                for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".tr", ".py")}
 
     @property
     def relpath(self) -> str:
@@ -85,7 +115,7 @@ class Program:
 
 
 def discover_programs() -> list[Program]:
-    return [Program(p) for p in sorted(PROGRAMS_DIR.glob("*.tr"))]
+    return [Program(p) for p in sorted([*PROGRAMS_DIR.glob("*.tr"), *PROGRAMS_DIR.glob("*/main.tr")])]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,9 +163,15 @@ class CPythonOracle:
     def __call__(self, program: Program, hash_seed: str = "0") -> Outcome:
         from tauraro.frontend import to_python
 
-        mapped = to_python(program.source)
+        if program.multi_file:  # CPython imports .py files: every .tr of the folder becomes one
+            files = {(n[:-3] + ".py" if n.endswith(".tr") else n): to_python(t) for n, t in program.files().items()}
+            main = "main.py"
+        else:
+            files = {program.path.name: to_python(program.source)}
+            main = program.path.name
         key = hashlib.sha256(
-            "\0".join([mapped, program.path.name, hash_seed, sys.version]).encode("utf-8")
+            "\0".join([*(f"{n}\0{t}" for n, t in sorted(files.items())), main, *program.argv, hash_seed,
+                       sys.version]).encode("utf-8")
         ).hexdigest()[:32]
         if key in self._memo:
             return self._memo[key]
@@ -144,7 +180,7 @@ class CPythonOracle:
         if result_file.exists():
             outcome = Outcome.from_json(result_file.read_text(encoding="utf-8"))
         else:
-            outcome = self._run(entry, program.path.name, mapped, hash_seed)
+            outcome = self._run(entry, main, files, program.argv, hash_seed)
             tmp = entry / f"result.{os.getpid()}.{threading.get_ident()}.tmp"
             tmp.write_text(outcome.to_json(), encoding="utf-8")
             os.replace(tmp, result_file)
@@ -152,12 +188,15 @@ class CPythonOracle:
         return outcome
 
     @staticmethod
-    def _run(entry: Path, filename: str, mapped: str, hash_seed: str) -> Outcome:
-        entry.mkdir(parents=True, exist_ok=True)
+    def _run(entry: Path, filename: str, files: dict[str, str], argv: list[str], hash_seed: str) -> Outcome:
+        root = entry / "program"
         # The script is named like the program so CPython's tracebacks name it.
-        (entry / filename).write_text(mapped, encoding="utf-8")
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text, encoding="utf-8")
+        entry = root
         proc = subprocess.run(
-            [sys.executable, filename],
+            [sys.executable, filename, *argv],
             cwd=entry,
             env=_hash_env(hash_seed),
             capture_output=True,
@@ -168,12 +207,12 @@ class CPythonOracle:
             stdin=subprocess.DEVNULL,
         )
         syntax_line = None
-        last = _last_line(proc.stderr)
+        last = normalise_stderr(_last_line(proc.stderr), root)
         if last.startswith(("SyntaxError", "IndentationError", "TabError")):
             file_lines = [m for m in map(_FILE_LINE_RE.match, proc.stderr.splitlines()) if m]
             if file_lines:
                 syntax_line = int(file_lines[-1].group("line"))
-        return Outcome(proc.stdout, proc.returncode, last, proc.stderr, syntax_line)
+        return Outcome(proc.stdout, proc.returncode, last, normalise_stderr(proc.stderr, root), syntax_line)
 
 
 class ProgramTimeout(BaseException):
@@ -210,17 +249,37 @@ def run_tauraro(program: Program, backend: str, jit_threshold: int | None,
                 timeout: float = PROGRAM_TIMEOUT) -> Outcome:
     """Run a program in-process through tauraro.run and describe it as the CLI would."""
     import tauraro
+    from tauraro.errors import system_exit_status
 
     out = io.StringIO()
+    saved_argv = sys.argv
+    sys.argv = [program.relpath, *program.argv]
     try:
         with time_limit(timeout):
-            tauraro.run(program.source, backend=backend, filename=program.relpath,
+            tauraro.run(program.source, backend=backend,
+                        filename=str(program.path) if program.multi_file else program.relpath,
                         jit_threshold=jit_threshold, stdout=out)
     except tauraro.TauraroRuntimeError as e:
-        return Outcome(out.getvalue(), 1, e.final_line(), e.format())
+        folder = program.path.parent
+        return Outcome(out.getvalue(), 1, normalise_stderr(e.final_line(), folder), normalise_stderr(e.format(), folder))
     except tauraro.TauraroError as e:  # syntax errors, unsupported constructs, usage errors
         return Outcome(out.getvalue(), getattr(e, "exit_status", 2), str(e), str(e))
+    except SystemExit as e:
+        status, message = system_exit_status(e)
+        return Outcome(out.getvalue(), status, message or "", message + "\n" if message else "")
+    finally:
+        sys.argv = saved_argv
     return Outcome(out.getvalue(), 0)
+
+
+def normalise_stderr(text: str, folder: Path) -> str:
+    """A traceback with the program's folder dropped from file names (CPython runs a copy elsewhere),
+    .tr names as .py, and without the caret lines CPython 3.11 prints under source lines."""
+    for prefix in sorted({str(folder) + os.sep, os.path.relpath(folder, REPO_ROOT) + os.sep,
+                          str(folder.resolve()) + os.sep}, key=len, reverse=True):
+        text = text.replace(prefix, "")
+    text = re.sub(r"\b(\w+)\.tr\b", r"\1.py", text)
+    return "".join(ln for ln in text.splitlines(True) if not _CARET_RE.match(ln))
 
 
 def run_cli(program: Program, *args: str, timeout: float = PROGRAM_TIMEOUT) -> Outcome:
@@ -228,7 +287,7 @@ def run_cli(program: Program, *args: str, timeout: float = PROGRAM_TIMEOUT) -> O
     env = _hash_env("0")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     proc = subprocess.run(
-        [sys.executable, "-m", "tauraro", "run", program.relpath, *args],
+        [sys.executable, "-m", "tauraro", "run", program.relpath, *args, *(["--", *program.argv] if program.argv else [])],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -238,7 +297,11 @@ def run_cli(program: Program, *args: str, timeout: float = PROGRAM_TIMEOUT) -> O
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
-    return Outcome(proc.stdout, proc.returncode, _last_line(proc.stderr), proc.stderr)
+    if "Traceback (most recent call last):" not in proc.stderr:  # a one-line error names the file as given
+        return Outcome(proc.stdout, proc.returncode, _last_line(proc.stderr), proc.stderr)
+    folder = program.path.parent
+    return Outcome(proc.stdout, proc.returncode, normalise_stderr(_last_line(proc.stderr), folder),
+                   normalise_stderr(proc.stderr, folder))
 
 
 def describe_difference(program: Program, where: str, actual: Outcome, expected: Outcome) -> str | None:
@@ -250,6 +313,10 @@ def describe_difference(program: Program, where: str, actual: Outcome, expected:
         problems.append(f"last stderr line:\n  tauraro: {actual.last_line!r}\n  CPython: {expected.last_line!r}")
     elif expected.status == 0 and actual.status != 0:
         problems.append(f"tauraro failed with: {actual.last_line!r}")
+    elif program.expect == "exit" and actual.stderr != expected.stderr:
+        problems.append(f"stderr: tauraro {actual.stderr!r}, CPython {expected.stderr!r}")
+    elif compares_traceback(program, expected) and actual.stderr.rstrip("\n") != expected.stderr.rstrip("\n"):
+        problems.append("the traceback differs:\n" + stdout_diff(actual.stderr, expected.stderr))
     if actual.stdout != expected.stdout:
         problems.append("stdout differs:\n" + stdout_diff(actual.stdout, expected.stdout))
     if not problems:
@@ -258,6 +325,14 @@ def describe_difference(program: Program, where: str, actual: Outcome, expected:
     if actual.status != 0 and actual.stderr and actual.stderr != actual.last_line:
         report.append("tauraro's stderr:\n" + _indent(_tail(actual.stderr, 25)))
     return "\n".join(report)
+
+
+def compares_traceback(program: Program, expected: Outcome) -> bool:
+    """Whole tracebacks are compared for programs ending in an uncaught exception, except where the frames
+    cannot match: a program using aliases (CPython quotes the mapped source lines) or a RecursionError
+    (CPython's own builtins add frames Tauraro does not model)."""
+    return (expected.status == 1 and bool(EXCEPTION_LINE_RE.match(expected.last_line))
+            and not program.uses_aliases and not expected.last_line.startswith("RecursionError"))
 
 
 def stdout_diff(actual: str, expected: str, limit: int = 40) -> str:
@@ -295,6 +370,9 @@ def check_oracle(program: Program, expected: Outcome) -> None:
     """The corpus itself: CPython must behave as the program's `# expect:` line says."""
     if program.expect == "ok":
         assert expected.status == 0, f"corpus bug: CPython fails {program.relpath}:\n{expected.stderr}"
+    elif program.expect == "exit":
+        assert expected.status != 0 and "Traceback" not in expected.stderr, (
+            f"corpus bug: {program.relpath} should exit through SystemExit; CPython: status {expected.status}")
     elif program.expect == "error":
         assert expected.status == 1 and EXCEPTION_LINE_RE.match(expected.last_line), (
             f"corpus bug: {program.relpath} should raise an uncaught exception; CPython: "

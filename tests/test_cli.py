@@ -311,12 +311,13 @@ def test_readme_defaults_are_the_code_defaults() -> None:
         ENV_CACHE_DIR,
         ENV_DATA_HOME,
         ENV_JIT_THRESHOLD,
+        ENV_PATH,
     )
 
     rows = _readme_option_rows()
     assert f"default {DEFAULT_JIT_THRESHOLD};" in rows["--jit-threshold"] and ENV_JIT_THRESHOLD in rows["--jit-threshold"]
     assert f"default {DEFAULT_BACKEND};" in rows["--backend"] and ENV_BACKEND in rows["--backend"]
-    for env in (ENV_BACKEND, ENV_JIT_THRESHOLD, ENV_CACHE_DIR, ENV_DATA_HOME):
+    for env in (ENV_BACKEND, ENV_JIT_THRESHOLD, ENV_CACHE_DIR, ENV_DATA_HOME, ENV_PATH):
         assert f"`{env}" in README or f"${env}" in README, env
     help_text = tauraro_cli("run", "--help").stdout
     assert f"default: {DEFAULT_JIT_THRESHOLD}; env {ENV_JIT_THRESHOLD}" in " ".join(help_text.split())
