@@ -411,6 +411,12 @@ class FunctionCompiler:
         loop_id, setup = self._new_loop("for", node.lineno)
         header = self.pc()
         before = self._copy_defined()
+        done = self._async_next(node.target, it)
+        block = self._loop_body(loop_id, header, node)
+        self._finish_loop(loop_id, setup, header, block, node.orelse, before, [done])
+
+    def _async_next(self, target: ast.expr, it: int) -> int:
+        """One round of an async iteration into target; returns the jump taken at StopAsyncIteration."""
         value = self.alloc(4)
         exc, match, cls = value + 1, value + 2, value + 3
         rec = self._protect(exc)
@@ -424,9 +430,8 @@ class FunctionCompiler:
         done = self.emit("JumpIfTrue", match, 0)
         self.emit("Reraise", exc)
         self.patch(skip)
-        self.store(node.target, value)
-        block = self._loop_body(loop_id, header, node)
-        self._finish_loop(loop_id, setup, header, block, node.orelse, before, [done])
+        self.store(target, value)
+        return done
 
     def _for_iter(self, target: ast.expr, it: int) -> int:
         """ForIter into the loop target (straight into a local's register when it is one); returns its pc."""
@@ -1155,9 +1160,11 @@ class FunctionCompiler:
         self.emit("MakeFunction", base, self.const(code), first)
         iterable = self.expr(node.generators[0].iter)
         self.line = node.lineno
-        self.emit("GetIter", base + 1, iterable)
+        self.emit("GetAIter" if node.generators[0].is_async else "GetIter", base + 1, iterable)
         dst = self.target(dst)
         self.emit("CallFunction", dst, base, 1)
+        if code.is_coroutine and not isinstance(node, ast.GeneratorExp):  # an async comprehension is awaited
+            self.emit("YieldFrom", dst, dst, 1)
         return dst
 
     expr_ListComp = _comprehension
@@ -1187,10 +1194,10 @@ class FunctionCompiler:
         if it is None:
             iterable = self.expr(gen.iter)
             it = self.alloc()
-            self.emit("GetIter", it, iterable)
+            self.emit("GetAIter" if gen.is_async else "GetIter", it, iterable)
         loop_id, setup = self._new_loop("for", gen.iter.lineno)
         header = self.pc()
-        fi = self._for_iter(gen.target, it)
+        fi = self._async_next(gen.target, it) if gen.is_async else self._for_iter(gen.target, it)
         for cond in gen.ifs:
             mark = self.top
             reg = self.expr(cond)
@@ -1413,6 +1420,30 @@ def const_key(value: object) -> object:
     return (t, value)
 
 
+def _is_async_comprehension(node: ast.AST) -> bool:
+    """An `async for` clause or an `await` in it (outside nested functions) makes a comprehension a
+    coroutine (a generator expression: an asynchronous generator)."""
+    if any(g.is_async for g in node.generators):
+        return True
+    todo = [node.elt] if not isinstance(node, ast.DictComp) else [node.key, node.value]
+    for g in node.generators:
+        todo += g.ifs + [g.iter]
+    todo.remove(node.generators[0].iter)  # evaluated outside, in the enclosing scope
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Await):
+            return True
+        if isinstance(n, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(n, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            if not isinstance(n, ast.GeneratorExp) and _is_async_comprehension(n):
+                return True  # a nested async comprehension is awaited here
+            todo.append(n.generators[0].iter)  # evaluated in this scope
+            continue
+        todo.extend(ast.iter_child_nodes(n))
+    return False
+
+
 def _docstring(body: list[ast.stmt]) -> str | None:
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         value = body[0].value.value
@@ -1537,6 +1568,7 @@ class Compiler:
         else:  # comprehensions: the one '.0' parameter
             code.argcount = 1
             code.is_generator = isinstance(node, ast.GeneratorExp)
+            code.is_coroutine = _is_async_comprehension(node)
         code.simple = not (code.kwonlycount or code.varargs or code.varkw or code.is_generator
                            or code.is_coroutine)
 

@@ -470,8 +470,8 @@ def _check_like_cpython(tree: ast.Module, mapped: MappedSource, filename: str) -
         _compile_in_chunks(tree, filename)
     except SyntaxError as e:
         line = e.lineno or 1
-        col = e.offset or 1
-        raise TauraroSyntaxError(filename, line, mapped.user_col(line, col - 1) + 1, e.msg) from None
+        col = _char_col(mapped, line, (e.offset or 1) - 1)  # compiling a tree reports UTF-8 byte offsets
+        raise TauraroSyntaxError(filename, line, mapped.user_col(line, col) + 1, e.msg) from None
     except (ValueError, OverflowError, MemoryError, RecursionError) as e:
         raise TauraroSyntaxError(filename, 1, 1, str(e) or type(e).__name__) from None
 
@@ -528,18 +528,6 @@ class SubsetChecker(FastVisitor):
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
-    def visit_comprehension(self, node: ast.comprehension) -> None:
-        if node.is_async:
-            self.fail(node.target, "an asynchronous comprehension")
-        self.generic_visit(node)
-
-    def _comprehension(self, node: ast.AST) -> None:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Await):
-                self.fail(sub, "'await' in a comprehension")
-        self.generic_visit(node)
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
 
 
 UNSUPPORTED: dict[type, str] = {

@@ -78,6 +78,11 @@ class Function:
     def __kwdefaults__(self) -> dict | None:
         return self.kwdefaults or None
 
+    @__kwdefaults__.setter
+    def __kwdefaults__(self, value: dict | None) -> None:
+        self.kwdefaults = dict(value) if value else None
+        self.binder = None
+
     @property
     def __globals__(self) -> dict:
         return self.vm.globals if self.code.globals is None else self.code.globals

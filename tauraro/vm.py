@@ -104,11 +104,13 @@ class VM:
         if self.stdout is not None:
             sys.stdout = self.stdout
         self.depth += 1  # the module's own frame counts towards the recursion limit, as in CPython
+        _enter_exc_info(self)
         try:
             return self.execute(code, regs, 0)
         except Exception as e:  # noqa: BLE001 - every Tauraro exception is a host exception
             raise TauraroRuntimeError(e, self._traceback_of(e)) from None
         finally:
+            _leave_exc_info(self)
             self.depth -= 1
             sys.stdout = saved
 
@@ -226,6 +228,42 @@ class VM:
 
 
 _YIELDED = object()
+
+# sys.exc_info() and sys.exception() inside a Tauraro except block: the VM handles exceptions outside the
+# host's except clauses, so while programs run these see the VM's handled-exception stack when the host
+# has none (host code in its own except block still sees its own exception first).
+_RUNNING: list[VM] = []
+_HOST_EXC_INFO = sys.exc_info
+_HOST_EXCEPTION = getattr(sys, "exception", None)
+
+
+def _exc_info() -> tuple:
+    info = _HOST_EXC_INFO()
+    if info[0] is None and _RUNNING and _RUNNING[-1].handled:
+        e = _RUNNING[-1].handled[-1]
+        return type(e), e, e.__traceback__
+    return info
+
+
+def _exception() -> BaseException | None:
+    return _exc_info()[1]
+
+
+def _enter_exc_info(vm: VM) -> None:
+    if not _RUNNING:
+        sys.exc_info = _exc_info
+        if _HOST_EXCEPTION is not None:
+            sys.exception = _exception
+    _RUNNING.append(vm)
+
+
+def _leave_exc_info(vm: VM) -> None:
+    if _RUNNING and _RUNNING[-1] is vm:
+        _RUNNING.pop()
+    if not _RUNNING:
+        sys.exc_info = _HOST_EXC_INFO
+        if _HOST_EXCEPTION is not None:
+            sys.exception = _HOST_EXCEPTION
 
 
 def _set_context(e: BaseException, handling: BaseException, force: bool = False) -> None:

@@ -98,7 +98,7 @@ CLI_PROGRAMS = [
     "err_hausa_raise",
     "syntax_hausa_missing_colon",
     "syntax_bad_indent",
-    "unsup_async_comprehension",
+    "syntax_hausa_elif_without_if",
     "lang_yield",
     "stdlib_import_os",
 ]
