@@ -92,6 +92,11 @@ class Backend(ABC):
         """The memory compiled code addresses (default: an owned ctypes buffer)."""
         return LinearMemory(size)
 
+    def release_memory(self, memory: LinearMemory) -> None:  # noqa: B027 - optional hook
+        """The driver is done with `memory` from make_memory: its run finished and every loop compiled
+        over it was released. A backend may keep it for a later make_memory (reset first). Default:
+        nothing; the memory is freed with its last reference."""
+
     def interrupt(self) -> None:  # noqa: B027 - optional hook
         """Called from the interrupt watcher thread on SIGINT, after the interrupt flag of every
         window is set (backends that poll the flag need nothing more; the default does nothing)."""

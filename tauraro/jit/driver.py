@@ -119,6 +119,7 @@ class JitDriver:
         self.options = options
         self._backend: Backend | None = None  # loaded when the first loop translates (see `backend`)
         self._memory: Any = None
+        self._closed = False  # set by finish(): nothing compiles or enters native code afterwards
         self._cache_hits_before = 0
         self.threshold = threshold if threshold is not None else default_threshold()
         if self.threshold < 1:
@@ -205,6 +206,8 @@ class JitDriver:
         return h
 
     def hot(self, vm: Any, code: CodeObject, loop_id: int, R: list, header: int) -> int:
+        if self._closed:  # a function of a finished run called later: it stays in the interpreter
+            return header
         state = self._state(code, loop_id)
         if state.blacklisted:
             self._uninstall(vm, state)
@@ -285,10 +288,14 @@ class JitDriver:
         """Give the loop back to the interpreter: plain back-edges, or counting ones (`counting`)."""
         for variant in list(state.variants.values()):
             self._release(variant)
+        self._restore_handlers(state, vm if counting else None)
+
+    def _restore_handlers(self, state: LoopState, counting_vm: Any = None) -> None:
+        """Plain back-edges and loop setup again, or counting back-edges when `counting_vm` is given."""
         rt = state.code.runtime
         for pc, ins in state.back_edges():
-            if counting:
-                rt.handlers[pc] = self.back_edge_handler(vm, state.code, pc, ins)
+            if counting_vm is not None:
+                rt.handlers[pc] = self.back_edge_handler(counting_vm, state.code, pc, ins)
             else:
                 rt.handlers[pc] = lambda R, t=ins.a: t
         nxt = state.code.loops[state.loop_id].setup + 1
@@ -586,10 +593,22 @@ class JitDriver:
         self._backend.interrupt()
 
     def finish(self) -> None:
+        """The run is over: report, then give every loop back to the interpreter, free the compiled
+        code and hand the memory back to the backend (which may reuse it for the next run)."""
         self._interrupt.stop()
         if self._backend is not None:
             self.stats.cache_hits = self._backend.cache_hits - self._cache_hits_before
         self.stats.loops = [state.summary() for state in self.loops.values()]
+        self._closed = True
+        for state in self.loops.values():
+            if state.variants:
+                for variant in state.variants.values():
+                    variant.compiled.release()
+                state.variants.clear()
+                self._restore_handlers(state)
+        if self._backend is not None and self._memory is not None:
+            memory, self._memory = self._memory, None
+            self._backend.release_memory(memory)
 
 
 _DEAD = object()  # the value of a slot whose register is dead at loop entry (never loaded)

@@ -197,6 +197,12 @@ class LinearMemory:
         self._free: dict[int, list[int]] = {}
         self._live: dict[int, int] = {}
 
+    def reset(self) -> None:
+        """Forget every allocation and zero the bytes they used: the memory is as new for another run
+        (alloc hands out fresh blocks from the top unzeroed, since a new memory is zero)."""
+        ctypes.memset(self.base, 0, self._top)
+        self._init_allocator()
+
     def refresh(self) -> None:
         """Re-read base and size from the refresh hook (after the external memory grew or moved)."""
         if self._refresh_hook is not None:

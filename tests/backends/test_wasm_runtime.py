@@ -1,6 +1,7 @@
 """The cranelift (wasm) backend's runtime: module cache, interrupts, traps, memory growth, dumps, entry cost."""
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -337,3 +338,28 @@ def test_cache_directory_is_trimmed_least_recently_used_first(tmp_path):
     left = list((tmp_path / "cache").glob("*.cwasm"))
     assert sum(p.stat().st_size for p in left) <= 3 * size and oldest not in left
     assert backend.cache.evicted == 6 - len(left)
+
+
+def test_runs_reuse_a_released_memory_zeroed_and_a_finished_runs_functions_stay_interpreted():
+    """A shared memory reserves 4 GiB of address space: sequential runs reuse one instead of each
+    reserving its own. Compiled code of a finished run never runs again (its memory serves the next)."""
+    import tauraro
+    from tauraro.backends.wasm.engine import runtime
+
+    source = ("def total(n):\n    s = 0\n    for i in range(n):\n        s += i * 3\n    return s\n"
+              "xs = [1.5] * 300\nfor k in range(300):\n    xs[k] = xs[k] * 2.0\nprint(total(500), sum(xs))\n")
+    expected = f"{sum(i * 3 for i in range(500))} {3.0 * 300}\n"
+    rt = runtime()
+    rt.clear_spare_memories()
+    first = tauraro.run(source, "cranelift", stdout=io.StringIO(), jit_threshold=2)
+    assert first.stats.loops_compiled >= 2
+    kept = list(rt._spare_memories)
+    assert len(kept) == 1 and not any(kept[0].words[: kept[0].size // 8 // 4])  # zeroed (its start)
+    out = io.StringIO()
+    second = tauraro.run(source, "cranelift", stdout=out, jit_threshold=2)
+    assert out.getvalue() == expected and second.stats.loops_compiled >= 2
+    assert rt._spare_memories == kept  # the same memory served the second run and came back
+    entered = first.stats.native_entries
+    total = first.globals["total"]  # the first run's function, called after its run ended
+    assert [total(n) for n in (10, 500, 1000)] == [sum(i * 3 for i in range(n)) for n in (10, 500, 1000)]
+    assert first.stats.native_entries == entered  # it ran in the interpreter: no native entry

@@ -135,6 +135,9 @@ class WasmBackend(Backend):
     def make_memory(self, size: int = DEFAULT_SIZE) -> LinearMemory:
         return runtime().new_memory(size)
 
+    def release_memory(self, memory: LinearMemory) -> None:
+        runtime().recycle_memory(memory)
+
     def interrupt(self) -> None:
         """Called by the driver's interrupt watcher thread (the flag is set in every window too)."""
         runtime().interrupt()

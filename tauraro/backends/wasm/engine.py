@@ -49,6 +49,7 @@ from ...jit.layout import DEFAULT_SIZE, LinearMemory
 
 PAGE = 65536
 MAX_PAGES = 65536  # 4 GiB: a shared memory needs a maximum (address space reserved, not memory)
+SPARE_MEMORIES = 2  # released memories kept for reuse (runs in one process are usually sequential)
 TRAP_INTERRUPT = 10  # WASMTIME_TRAP_CODE_INTERRUPT: the epoch deadline was reached
 
 
@@ -85,11 +86,14 @@ class WasmRuntime:
         self.config_key = (f"wasmtime={self.wasmtime_version};arch={platform.machine()};opt=speed;"
                            f"may_move=0;wide=1;shared=1;epoch={int(epoch)}")
         self._keepalive: list[Any] = []
+        self._spare_memories: list[WasmLinearMemory] = []
         self.host_kind = ""
         self.stores_created = 0
 
     # -- memory -------------------------------------------------------------------------------------
     def new_memory(self, size: int = DEFAULT_SIZE) -> WasmLinearMemory:
+        if self._spare_memories:
+            return self._spare_memories.pop()
         pages = max(1, -(-size // PAGE))
         mem = SharedLinearMemory(self.engine, wasmtime.MemoryType(wasmtime.Limits(pages, MAX_PAGES), shared=True))
 
@@ -104,6 +108,18 @@ class WasmRuntime:
         lin.wasm_memory = mem
         lin.runtime = self
         return lin
+
+    def recycle_memory(self, memory: LinearMemory) -> None:
+        """Keep a released memory (zeroed) for the next new_memory. A shared memory reserves its whole
+        maximum (4 GiB) of address space; under qemu-user each reservation cost real memory that was
+        never returned, and a test process running hundreds of programs went past 12 GB."""
+        if isinstance(memory, WasmLinearMemory) and memory.runtime is self and len(self._spare_memories) < SPARE_MEMORIES:
+            memory.reset()
+            self._spare_memories.append(memory)
+
+    def clear_spare_memories(self) -> None:
+        """Drop the memories kept for reuse (the next new_memory reserves a fresh one)."""
+        self._spare_memories.clear()
 
     # -- stores and modules ---------------------------------------------------------------------------
     def instantiate(self, module: wasmtime.Module, memory: WasmLinearMemory) -> LoopStore:
