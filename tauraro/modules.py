@@ -54,6 +54,7 @@ class ModuleSystem:
         base = os.getcwd() if filename.startswith("<") else os.path.dirname(os.path.abspath(filename))
         self.path = [base, *search_path()]
         self.user: dict[str, ModuleType] = {}
+        self.host: dict[str, Any] = {}  # names found to be host modules: not searched for again
         self.initializing: set[str] = set()
 
     # --- import statements -----------------------------------------------------------------------
@@ -104,7 +105,7 @@ class ModuleSystem:
     # --- finding and loading -------------------------------------------------------------------------
     def load(self, fullname: str) -> Any:
         """The module `fullname` (dotted), importing its parents first; user modules before host ones."""
-        module = self.user.get(fullname)
+        module = self.user.get(fullname) or self.host.get(fullname)
         if module is not None:
             return module
         parent, _, last = fullname.rpartition(".")
@@ -114,7 +115,7 @@ class ModuleSystem:
             if module is not None:
                 return module
             if parent not in self.user:
-                return importlib.import_module(fullname)
+                return self._host(fullname)
             paths = getattr(pmod, "__path__", None)
             if paths is None:
                 raise ModuleNotFoundError(f"No module named '{fullname}'; '{parent}' is not a package",
@@ -129,7 +130,11 @@ class ModuleSystem:
             found = _find(fullname, self.path)
             if found is not None:
                 return self._execute(fullname, *found)
-        return importlib.import_module(fullname)
+        return self._host(fullname)
+
+    def _host(self, fullname: str) -> Any:
+        module = self.host[fullname] = importlib.import_module(fullname)
+        return module
 
     def _execute(self, fullname: str, path: str, package_dir: str | None) -> ModuleType:
         """Compile and run a user module on the program's VM; it is registered before it runs (circular
@@ -151,6 +156,7 @@ class ModuleSystem:
             spec.submodule_search_locations = [package_dir]
             module.__path__ = [package_dir]
         module.__file__ = path
+        module.__cached__ = None
         module.__spec__ = spec
         module.__package__ = fullname if package_dir is not None else fullname.rpartition(".")[0]
         module.__builtins__ = self.vm.builtins
@@ -250,6 +256,7 @@ def init_main(vm: Any, filename: str) -> None:
     G.setdefault("__builtins__", vm.builtins)
     if not filename.startswith("<"):
         G.setdefault("__file__", filename)
+        G.setdefault("__cached__", None)
 
 
 # ==== builtins that see the calling Tauraro frame ========================================================
