@@ -1,7 +1,7 @@
 """Emulated AArch64 check: compile loops to AArch64 objects, run them under qemu, compare with x86-64 and the IR interpreter.
 
 Loops: the backend conformance corpus (every op and guard kind, edge values), random loops
-(tauraro.backends.llvm.fuzz: random ops, guards, diamonds, names that collide) and loops captured
+(tauraro.backends.irgen: random ops, guards, diamonds, names that collide) and loops captured
 from real programs (tests/programs and bench/kernels at small sizes: each compiled loop with the
 memory it was entered with). Every loop is compiled by the LLVM backend for
 aarch64-unknown-linux-gnu, linked statically with a small C harness implementing the frame-window
@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tauraro.jit.conformance import cases, compare_windows, prepare_window  # noqa: E402
+from tauraro.backends.conformance import cases, compare_windows, prepare_window  # noqa: E402
+from tauraro.backends.ir.interp import IRInterpreter  # noqa: E402
 from tauraro.jit.ir import PTR, TYPE_TAG, LoopFunction  # noqa: E402
-from tauraro.jit.irinterp import IRInterpreter  # noqa: E402
 from tauraro.jit.layout import HEADER_SIZE, SLOT_SIZE, LinearMemory, frame_size  # noqa: E402
 
 FRAME = 64  # byte offset of a synthetic window inside the memory image (above the null guard)
@@ -110,7 +110,7 @@ def _spread(items: list, limit: int) -> list:
 
 def random_loops(seed: int, count: int) -> list[CheckLoop]:
     """Random loops from the backend fuzzer, with their inputs as window bytes."""
-    from tauraro.backends.llvm.fuzz import random_functions
+    from tauraro.backends.irgen import random_functions
 
     mem = LinearMemory(MEMORY)
     out = []
@@ -236,7 +236,7 @@ def host_results(loop: CheckLoop) -> list[tuple[int, bytes]]:
 
 def build_harness(loops: list[CheckLoop], workdir: Path, ir_opt: int = 0) -> Path:
     """Compile every loop to an AArch64 object and link them with the C harness (static)."""
-    from tauraro.backends.llvm.runtime import aarch64_object
+    from tauraro.backends.llvm.engine import aarch64_object
 
     objects = []
     for k, loop in enumerate(loops):

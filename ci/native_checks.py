@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"backend {backend} is unavailable on this runner: {e}")
             print(f"backend {backend}: UNAVAILABLE ({e})")
     if "llvm" in backends and not problems:
-        from tauraro.backends.llvm.runtime import Engine
+        from tauraro.backends.llvm.engine import Engine
 
         engine = Engine()
         print(f"llvm: host triple {engine.triple}, cpu {engine.cpu}, loader {engine.loader}")

@@ -87,13 +87,31 @@ _OPS: list[OpInfo] = [
     OpInfo("SetupLoop", "ijj", "marks the start of loop a; its header is at b, its PopBlock at c"),
     OpInfo("PopBlock", "i--", "marks the normal exit of loop a (else clause and break target follow)"),
     OpInfo("GetIter", "rr-", "R[a] = iter(R[b])"),
+    OpInfo("GetAIter", "rr-", "R[a] = R[b].__aiter__() ('async for'; TypeError like CPython)"),
+    OpInfo("GetANext", "rr-", "R[a] = the awaitable of R[b].__anext__() ('async for')"),
     OpInfo("ForIter", "rrj", "R[a] = next(R[b]), or pc = c when the iterator is exhausted"),
     OpInfo("UnpackSequence", "rri", "R[a..a+c-1] = the c items of R[b] (ValueError like Python otherwise)"),
     OpInfo("CallFunction", "rri", "R[a] = R[b](R[b+1], ..., R[b+c])"),
     OpInfo("CallFunctionKw", "rrk", "R[a] = R[b](positional..., name=value...) with (argc, kwnames) = consts[c]"),
     OpInfo("CallMethod", "rrk", "R[a] = R[b].name(R[b+1], ..., R[b+argc]) with (name, argc, kwnames) = consts[c]"),
+    OpInfo("CallFunctionEx", "rri", "R[a] = R[b](*R[b+1]) (c = 0) or R[b](*R[b+1], **R[b+2]) (c = 1)"),
     OpInfo("ReturnValue", "r--", "return R[a] from the current function"),
-    OpInfo("YieldValue", "r--", "suspend the generator-expression frame, producing R[a]"),
+    OpInfo("YieldValue", "rr-", "suspend the generator frame producing R[a]; on resume R[b] = the value sent"),
+    OpInfo("YieldFrom", "rri", "delegate to R[a] (c = 0: iter(R[a]), yield from; c = 1: its awaitable, await); "
+                               "R[b] = the delegate's return value"),
+    OpInfo("SetupWith", "rri", "enter context manager R[b]: R[a] = its bound __exit__, R[a+1] = __enter__() "
+                               "(c = 1: async, R[a+1] = the awaitable of __aenter__())"),
+    OpInfo("WithExit", "rrr", "R[a] = R[b](None, None, None) (c < 0) or R[b](type(e), e, e.__traceback__), e = R[c]"),
+    OpInfo("ListExtend", "rr-", "R[a].extend(R[b]) (star unpacking in displays and calls)"),
+    OpInfo("SetUpdate", "rr-", "R[a].update(R[b]) (star unpacking in set displays)"),
+    OpInfo("DictUpdate", "rr-", "R[a].update(R[b]) ('**' in dict displays; TypeError like CPython)"),
+    OpInfo("DictMerge", "rri", "R[a] |= R[b] for '**' in a call to R[c] (duplicate keywords are a TypeError)"),
+    OpInfo("ListToTuple", "rr-", "R[a] = tuple(R[b])"),
+    OpInfo("UnpackEx", "rri", "R[a..] = R[b] unpacked around a starred target: c = before + 256 * after"),
+    OpInfo("MatchPattern", "rrk", "R[a] = whether R[b] matches the pattern of consts[c] = (pattern, first value "
+                                  "register, values, captures) (tauraro/matching.py); captures in R[a+1...]"),
+    OpInfo("DeleteDeref", "rn-", "empty cell R[a] (variable names[b]); NameError if already empty"),
+    OpInfo("DeleteName", "-n-", "del class namespace[names[b]] (class bodies)"),
     OpInfo("BuildList", "rri", "R[a] = [R[b], ..., R[b+c-1]]"),
     OpInfo("BuildTuple", "rri", "R[a] = (R[b], ..., R[b+c-1])"),
     OpInfo("BuildSet", "rri", "R[a] = {R[b], ..., R[b+c-1]}"),
@@ -110,8 +128,10 @@ _OPS: list[OpInfo] = [
     OpInfo("LoadAttr", "rrn", "R[a] = R[b].names[c]"),
     OpInfo("StoreAttr", "rnr", "R[a].names[b] = R[c]"),
     OpInfo("DeleteAttr", "rn-", "del R[a].names[b]"),
-    OpInfo("MakeFunction", "rkr", "R[a] = function of code consts[b]; defaults then cells in R[c...]"),
-    OpInfo("MakeClass", "rkr", "R[a] = class from body code consts[b]; base in R[c], cells in R[c+1...]"),
+    OpInfo("MakeFunction", "rkr", "R[a] = function of code consts[b]; R[c...] = defaults, keyword-only defaults, "
+                                  "the annotations dict (if any), cells"),
+    OpInfo("MakeClass", "rkr", "R[a] = class from body code consts[b]; R[c] = bases tuple, R[c+1] = keywords "
+                               "dict, cells in R[c+2...]"),
     OpInfo("ImportModule", "rn-", "R[a] = the module names[b] (leading dots: relative; see tauraro/modules.py)"),
     OpInfo("ImportFrom", "rrn", "R[a] = attribute names[c] of module R[b] ('*': all public names into the globals)"),
     OpInfo("Raise", "rr-", "raise R[a] (a < 0: re-raise the exception being handled) from R[b] (b < 0: no cause)"),
@@ -119,6 +139,10 @@ _OPS: list[OpInfo] = [
     OpInfo("ExceptMatch", "rrr", "R[a] = isinstance(R[b], R[c]) for an except clause (TypeError if R[c] is no class)"),
     OpInfo("PushExcept", "r--", "enter an except block handling R[a] (for bare raise)"),
     OpInfo("PopExcept", "---", "leave the innermost except block"),
+    OpInfo("ExceptStarMatch", "rrr", "except*: R[a] = the part of the exception left in state R[b] that matches "
+                                     "R[c] (None: no match); R[b] becomes the state on first use"),
+    OpInfo("ExceptStarReraise", "rr-", "after except* clauses: raise what is left in state R[a] combined with what "
+                                       "the handlers raised (list R[b]) as CPython does; nothing left: go on"),
     OpInfo("Reraise", "r--", "re-raise R[a] keeping its traceback (end of finally / unmatched except)"),
     # Quickened forms: the interpreter rewrites a generic op into one of these after seeing the types it
     # names, and back when the guess fails. They are the type profile the JIT reads.
@@ -216,6 +240,18 @@ class CodeObject:
     nregs: int = 0
     params: list[str] = field(default_factory=list)  # parameter names, registers 0..len-1
     ndefaults: int = 0
+    # The signature beyond plain positional parameters: params are the positional ones (posonly
+    # first), then the keyword-only ones, then *args, then **kwargs, as CPython's co_varnames.
+    argcount: int = 0  # positional parameters (including positional-only)
+    posonlycount: int = 0
+    kwonlycount: int = 0
+    varargs: bool = False
+    varkw: bool = False
+    kwdefault_names: tuple[str, ...] = ()  # keyword-only parameters with a default, in MakeFunction order
+    annotations: bool = False  # MakeFunction passes an annotations dict
+    is_coroutine: bool = False
+    simple: bool = True  # positional parameters only, not a generator or coroutine: the fast call paths apply
+    docstring: object = None
     local_names: dict[int, str] = field(default_factory=dict)  # register -> local variable name
     cell_params: list[tuple[int, int]] = field(default_factory=list)  # (param reg, cell reg)
     free_regs: list[int] = field(default_factory=list)  # registers that receive the closure's cells
@@ -299,7 +335,7 @@ def _call_method_span(ins: Instr, code: CodeObject) -> list[int]:
 
 def _make_function_span(ins: Instr, code: CodeObject) -> list[int]:
     f = code.consts[ins.b]
-    return _span(ins.c, f.ndefaults + len(f.free_regs))
+    return _span(ins.c, f.ndefaults + len(f.kwdefault_names) + f.annotations + len(f.free_regs))
 
 
 def _opt(*regs: int) -> list[int]:
@@ -327,12 +363,29 @@ REGISTER_EFFECTS = {
     "PopBlock": lambda i, c: ([], []),
     "Nop": lambda i, c: ([], []),
     "GetIter": lambda i, c: ([i.b], [i.a]),
+    "GetAIter": lambda i, c: ([i.b], [i.a]),
+    "GetANext": lambda i, c: ([i.b], [i.a]),
     "UnpackSequence": lambda i, c: ([i.b], _span(i.a, i.c)),
     "CallFunction": lambda i, c: (_span(i.b, 1 + i.c), [i.a]),
     "CallFunctionKw": lambda i, c: (_call_kw_span(i, c), [i.a]),
     "CallMethod": lambda i, c: (_call_method_span(i, c), [i.a]),
     "ReturnValue": lambda i, c: ([i.a], []),
-    "YieldValue": lambda i, c: ([i.a], []),
+    "YieldValue": lambda i, c: ([i.a], [i.b]),
+    "YieldFrom": lambda i, c: ([i.a], [i.b]),
+    "CallFunctionEx": lambda i, c: (_span(i.b, 2 + i.c), [i.a]),
+    "SetupWith": lambda i, c: ([i.b], [i.a, i.a + 1]),
+    "WithExit": lambda i, c: (_opt(i.b, i.c), [i.a]),
+    "ListExtend": lambda i, c: ([i.a, i.b], []),
+    "SetUpdate": lambda i, c: ([i.a, i.b], []),
+    "DictUpdate": lambda i, c: ([i.a, i.b], []),
+    "DictMerge": lambda i, c: ([i.a, i.b, i.c], []),
+    "ListToTuple": lambda i, c: ([i.b], [i.a]),
+    "UnpackEx": lambda i, c: ([i.b], _span(i.a, (i.c & 255) + (i.c >> 8) + 1)),
+    "DeleteDeref": lambda i, c: ([i.a], []),
+    "MatchPattern": lambda i, c: ([i.b, *_span(c.consts[i.c][1], c.consts[i.c][2])], _span(i.a, 1 + c.consts[i.c][3])),
+    "DeleteName": lambda i, c: ([0], []),
+    "ExceptStarMatch": lambda i, c: ([i.b, i.c], [i.a, i.b]),
+    "ExceptStarReraise": lambda i, c: ([i.a, i.b], []),
     "BuildDict": lambda i, c: (_span(i.b, 2 * i.c), [i.a]),
     "FormatValue": lambda i, c: ([i.b, i.b + 1] if i.c & 1 else [i.b], [i.a]),
     "ListAppend": lambda i, c: ([i.a, i.b], []),
@@ -344,7 +397,7 @@ REGISTER_EFFECTS = {
     "StoreAttr": lambda i, c: ([i.a, i.c], []),
     "DeleteAttr": lambda i, c: ([i.a], []),
     "MakeFunction": lambda i, c: (_make_function_span(i, c), [i.a]),
-    "MakeClass": lambda i, c: (_span(i.c, 1 + len(c.consts[i.b].free_regs)), [i.a]),
+    "MakeClass": lambda i, c: (_span(i.c, 2 + len(c.consts[i.b].free_regs)), [i.a]),
     "ImportModule": lambda i, c: ([], [i.a]),
     "ImportFrom": lambda i, c: ([i.b], [i.a]),
     "Raise": lambda i, c: (_opt(i.a, i.b), []),

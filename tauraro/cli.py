@@ -9,9 +9,9 @@ import sys
 from typing import Any, Callable, Sequence
 
 from . import __version__
+from .backends.base import BACKEND_CHOICES
 from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError, system_exit_status
 from .settings import (
-    BACKENDS,
     DEFAULT_BACKEND,
     DEFAULT_JIT_THRESHOLD,
     ENV_BACKEND,
@@ -22,7 +22,7 @@ from .settings import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
-DUMP_KINDS = ("bytecode", "ir", "snapshots", "llvm", "asm", "wat")
+DUMP_KINDS = ("bytecode", "ir", "ir-passes", "snapshots", "llvm", "asm", "wat")
 
 
 class UsageError(Exception):
@@ -35,7 +35,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default=os.environ.get(ENV_BACKEND, DEFAULT_BACKEND), choices=BACKENDS,
+    p.add_argument("--backend", default=os.environ.get(ENV_BACKEND, DEFAULT_BACKEND), choices=BACKEND_CHOICES,
                    help=f"execution backend (default: {DEFAULT_BACKEND}; env {ENV_BACKEND})")
     p.add_argument("--jit-threshold", type=int, default=None, metavar="N",
                    help=f"back-edges before a loop is compiled (default: {DEFAULT_JIT_THRESHOLD}; "

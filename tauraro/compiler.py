@@ -37,6 +37,7 @@ class Block:
     loop_id: int = 0
     finalbody: list[ast.stmt] | None = None
     protect: list | None = None  # the open protected ranges to pause around inlined cleanup code
+    cleanup: Callable[[], None] | None = None  # emits a finally block's code when it is not finalbody (with)
 
 
 _EXPR_METHODS: dict[type, Callable[..., int]] = {}  # node class -> FunctionCompiler.expr_X
@@ -168,6 +169,17 @@ class FunctionCompiler:
     def stmt_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self.assign(node.target, node.value)
+        if self.scope.kind == "function":
+            return  # annotations of local variables are not evaluated
+        if isinstance(node.target, ast.Name) and node.simple:
+            self.line = node.lineno
+            first = self.alloc(3)
+            self._annotation(node.annotation, first)
+            self.load_name("__annotations__", node, first + 1)
+            self.emit("LoadConst", first + 2, self.const(node.target.id))
+            self.emit("SubscrStore", first + 1, first + 2, first)
+        elif not self.unit.future_annotations:
+            self.expr(node.annotation)
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name) and self.scope.kind_of(target.id) == "local":
@@ -175,7 +187,8 @@ class FunctionCompiler:
             self.mark_defined(target.id)
             return
         if (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
-                and len(target.elts) == len(value.elts)):
+                and len(target.elts) == len(value.elts)
+                and not any(isinstance(e, ast.Starred) for e in target.elts + value.elts)):
             temps = [self.expr(v, self.alloc()) for v in value.elts]
             for t, r in zip(target.elts, temps):
                 self.store(t, r)
@@ -200,9 +213,13 @@ class FunctionCompiler:
         elif isinstance(target, (ast.Tuple, ast.List)):
             n = len(target.elts)
             first = self.alloc(n)
-            self.emit("UnpackSequence", first, src, n)
+            stars = [i for i, e in enumerate(target.elts) if isinstance(e, ast.Starred)]
+            if stars:
+                self.emit("UnpackEx", first, src, stars[0] + 256 * (n - stars[0] - 1))
+            else:
+                self.emit("UnpackSequence", first, src, n)
             for i, t in enumerate(target.elts):
-                self.store(t, first + i)
+                self.store(t.value if isinstance(t, ast.Starred) else t, first + i)
         else:
             raise self.error(target, "this assignment target is not supported")
 
@@ -256,26 +273,36 @@ class FunctionCompiler:
 
     def stmt_Delete(self, node: ast.Delete) -> None:
         for t in node.targets:
-            self.line = t.lineno
-            if isinstance(t, ast.Name):
-                kind = self.scope.kind_of(t.id)
-                if kind == "local":
-                    self.emit("DeleteFast", self.vars[t.id], self.name(t.id))
-                    if self.defined is not None:
-                        self.defined.discard(t.id)
-                elif kind == "global":
-                    self.emit("DeleteGlobal", 0, self.name(t.id))
-                else:
-                    raise self.error(t, f"deleting variable '{t.id}' of this kind")
-            elif isinstance(t, ast.Subscript):
-                obj = self.expr(t.value)
-                key = self.expr(t.slice)
-                self.emit("SubscrDelete", obj, key)
-            elif isinstance(t, ast.Attribute):
-                obj = self.expr(t.value)
-                self.emit("DeleteAttr", obj, self.name(t.attr))
+            self.delete(t)
+
+    def delete(self, t: ast.expr) -> None:
+        self.line = t.lineno
+        if isinstance(t, ast.Name):
+            kind = self.scope.kind_of(t.id)
+            if kind == "local":
+                self.emit("DeleteFast", self.vars[t.id], self.name(t.id))
+                if self.defined is not None:
+                    self.defined.discard(t.id)
+            elif kind == "global":
+                self.emit("DeleteGlobal", 0, self.name(t.id))
+            elif kind == "name":
+                self.emit("DeleteName", 0, self.name(t.id))
             else:
-                raise self.error(t, "this 'del' target is not supported")
+                self.emit("DeleteDeref", self.vars[t.id], self.name(t.id))
+        elif isinstance(t, ast.Subscript):
+            obj = self.expr(t.value)
+            key = self.expr(t.slice)
+            self.line = t.lineno
+            self.emit("SubscrDelete", obj, key)
+        elif isinstance(t, ast.Attribute):
+            obj = self.expr(t.value)
+            self.line = t.lineno
+            self.emit("DeleteAttr", obj, self.name(t.attr))
+        elif isinstance(t, (ast.Tuple, ast.List)):
+            for e in t.elts:
+                self.delete(e)
+        else:
+            raise self.error(t, "this 'del' target is not supported")
 
     def stmt_Global(self, node: ast.Global) -> None:
         pass
@@ -372,6 +399,34 @@ class FunctionCompiler:
         fi = self._for_iter(node.target, it)
         block = self._loop_body(loop_id, header, node)
         self._finish_loop(loop_id, setup, header, block, node.orelse, before, [fi])
+        # CPython drops the iterator when the loop ends: a generator left by `break` is closed now.
+        self.emit("LoadConst", it, self.const(None))
+
+    def stmt_AsyncFor(self, node: ast.AsyncFor) -> None:
+        """async for: await __anext__() each round; StopAsyncIteration from it ends the loop."""
+        iterable = self.expr(node.iter)
+        it = self.alloc()
+        self.line = node.lineno
+        self.emit("GetAIter", it, iterable)
+        loop_id, setup = self._new_loop("for", node.lineno)
+        header = self.pc()
+        before = self._copy_defined()
+        value = self.alloc(4)
+        exc, match, cls = value + 1, value + 2, value + 3
+        rec = self._protect(exc)
+        self.emit("GetANext", value, it)
+        self.emit("YieldFrom", value, value, 1)
+        self._close(rec)
+        skip = self.emit("Jump")
+        rec[0] = self.pc()  # the handler: StopAsyncIteration ends the loop, anything else propagates
+        self.emit("LoadGlobal", cls, self.name("StopAsyncIteration"))
+        self.emit("ExceptMatch", match, exc, cls)
+        done = self.emit("JumpIfTrue", match, 0)
+        self.emit("Reraise", exc)
+        self.patch(skip)
+        self.store(node.target, value)
+        block = self._loop_body(loop_id, header, node)
+        self._finish_loop(loop_id, setup, header, block, node.orelse, before, [done])
 
     def _for_iter(self, target: ast.expr, it: int) -> int:
         """ForIter into the loop target (straight into a local's register when it is one); returns its pc."""
@@ -423,7 +478,10 @@ class FunctionCompiler:
                 self.handler_depth -= 1
             elif blk.kind == "finally":
                 saved_defined = self.defined
-                self.body(blk.finalbody)
+                if blk.cleanup is not None:
+                    blk.cleanup()
+                else:
+                    self.body(blk.finalbody)
                 self.defined = saved_defined
         self.blocks, self.handler_depth = saved_blocks, saved_depth
         for rec in paused:
@@ -475,6 +533,9 @@ class FunctionCompiler:
         self.unit.pending_protect.setdefault(id(self.code), []).append(rec)
 
     def stmt_Try(self, node: ast.Try) -> None:
+        self._try(node, star=False)
+
+    def _try(self, node: ast.Try, star: bool) -> None:
         fin_reg = self.alloc() if node.finalbody else None
         fin_rec = None
         if node.finalbody:
@@ -492,7 +553,7 @@ class FunctionCompiler:
             jend = [self.emit("Jump")]
             exc_rec[0] = self.pc()
             self.defined = _copy(before)
-            jend += self._handlers(node.handlers, exc_reg)
+            jend += (self._star_handlers if star else self._handlers)(node.handlers, exc_reg)
             for j in jend:
                 self.patch(j)
             self.defined = _copy(before) if self.defined is not None else None
@@ -510,6 +571,49 @@ class FunctionCompiler:
             self.emit("Reraise", fin_reg)
             self.defined = saved
             self.patch(jend)
+
+    def stmt_TryStar(self, node: ast.Try) -> None:
+        """try/except*: each clause takes the matching part of what is left; at the end what is left and
+        what the handlers raised are raised together (VM: ExceptStarMatch, ExceptStarReraise)."""
+        self._try(node, star=True)
+
+    def _star_handlers(self, handlers: list[ast.ExceptHandler], exc: int) -> list[int]:
+        state, raised, match, none, flag, inner = self.alloc(6), 0, 0, 0, 0, 0
+        raised, match, none, flag, inner = state + 1, state + 2, state + 3, state + 4, state + 5
+        self.emit("PushExcept", exc)
+        self.handler_depth += 1
+        self.emit("Move", state, exc)
+        self.emit("BuildList", raised, 0, 0)
+        self.emit("LoadConst", none, self.const(None))
+        for h in handlers:
+            self.line = h.lineno
+            t = self.expr(h.type)
+            self.emit("ExceptStarMatch", match, state, t)
+            self.emit("CompareIsRR", flag, match, none)
+            skip = self.emit("JumpIfTrue", flag, 0)
+            rec = self._protect(inner)
+            self.emit("PushExcept", match)
+            self.handler_depth += 1
+            if h.name:
+                self.store_name(h.name, match)
+            self.blocks.append(Block("except"))
+            self.body(h.body)
+            self.blocks.pop()
+            self.emit("PopExcept")
+            self.handler_depth -= 1
+            self._close(rec)
+            done = self.emit("Jump")
+            rec[0] = self.pc()
+            self.emit("ListAppend", raised, inner)
+            self.patch(done)
+            if h.name:
+                self._unbind(h.name)
+            self.patch(skip)
+        self.emit("PopExcept")
+        self.handler_depth -= 1
+        self.line = handlers[-1].lineno
+        self.emit("ExceptStarReraise", state, raised)
+        return [self.emit("Jump")]
 
     def _handlers(self, handlers: list[ast.ExceptHandler], exc: int) -> list[int]:
         self.emit("PushExcept", exc)
@@ -552,25 +656,82 @@ class FunctionCompiler:
             self.emit("DeleteGlobal", 0, self.name(name))
 
     # --- definitions ----------------------------------------------------------------------------
-    def stmt_FunctionDef(self, node: ast.FunctionDef) -> None:
+    def stmt_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        decorators = self._decorators(node)
         reg = self.make_function(node, node.name, node.args, node.body)
+        reg = self._apply_decorators(decorators, reg, node)
         self.line = node.lineno
         self.store_name(node.name, reg)
 
+    stmt_AsyncFunctionDef = stmt_FunctionDef
+
+    def _decorators(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[int]:
+        """Evaluate the decorator expressions first, top to bottom, as CPython does."""
+        regs = []
+        for d in node.decorator_list:
+            regs.append(self.expr(d, self.alloc()))
+        return regs
+
+    def _apply_decorators(self, decorators: list[int], reg: int, node: ast.AST) -> int:
+        for d, dnode in zip(reversed(decorators), reversed(node.decorator_list)):
+            self.line = dnode.lineno
+            base = self.alloc(2)
+            self.emit("Move", base, d)
+            self.emit("Move", base + 1, reg)
+            out = self.alloc()
+            self.emit("CallFunction", out, base, 1)
+            reg = out
+        return reg
+
     def make_function(self, node: ast.AST, name: str, args: ast.arguments, body: list[ast.stmt]) -> int:
         defaults = args.defaults
+        kwdefaults = [(a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
         scope = self.unit.scopes[node]
         kind = "lambda" if isinstance(node, ast.Lambda) else "function"
+        annotations = self._annotation_items(node, args)
         code = self.unit.compile_scope(node, scope, name, self._qualname(name), kind, body)
         code.ndefaults = len(defaults)
-        first = self.alloc(len(defaults) + len(scope.frees))
+        code.kwdefault_names = tuple(n for n, _ in kwdefaults)
+        code.annotations = bool(annotations)
+        first = self.alloc(len(defaults) + len(kwdefaults) + code.annotations + len(scope.frees))
         for i, d in enumerate(defaults):
             self.expr(d, first + i)
-        self._load_cells(scope, first + len(defaults))
+        at = first + len(defaults)
+        for i, (_, d) in enumerate(kwdefaults):
+            self.expr(d, at + i)
+        at += len(kwdefaults)
+        if annotations:
+            self._build_dict_of(annotations, at)
+            at += 1
+        self._load_cells(scope, at)
         dst = self.alloc()
         self.line = node.lineno
         self.emit("MakeFunction", dst, self.const(code), first)
         return dst
+
+    def _annotation_items(self, node: ast.AST, args: ast.arguments) -> list[tuple[str, ast.expr]]:
+        if isinstance(node, ast.Lambda):
+            return []
+        items = []
+        for a in args.posonlyargs + args.args + [args.vararg] + args.kwonlyargs + [args.kwarg]:
+            if a is not None and a.annotation is not None:
+                items.append((a.arg, a.annotation))
+        if node.returns is not None:
+            items.append(("return", node.returns))
+        return items
+
+    def _annotation(self, ann: ast.expr, dst: int) -> None:
+        if self.unit.future_annotations:
+            self.emit("LoadConst", dst, self.const(ast.unparse(ann)))
+        else:
+            self.expr(ann, dst)
+
+    def _build_dict_of(self, items: list[tuple[str, ast.expr]], dst: int) -> None:
+        first = self.alloc(2 * len(items))
+        for i, (k, v) in enumerate(items):
+            self.emit("LoadConst", first + 2 * i, self.const(k))
+            self._annotation(v, first + 2 * i + 1)
+        self.emit("BuildDict", dst, first, len(items))
 
     def _qualname(self, name: str) -> str:
         if self.code.kind == "module":
@@ -584,17 +745,18 @@ class FunctionCompiler:
             self.emit("Move", first + i, self.vars[free])
 
     def stmt_ClassDef(self, node: ast.ClassDef) -> None:
+        decorators = self._decorators(node)
         scope = self.unit.scopes[node]
         code = self.unit.compile_scope(node, scope, node.name, self._qualname(node.name), "class", node.body)
-        first = self.alloc(1 + len(scope.frees))
-        if node.bases:
-            self.expr(node.bases[0], first)
-        else:
-            self.emit("LoadConst", first, self.const(None))
-        self._load_cells(scope, first + 1)
+        first = self.alloc(2 + len(scope.frees))
+        self._sequence("tuple", node.bases, first)
+        self._keywords(node.keywords, first + 1, None)
+        self._load_cells(scope, first + 2)
         dst = self.alloc()
         self.line = node.lineno
         self.emit("MakeClass", dst, self.const(code), first)
+        dst = self._apply_decorators(decorators, dst, node)
+        self.line = node.lineno
         self.store_name(node.name, dst)
 
     # --- conditions -----------------------------------------------------------------------------
@@ -745,37 +907,60 @@ class FunctionCompiler:
             self.patch(j)
         return self._finish_private(reg, final)
 
-    def _build(self, op: str, elts: list[ast.expr], dst: int | None) -> int:
-        first = self.alloc(len(elts))
-        for i, e in enumerate(elts):
-            self.expr(e, first + i)
-        dst = self.target(dst)
-        self.emit(op, dst, first, len(elts))
-        return dst
-
     def expr_List(self, node: ast.List, dst: int | None) -> int:
-        return self._build("BuildList", node.elts, dst)
+        reg, final = self._private_target(dst)
+        self._sequence("list", node.elts, reg)
+        return self._finish_private(reg, final)
 
     def expr_Tuple(self, node: ast.Tuple, dst: int | None) -> int:
-        if all(isinstance(e, ast.Constant) for e in node.elts):
-            dst = self.target(dst)
-            self.emit("LoadConst", dst, self.const(tuple(e.value for e in node.elts)))
-            return dst
-        return self._build("BuildTuple", node.elts, dst)
+        reg, final = self._private_target(dst)
+        self._sequence("tuple", node.elts, reg)
+        return self._finish_private(reg, final)
 
     def expr_Set(self, node: ast.Set, dst: int | None) -> int:
-        return self._build("BuildSet", node.elts, dst)
+        reg, final = self._private_target(dst)
+        self._sequence("set", node.elts, reg)
+        return self._finish_private(reg, final)
 
     def expr_Dict(self, node: ast.Dict, dst: int | None) -> int:
+        reg, final = self._private_target(dst)
         if any(k is None for k in node.keys):
-            raise self.error(node, "'**' in dict displays")
+            self._dict_with_unpacking(node, reg)
+            return self._finish_private(reg, final)
         items = [x for kv in zip(node.keys, node.values) for x in kv]
         first = self.alloc(len(items))
         for i, e in enumerate(items):
             self.expr(e, first + i)
-        dst = self.target(dst)
-        self.emit("BuildDict", dst, first, len(node.keys))
-        return dst
+        self.emit("BuildDict", reg, first, len(node.keys))
+        return self._finish_private(reg, final)
+
+    def _dict_with_unpacking(self, node: ast.Dict, dst: int) -> None:
+        self.emit("BuildDict", dst, 0, 0)
+        pending: list[tuple[ast.expr, ast.expr]] = []
+
+        def flush() -> None:
+            if pending:
+                mark = self.top
+                first = self.alloc(2 * len(pending))
+                for i, (k, v) in enumerate(pending):
+                    self.expr(k, first + 2 * i)
+                    self.expr(v, first + 2 * i + 1)
+                tmp = self.alloc()
+                self.emit("BuildDict", tmp, first, len(pending))
+                self.emit("DictUpdate", dst, tmp)
+                self.top = mark
+                pending.clear()
+        for k, v in zip(node.keys, node.values):
+            if k is None:
+                flush()
+                mark = self.top
+                r = self.expr(v)
+                self.line = v.lineno
+                self.emit("DictUpdate", dst, r)
+                self.top = mark
+            else:
+                pending.append((k, v))
+        flush()
 
     def expr_Slice(self, node: ast.Slice, dst: int | None) -> int:
         parts = [node.lower, node.upper] + ([node.step] if node.step is not None else [])
@@ -821,6 +1006,8 @@ class FunctionCompiler:
 
     def expr_Call(self, node: ast.Call, dst: int | None) -> int:
         func = node.func
+        if (any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords)):
+            return self._call_ex(node, dst)
         nargs = len(node.args) + len(node.keywords)
         kwnames = tuple(k.arg for k in node.keywords)
         if isinstance(func, ast.Attribute):
@@ -844,6 +1031,89 @@ class FunctionCompiler:
         else:
             self.emit("CallFunction", dst, base, len(node.args))
         return dst
+
+    def _call_ex(self, node: ast.Call, dst: int | None) -> int:
+        """A call with *args or **kwargs: the positional tuple and keyword dict are built, then one call."""
+        has_kw = bool(node.keywords)
+        base = self.alloc(2 + has_kw)
+        self.expr(node.func, base)
+        if len(node.args) == 1 and isinstance(node.args[0], ast.Starred):  # f(*x): the call converts x
+            self.expr(node.args[0].value, base + 1)
+        else:
+            self._sequence("tuple", node.args, base + 1)
+        if has_kw:
+            self._keywords(node.keywords, base + 2, base)
+        dst = self.target(dst)
+        self.line = node.lineno
+        self.emit("CallFunctionEx", dst, base, int(has_kw))
+        return dst
+
+    def _keywords(self, keywords: list[ast.keyword], dst: int, func: int | None) -> None:
+        """The dict of a call's keywords (plain ones and **mappings, merged with CPython's errors);
+        func None: class keywords."""
+        merge = "DictUpdate" if func is None else "DictMerge"
+        self.emit("BuildDict", dst, 0, 0)
+        plain: list[ast.keyword] = []
+
+        def flush() -> None:
+            if plain:
+                mark = self.top
+                first = self.alloc(2 * len(plain))
+                for i, k in enumerate(plain):
+                    self.emit("LoadConst", first + 2 * i, self.const(k.arg))
+                    self.expr(k.value, first + 2 * i + 1)
+                tmp = self.alloc()
+                self.emit("BuildDict", tmp, first, len(plain))
+                self.emit(merge, dst, tmp, func or 0)
+                self.top = mark
+                plain.clear()
+        for k in keywords:
+            if k.arg is not None:
+                plain.append(k)
+                continue
+            flush()
+            mark = self.top
+            v = self.expr(k.value)
+            self.line = k.value.lineno
+            self.emit(merge, dst, v, func or 0)
+            self.top = mark
+        flush()
+
+    def _sequence(self, kind: str, elts: list[ast.expr], dst: int) -> None:
+        """Build a list, tuple or set display into dst, with *unpacking (CPython's errors)."""
+        if not any(isinstance(e, ast.Starred) for e in elts):
+            op = {"list": "BuildList", "tuple": "BuildTuple", "set": "BuildSet"}[kind]
+            if kind == "tuple" and elts and all(isinstance(e, ast.Constant) for e in elts):
+                self.emit("LoadConst", dst, self.const(tuple(e.value for e in elts)))
+                return
+            first = self.alloc(len(elts))
+            for i, e in enumerate(elts):
+                self.expr(e, first + i)
+            self.emit(op, dst, first, len(elts))
+            return
+        acc = dst if kind != "tuple" else self.alloc()
+        i = 0
+        while i < len(elts) and not isinstance(elts[i], ast.Starred):
+            i += 1
+        first = self.alloc(max(i, 1))
+        for j in range(i):
+            self.expr(elts[j], first + j)
+        self.emit("BuildSet" if kind == "set" else "BuildList", acc, first, i)
+        add = "SetUpdate" if kind == "set" else "ListExtend"
+        for e in elts[i:]:
+            mark = self.top
+            if isinstance(e, ast.Starred):
+                v = self.expr(e.value)
+                self.line = e.lineno
+                self.emit(add, acc, v)
+            else:
+                v = self.expr(e)
+                one = self.alloc()
+                self.emit("BuildTuple", one, v, 1)
+                self.emit(add, acc, one)
+            self.top = mark
+        if kind == "tuple":
+            self.emit("ListToTuple", dst, acc)
 
     def _args(self, node: ast.Call, first: int) -> None:
         for i, a in enumerate(node.args):
@@ -936,7 +1206,7 @@ class FunctionCompiler:
             mark = self.top
             self.line = node.lineno
             if isinstance(node, ast.GeneratorExp):
-                self.emit("YieldValue", self.expr(node.elt))
+                self.emit("YieldValue", self.expr(node.elt), self.alloc())
             elif isinstance(node, ast.DictComp):
                 k = self.expr(node.key)
                 v = self.expr(node.value)
@@ -946,6 +1216,179 @@ class FunctionCompiler:
             self.top = mark
         self.emit("JumpBack", header, loop_id)
         self._finish_loop(loop_id, setup, header, Block("loop"), [], self._copy_defined(), [fi])
+
+    # --- generators, coroutines, assignment expressions -------------------------------------------
+    def expr_Yield(self, node: ast.Yield, dst: int | None) -> int:
+        if node.value is None:
+            v = self.alloc()
+            self.emit("LoadConst", v, self.const(None))
+        else:
+            v = self.expr(node.value)
+        dst = self.target(dst)
+        self.line = node.lineno
+        self.emit("YieldValue", v, dst)
+        return dst
+
+    def expr_YieldFrom(self, node: ast.YieldFrom, dst: int | None) -> int:
+        v = self.expr(node.value)
+        dst = self.target(dst)
+        self.line = node.lineno
+        self.emit("YieldFrom", v, dst, 0)
+        return dst
+
+    def expr_Await(self, node: ast.Await, dst: int | None) -> int:
+        v = self.expr(node.value)
+        dst = self.target(dst)
+        self.line = node.lineno
+        self.emit("YieldFrom", v, dst, 1)
+        return dst
+
+    def expr_NamedExpr(self, node: ast.NamedExpr, dst: int | None) -> int:
+        reg = self.expr(node.value, self.alloc())
+        self.line = node.lineno
+        self.store_name(node.target.id, reg)
+        if dst is not None:
+            self.emit("Move", dst, reg)
+            return dst
+        return reg
+
+    def expr_Starred(self, node: ast.Starred, dst: int | None) -> int:
+        raise self.error(node, "can't use starred expression here")
+
+    # --- match ----------------------------------------------------------------------------------
+    def stmt_Match(self, node: ast.Match) -> None:
+        """Each case: its value and class expressions into registers, one MatchPattern, then the captures
+        are bound, the guard tested and the body run (tauraro/matching.py has the matching rules)."""
+        subject = self.expr(node.subject, self.alloc())
+        ends = []
+        before = self._copy_defined()
+        after: set[str] | None = None
+        exhaustive = False
+        for case in node.cases:
+            mark = self.top
+            self.line = case.pattern.lineno
+            values: list[ast.expr] = []
+            captures: list[str] = []
+            pattern = self._pattern(case.pattern, values, captures)
+            self.defined = _copy(before)
+            skip = []
+            if pattern == ("as", None, -1) or (pattern[0] == "as" and pattern[1] is None):
+                if pattern[2] >= 0:
+                    self.store_name(captures[0], subject)
+                exhaustive = case.guard is None
+            else:
+                first = self.alloc(len(values))
+                for i, v in enumerate(values):
+                    self.expr(v, first + i)
+                res = self.alloc(1 + len(captures))
+                self.line = case.pattern.lineno
+                self.emit("MatchPattern", res, subject, self.const((pattern, first, len(values), len(captures))))
+                skip.append(self.emit("JumpIfFalse", res, 0))
+                for i, name in enumerate(captures):
+                    self.store_name(name, res + 1 + i)
+            if case.guard is not None:
+                skip += self.test(case.guard, jump_if=False)
+            self.body(case.body)
+            after = self.defined if after is None else _meet(after, self.defined)
+            ends.append(self.emit("Jump"))
+            for j in skip:
+                self.patch(j)
+            self.top = mark
+            if exhaustive:
+                break
+        for j in ends:
+            self.patch(j)
+        self.defined = after if exhaustive else _meet(after, before)
+
+    def _pattern(self, p: ast.pattern, values: list[ast.expr], captures: list[str]) -> tuple:
+        def slot(name: str | None) -> int:
+            if name is None:
+                return -1
+            if name not in captures:
+                captures.append(name)
+            return captures.index(name)
+
+        def value(e: ast.expr) -> int:
+            values.append(e)
+            return len(values) - 1
+        if isinstance(p, ast.MatchValue):
+            return ("value", value(p.value))
+        if isinstance(p, ast.MatchSingleton):
+            return ("singleton", p.value)
+        if isinstance(p, ast.MatchSequence):
+            parts = tuple(self._pattern(q, values, captures) for q in p.patterns)
+            star = next((i for i, q in enumerate(p.patterns) if isinstance(q, ast.MatchStar)), -1)
+            return ("seq", parts, star)
+        if isinstance(p, ast.MatchStar):
+            return ("star", slot(p.name))
+        if isinstance(p, ast.MatchMapping):
+            items = tuple((value(k), self._pattern(q, values, captures)) for k, q in zip(p.keys, p.patterns))
+            return ("map", items, slot(p.rest))
+        if isinstance(p, ast.MatchClass):
+            cls = value(p.cls)
+            positional = tuple(self._pattern(q, values, captures) for q in p.patterns)
+            keywords = tuple((k, self._pattern(q, values, captures)) for k, q in zip(p.kwd_attrs, p.kwd_patterns))
+            return ("class", cls, positional, keywords)
+        if isinstance(p, ast.MatchAs):
+            sub = self._pattern(p.pattern, values, captures) if p.pattern is not None else None
+            return ("as", sub, slot(p.name))
+        if isinstance(p, ast.MatchOr):
+            return ("or", tuple(self._pattern(q, values, captures) for q in p.patterns))
+        raise self.error(p, f"'{type(p).__name__}' patterns are not supported")
+
+    # --- with -------------------------------------------------------------------------------------
+    def stmt_With(self, node: ast.With | ast.AsyncWith) -> None:
+        before = self._copy_defined()
+        self._with_item(node, 0, isinstance(node, ast.AsyncWith))
+        self.defined = _meet(self.defined, before) if before is not None else self.defined
+
+    stmt_AsyncWith = stmt_With
+
+    def _with_exit(self, res: int, exit_reg: int, exc: int, is_async: bool, line: int) -> None:
+        self.line = line
+        self.emit("WithExit", res, exit_reg, exc)
+        if is_async:
+            self.emit("YieldFrom", res, res, 1)
+
+    def _with_item(self, node: ast.With | ast.AsyncWith, i: int, is_async: bool) -> None:
+        """One context manager: __enter__, the rest protected, __exit__ on every way out (CPython's
+        arguments; a true result of __exit__ suppresses the exception)."""
+        item = node.items[i]
+        mgr = self.expr(item.context_expr)
+        exit_reg = self.alloc(2)
+        self.line = node.lineno
+        self.emit("SetupWith", exit_reg, mgr, int(is_async))
+        if is_async:
+            self.emit("YieldFrom", exit_reg + 1, exit_reg + 1, 1)
+        exc = self.alloc()
+        res = self.alloc()
+        rec = self._protect(exc)
+        line = node.lineno
+        self.blocks.append(Block("finally", protect=rec,
+                                 cleanup=lambda: self._with_exit(res, exit_reg, -1, is_async, line)))
+        if item.optional_vars is not None:
+            self.store(item.optional_vars, exit_reg + 1)
+        if i + 1 < len(node.items):
+            self._with_item(node, i + 1, is_async)
+        else:
+            self.body(node.body)
+        self.blocks.pop()
+        self._close(rec)
+        after_body = self.defined
+        self._with_exit(res, exit_reg, -1, is_async, line)
+        jend = self.emit("Jump")
+        rec[0] = self.pc()
+        self.emit("PushExcept", exc)
+        self.handler_depth += 1
+        self._with_exit(res, exit_reg, exc, is_async, line)
+        suppress = self.emit("JumpIfTrue", res, 0)
+        self.emit("PopExcept")
+        self.emit("Reraise", exc)
+        self.patch(suppress)
+        self.emit("PopExcept")
+        self.handler_depth -= 1
+        self.patch(jend)
+        self.defined = after_body
 
     def prologue(self) -> None:
         """Create the cells of captured locals (copying parameters into theirs)."""
@@ -970,6 +1413,33 @@ def const_key(value: object) -> object:
     return (t, value)
 
 
+def _docstring(body: list[ast.stmt]) -> str | None:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        value = body[0].value.value
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _has_annotations(body: list[ast.stmt]) -> bool:
+    """Whether a module or class body has an annotated name (outside nested scopes): CPython then
+    creates its __annotations__ dict first."""
+    todo = list(body)
+    while todo:
+        s = todo.pop()
+        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.simple:
+            return True
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            todo.extend(getattr(s, name, []) or [])
+        for h in getattr(s, "handlers", []) or []:
+            todo.extend(h.body)
+        for c in getattr(s, "cases", []) or []:
+            todo.extend(c.body)
+    return False
+
+
 def _meet(a: set[str] | None, b: set[str] | None) -> set[str] | None:
     if a is None:
         return b
@@ -990,6 +1460,9 @@ class Compiler:
         self.mapped = mapped
         self.filename = filename
         self.scopes = analyse(tree)
+        self.future_annotations = any(
+            isinstance(s, ast.ImportFrom) and s.module == "__future__" and any(a.name == "annotations" for a in s.names)
+            for s in tree.body)
         self.pending_protect: dict[int, list] = {}  # id(code object) -> its closed protected ranges
 
     def error(self, node: ast.AST, message: str) -> TauraroSyntaxError:
@@ -1000,6 +1473,10 @@ class Compiler:
     def compile_module(self) -> CodeObject:
         code = CodeObject("<module>", "<module>", self.filename, 1, "module")
         fc = FunctionCompiler(self, self.scopes[self.tree], code)
+        if _has_annotations(self.tree.body):
+            ann = fc.alloc()
+            fc.emit("BuildDict", ann, 0, 0)
+            fc.emit("StoreGlobal", ann, fc.name("__annotations__"))
         fc.body(self.tree.body)
         none = fc.alloc()
         fc.emit("LoadConst", none, fc.const(None))
@@ -1010,11 +1487,20 @@ class Compiler:
     def compile_scope(self, node: ast.AST, scope: Scope, name: str, qualname: str, kind: str,
                       body: list[ast.stmt] | ast.AST) -> CodeObject:
         code = CodeObject(name, qualname, self.filename, getattr(node, "lineno", 1), kind)
+        self._signature(code, node, scope)
         fc = FunctionCompiler(self, scope, code)
         fc.line = code.firstline
         fc.prologue()
+        if kind == "class" and _has_annotations(body):
+            fc.line = code.firstline
+            ann = fc.alloc()
+            fc.emit("BuildDict", ann, 0, 0)
+            fc.emit("StoreName", ann, fc.name("__annotations__"))
+        if kind == "class" and code.docstring is not None:  # after __annotations__, as CPython orders them
+            doc = fc.alloc()
+            fc.emit("LoadConst", doc, fc.const(code.docstring))
+            fc.emit("StoreName", doc, fc.name("__doc__"))
         if kind in ("comprehension", "genexpr"):
-            code.is_generator = kind == "genexpr"
             fc.comprehension_body(body)
         elif kind == "class":
             fc.body(body)
@@ -1032,6 +1518,27 @@ class Compiler:
                 fc.emit("ReturnValue", none)
         self._finish(code)
         return code
+
+    @staticmethod
+    def _signature(code: CodeObject, node: ast.AST, scope: Scope) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            args = node.args
+            code.argcount = len(args.posonlyargs) + len(args.args)
+            code.posonlycount = len(args.posonlyargs)
+            code.kwonlycount = len(args.kwonlyargs)
+            code.varargs = args.vararg is not None
+            code.varkw = args.kwarg is not None
+            code.is_generator = scope.generator
+            code.is_coroutine = isinstance(node, ast.AsyncFunctionDef)
+            if not isinstance(node, ast.Lambda):
+                code.docstring = _docstring(node.body)
+        elif isinstance(node, ast.ClassDef):
+            code.docstring = _docstring(node.body)
+        else:  # comprehensions: the one '.0' parameter
+            code.argcount = 1
+            code.is_generator = isinstance(node, ast.GeneratorExp)
+        code.simple = not (code.kwonlycount or code.varargs or code.varkw or code.is_generator
+                           or code.is_coroutine)
 
     def _finish(self, code: CodeObject) -> None:
         """Turn the protected ranges of this code object into its exception table, innermost first."""

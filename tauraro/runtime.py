@@ -1,4 +1,4 @@
-"""Runtime objects of the VM: unbound marker, cells, functions, generator-expression iterators, builtins."""
+"""Runtime objects of the VM: unbound marker, cells, functions, generator and coroutine drivers, builtins."""
 from __future__ import annotations
 
 import builtins as _py
@@ -30,20 +30,30 @@ class Cell:
 
 
 class Function:
-    """A Tauraro function: code, defaults and closure cells. Callable from host code; binds as a method."""
+    """A Tauraro function: code, defaults and closure cells. Callable from host code; binds as a method.
 
-    __slots__ = ("code", "defaults", "cells", "vm", "__name__", "__qualname__", "binder", "plain", "nparams", "__dict__")
+    Its attributes are CPython's (__name__, __qualname__, __module__, __doc__, __defaults__,
+    __kwdefaults__, __annotations__, __dict__, __wrapped__ once functools.wraps sets it), so decorators,
+    property, functools and inspect.signature treat it as a function."""
 
-    def __init__(self, vm: Any, code: CodeObject, defaults: tuple, cells: tuple) -> None:
+    __slots__ = ("code", "defaults", "cells", "vm", "__name__", "__qualname__", "binder", "plain", "nparams",
+                 "kwdefaults", "__dict__")
+
+    def __init__(self, vm: Any, code: CodeObject, defaults: tuple, cells: tuple, kwdefaults: dict | None = None,
+                 annotations: dict | None = None) -> None:
         self.vm = vm
         self.code = code
         self.defaults = defaults
         self.cells = cells
+        self.kwdefaults = kwdefaults
         self.__name__ = code.name
         self.__qualname__ = code.qualname
         self.binder = None
-        self.plain = not code.free_regs and not code.is_generator  # callable without closure set-up
+        # callable without closure set-up or the generic binding
+        self.plain = not code.free_regs and code.simple
         self.nparams = len(code.params)
+        self.__dict__ = {"__module__": self.__globals__.get("__name__"), "__doc__": code.docstring,
+                         "__annotations__": {} if annotations is None else annotations}
 
     def __get__(self, obj: Any, cls: Any = None) -> Any:
         return self if obj is None else MethodType(self, obj)
@@ -54,6 +64,31 @@ class Function:
     def __repr__(self) -> str:
         return f"<function {self.__qualname__} at {id(self):#x}>"
 
+    @property
+    def __defaults__(self) -> tuple | None:
+        return self.defaults or None
+
+    @__defaults__.setter
+    def __defaults__(self, value: tuple | None) -> None:
+        self.defaults = tuple(value or ())
+        self.binder = None
+        self.plain = False
+
+    @property
+    def __kwdefaults__(self) -> dict | None:
+        return self.kwdefaults or None
+
+    @property
+    def __globals__(self) -> dict:
+        return self.vm.globals if self.code.globals is None else self.code.globals
+
+    @property
+    def __signature__(self) -> Any:
+        import inspect
+
+        if self.binder is None:
+            self.binder = make_binder(self)
+        return inspect.signature(self.binder)
 
     def bind(self, args: tuple, kwargs: dict) -> list:
         """Bind arguments by Python's rules (errors with CPython's exact messages)."""
@@ -68,63 +103,128 @@ Function.__module__ = "builtins"
 
 
 def make_binder(func: Function) -> Any:
-    """A host function with the Tauraro function's signature: Python itself checks the arguments."""
+    """A host function with the Tauraro function's signature: Python itself checks the arguments, with
+    CPython's messages; it returns the values in register order (positional, keyword-only, *, **)."""
     code = func.code
     params = code.params
-    nd = len(func.defaults)
-    parts = []
-    for i, p in enumerate(params):
-        j = i - (len(params) - nd)
-        parts.append(f"{p}=_d[{j}]" if j >= 0 else p)
-    safe = [p for p in params if p.isidentifier()]
-    if len(safe) != len(params):  # comprehension parameter '.0' never needs binding by keyword
+    if not all(p.isidentifier() for p in params):  # comprehension parameter '.0' never needs binding by keyword
         src = "def _bind(*a):\n    return a\n"
     else:
+        nd = len(func.defaults)
+        npos, nkw = code.argcount, code.kwonlycount
+        parts = []
+        for i, p in enumerate(params[:npos]):
+            j = i - (npos - nd)
+            parts.append(f"{p}=_d[{j}]" if j >= 0 else p)
+            if i == code.posonlycount - 1:
+                parts.append("/")
+        rest = npos + nkw
+        if code.varargs:
+            parts.append("*" + params[rest])
+            rest += 1
+        elif nkw:
+            parts.append("*")
+        kwd = func.kwdefaults or {}
+        for p in params[npos:npos + nkw]:
+            parts.append(f"{p}=_kd[{p!r}]" if p in kwd else p)
+        if code.varkw:
+            parts.append("**" + params[rest])
         src = f"def _bind({', '.join(parts)}):\n    return ({', '.join(params)}{',' if params else ''})\n"
-    ns: dict = {"_d": func.defaults}
+    ns: dict = {"_d": func.defaults, "_kd": func.kwdefaults}
     exec(src, ns)
     binder = ns["_bind"]
     binder.__name__ = code.name
     binder.__qualname__ = code.qualname
+    binder.__module__ = func.__dict__.get("__module__")
     return binder
 
 
-class GeneratorExpression:
-    """The iterator a generator expression evaluates to: a suspended VM frame resumed by next()."""
+class Frame:
+    """A suspended generator or coroutine frame: its code, registers and the except blocks it was in."""
 
-    __slots__ = ("vm", "code", "regs", "pc", "running")
+    __slots__ = ("vm", "code", "regs", "handled")
 
     def __init__(self, vm: Any, code: CodeObject, regs: list) -> None:
         self.vm = vm
         self.code = code
         self.regs = regs
-        self.pc = 0
-        self.running = False
+        self.handled: list = []
 
-    def __iter__(self) -> GeneratorExpression:
-        return self
 
-    def __next__(self) -> Any:
-        if self.pc < 0:
-            raise StopIteration
-        if self.running:
-            raise ValueError("generator already executing")
-        self.running = True
+class Delegate:
+    """`await Delegate(it)` in a host coroutine delegates to the iterator `it` (what `await` does)."""
+
+    __slots__ = ("it",)
+
+    def __init__(self, it: Any) -> None:
+        self.it = it
+
+    def __await__(self) -> Any:
+        return self.it
+
+
+def _generator(frame: Frame) -> Any:
+    """The host generator driving a Tauraro generator frame: send, throw, close, return values,
+    StopIteration becoming RuntimeError and `yield from` are the host's own."""
+    resume = frame.vm.resume
+    pc, thrown = 0, None
+    while True:
+        kind, value, pc = resume(frame, pc, thrown)
+        thrown = None
+        if kind == 0:
+            return value
         try:
-            value, pc = self.vm.resume(self.code, self.regs, self.pc)
-        except BaseException:
-            self.pc = -1
-            raise
-        finally:
-            self.running = False
-        if pc < 0:
-            self.pc = -1
-            raise StopIteration
-        self.pc = pc
-        return value
+            sent = (yield value) if kind == 1 else (yield from value)
+        except BaseException as e:  # noqa: BLE001 - thrown into the frame at its yield
+            thrown, pc = e, pc - 1
+        else:
+            frame.regs[frame.code.instrs[pc - 1].b] = sent
 
-    def __repr__(self) -> str:
-        return f"<generator object {self.code.qualname} at {id(self):#x}>"
+
+async def _coroutine(frame: Frame) -> Any:
+    """The host coroutine driving a Tauraro `async def` frame; each await delegates to the awaitable."""
+    resume = frame.vm.resume
+    pc, thrown = 0, None
+    while True:
+        kind, value, pc = resume(frame, pc, thrown)
+        thrown = None
+        if kind == 0:
+            return value
+        try:
+            sent = await Delegate(value)
+        except BaseException as e:  # noqa: BLE001
+            thrown, pc = e, pc - 1
+        else:
+            frame.regs[frame.code.instrs[pc - 1].b] = sent
+
+
+async def _async_generator(frame: Frame) -> Any:
+    """The host asynchronous generator driving a Tauraro `async def` frame that yields."""
+    resume = frame.vm.resume
+    pc, thrown = 0, None
+    while True:
+        kind, value, pc = resume(frame, pc, thrown)
+        thrown = None
+        if kind == 0:
+            return
+        try:
+            sent = (yield value) if kind == 1 else await Delegate(value)
+        except BaseException as e:  # noqa: BLE001
+            thrown, pc = e, pc - 1
+        else:
+            frame.regs[frame.code.instrs[pc - 1].b] = sent
+
+
+def make_generator(vm: Any, code: CodeObject, regs: list) -> Any:
+    """The generator, coroutine or async generator object a call of a Tauraro function returns."""
+    frame = Frame(vm, code, regs)
+    if code.is_coroutine:
+        obj = _async_generator(frame) if code.is_generator else _coroutine(frame)
+    else:
+        obj = _generator(frame)
+    obj.__name__ = code.name
+    obj.__qualname__ = code.qualname
+    return obj
 
 
 # Attributes of the builtins module that are not builtins: every module defines its own.

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from .astwalk import FastVisitor
 
-FUNCTION_NODES = (ast.FunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                  ast.GeneratorExp)
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -30,6 +31,8 @@ class Scope:
     bound_set: set[str] = field(default_factory=set)
     local_set: set[str] = field(default_factory=set)
     free_set: set[str] = field(default_factory=set)
+    generator: bool = False  # the function contains yield / yield from
+    has_await: bool = False
 
     def bind(self, name: str) -> None:
         if name not in self.bound_set:
@@ -40,10 +43,14 @@ class Scope:
         """'local', 'cell', 'free', 'global' or 'name' (class namespace lookup)."""
         if self.kind == "module":
             return "global"
+        if self.kind == "class":
+            if name in self.declared_global:
+                return "global"
+            if name in self.free_set and (name not in self.bound_set or name in self.declared_nonlocal):
+                return "free"
+            return "name"  # bound here: a free variable of the same name only passes through to methods
         if name in self.free_set:
             return "free"
-        if self.kind == "class":
-            return "global" if name in self.declared_global else "name"
         if name in self.cells:
             return "cell"
         if name in self.local_set:
@@ -86,24 +93,80 @@ class ScopeBuilder(FastVisitor):
 
     @staticmethod
     def _params(args: ast.arguments) -> list[str]:
-        return [a.arg for a in args.posonlyargs + args.args]
+        """Parameter names in CPython's co_varnames order: positional, keyword-only, *args, **kwargs."""
+        names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+        if args.vararg:
+            names.append(args.vararg.arg)
+        if args.kwarg:
+            names.append(args.kwarg.arg)
+        return names
+
+    def _signature_parts(self, args: ast.arguments, annotated: list[ast.AST | None]) -> None:
+        """Defaults and annotations are evaluated where the function is defined."""
+        for d in args.defaults + [d for d in args.kw_defaults if d is not None]:
+            self.visit(d)
+        for a in args.posonlyargs + args.args + [args.vararg] + args.kwonlyargs + [args.kwarg]:
+            if a is not None and a.annotation is not None:
+                self.visit(a.annotation)
+        for a in annotated:
+            if a is not None:
+                self.visit(a)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        for d in node.args.defaults:
+        for d in node.decorator_list:
             self.visit(d)
+        self._signature_parts(node.args, [node.returns])
         self._bind_name(node.name)
         scope = self._enter("function", node, self._params(node.args))
         self._in_scope(scope, node.body)
 
+    visit_AsyncFunctionDef = visit_FunctionDef
+
     def visit_Lambda(self, node: ast.Lambda) -> None:
-        for d in node.args.defaults:
-            self.visit(d)
+        self._signature_parts(node.args, [])
         scope = self._enter("function", node, self._params(node.args))
         self._in_scope(scope, [node.body])
 
+    def visit_Yield(self, node: ast.Yield) -> None:
+        self.current.generator = True
+        self.generic_visit(node)
+
+    visit_YieldFrom = visit_Yield
+
+    def visit_Await(self, node: ast.Await) -> None:
+        self.current.has_await = True
+        self.generic_visit(node)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        name = node.target.id
+        scope = self.current
+        while isinstance(scope.node, COMPREHENSIONS):  # PEP 572: binds in the enclosing function
+            scope.used.add(name)
+            scope = scope.parent
+        scope.bind(name)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self._bind_name(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self._bind_name(node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self._bind_name(node.rest)
+        self.generic_visit(node)
+
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for d in node.decorator_list:
+            self.visit(d)
         for b in node.bases:
             self.visit(b)
+        for k in node.keywords:
+            self.visit(k.value)
         self._bind_name(node.name)
         scope = self._enter("class", node, [])
         self._in_scope(scope, node.body)
@@ -166,6 +229,8 @@ class ScopeBuilder(FastVisitor):
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.visit(node.target)
+        if self.current.kind != "function":  # module and class annotations are evaluated
+            self.visit(node.annotation)
         if node.value is not None:
             self.visit(node.value)
 
@@ -183,12 +248,15 @@ class ScopeBuilder(FastVisitor):
         if scope.kind == "module":
             return
         wanted = scope.used | scope.declared_nonlocal | scope.bound_set
+        child_needs: set[str] = set()
         for child in scope.children:
-            wanted |= set(child.frees)
+            child_needs |= set(child.frees)
+        wanted |= child_needs
         for name in sorted(wanted):
             if scope.kind == "function" and (name in scope.local_set or name in scope.declared_global):
                 continue
-            if scope.kind == "class" and name in scope.bound_set and name not in scope.declared_nonlocal:
+            if (scope.kind == "class" and name in scope.bound_set and name not in scope.declared_nonlocal
+                    and name not in child_needs):
                 continue
             if name in scope.declared_global:
                 continue

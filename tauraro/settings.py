@@ -4,8 +4,7 @@ from __future__ import annotations
 # Chosen by measurement (bench/threshold.md, docs/jit.md): compiling costs ~2-20 ms per loop, an
 # interpreted iteration ~1-3 us, so 1000 back-edges bounds compile time near the time already spent.
 DEFAULT_JIT_THRESHOLD = 1000
-DEFAULT_BACKEND = "cranelift"
-BACKENDS = ("cranelift", "llvm", "ir", "interp")
+DEFAULT_BACKEND = "cranelift"  # the backend names: tauraro.backends.base.BACKEND_CHOICES
 
 ENV_BACKEND = "TAURARO_BACKEND"
 ENV_JIT_THRESHOLD = "TAURARO_JIT_THRESHOLD"

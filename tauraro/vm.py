@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import operator
 import sys
+import types
 from types import MethodType
 from typing import Any, Callable
 
 from .bytecode import OPCODES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
+from .matching import match
 from .modules import ModuleSystem, frame_builtins, init_main
-from .runtime import UNBOUND, Cell, Function, GeneratorExpression, make_builtins
+from .runtime import UNBOUND, Cell, Frame, Function, make_builtins, make_generator
 
 # CPython 3.11's recursion rule, measured against python3 (tests/test_recursion.py checks it live): a
 # thread's depth counts every Python frame (the module's, each function, method, lambda, comprehension,
@@ -114,55 +116,76 @@ class VM:
     def _traceback_of(e: BaseException) -> list[tuple[str, int, str]]:
         return list(reversed(getattr(e, "_tauraro_tb", [])))
 
-    def execute(self, code: CodeObject, R: list, pc: int) -> Any:
-        """Run `code` on registers R from `pc` until it returns (value) or yields (YIELD marker)."""
+    def execute(self, code: CodeObject, R: list, pc: int, thrown: BaseException | None = None,
+                base: int = -1) -> Any:
+        """Run `code` on registers R from `pc` until it returns (value) or yields (YIELD marker).
+        `thrown`: raise it at pc first (generator.throw); `base`: the handled-exception stack depth
+        this frame starts at (default: the current one)."""
         handlers = (code.runtime or self.runtime(code)).handlers
-        base = len(self.handled)
+        handled = self.handled
+        if base < 0:
+            base = len(handled)
         while True:
             try:
+                if thrown is not None:
+                    e, thrown = thrown, None
+                    raise e
                 while pc >= 0:
                     pc = handlers[pc](R)
                 return R[code.nregs] if pc == RETURN else _YIELDED
             except BaseException as e:
+                if handled:
+                    _set_context(e, handled[-1])
                 entry = code.handler_for(pc)
                 _add_traceback(e, code, pc, R)  # the frame that catches it is in its traceback too
                 if entry is None:
-                    del self.handled[base:]
+                    del handled[base:]
                     raise
-                del self.handled[base + entry.handled_depth:]
+                del handled[base + entry.handled_depth:]
                 R[entry.reg] = e
                 pc = entry.handler
                 if self.jit is not None:
                     self.jit.caught(code, pc)  # exceptions inside a loop: evidence against compiling it
 
-    def resume(self, code: CodeObject, R: list, pc: int) -> tuple[Any, int]:
-        """Resume a generator-expression frame; returns (value, next pc) or (None, -1) when done."""
+    def resume(self, frame: Frame, pc: int, thrown: BaseException | None) -> tuple[int, Any, int]:
+        """Run a generator or coroutine frame from pc (raising `thrown` there first) to its next yield.
+        Returns (0, return value, -1), (1, value yielded, resume pc) or (2, delegate, resume pc) for
+        yield from / await. The except blocks the frame is in are kept with it while it is suspended."""
         if self.depth >= RECURSION_LIMIT:
             raise RecursionError(RECURSION_MESSAGE)
         self.depth += 1
+        handled = self.handled
+        base = len(handled)
+        if frame.handled:
+            handled.extend(frame.handled)
+        code, R = frame.code, frame.regs
         try:
-            result = self.execute(code, R, pc)
+            result = self.execute(code, R, pc, thrown, base)
         finally:
             self.depth -= 1
         if result is _YIELDED:
-            return R[code.nregs], R[code.nregs + 1]
-        return None, -1
+            frame.handled = handled[base:]
+            del handled[base:]
+            pc = R[code.nregs + 1]
+            return (2 if code.instrs[pc - 1].op == "YieldFrom" else 1), R[code.nregs], pc
+        del handled[base:]
+        return 0, result, -1
 
     def call(self, func: Function, args: tuple, kwargs: dict | None = None) -> Any:
         code = func.code
         rt = code.runtime or self.runtime(code)
         nparams = len(code.params)
-        if not kwargs and len(args) == nparams:
+        if not kwargs and len(args) == nparams and code.simple:
             R = [*args, *rt.fill]
-        elif not kwargs and nparams - len(func.defaults) <= len(args) < nparams:
+        elif not kwargs and code.simple and nparams - len(func.defaults) <= len(args) < nparams:
             R = [*args, *func.defaults[len(args) - nparams:], *rt.fill]
         else:
             R = func.bind(args, kwargs or {}) + rt.fill
         if code.free_regs:
             for reg, cell in zip(code.free_regs, func.cells):
                 R[reg] = cell
-        if code.is_generator:
-            return GeneratorExpression(self, code, R)
+        if code.is_generator or code.is_coroutine:
+            return make_generator(self, code, R)
         if self.depth >= RECURSION_LIMIT:
             raise RecursionError(RECURSION_MESSAGE)
         self.depth += 1
@@ -203,6 +226,21 @@ class VM:
 
 
 _YIELDED = object()
+
+
+def _set_context(e: BaseException, handling: BaseException, force: bool = False) -> None:
+    """CPython's implicit chaining: an exception raised while another is handled gets it as __context__
+    (set where it is raised: once as it propagates, always by a `raise` statement), without a cycle."""
+    if e is handling or (e.__context__ is not None and not force):
+        return
+    probe = handling
+    while probe is not None:  # cut the chain where it would come back to e, as CPython does
+        nxt = probe.__context__
+        if nxt is e:
+            probe.__context__ = None
+            break
+        probe = nxt
+    e.__context__ = handling
 
 
 def _add_traceback(e: BaseException, code: CodeObject, pc: int, R: list) -> None:
@@ -837,12 +875,22 @@ def _delete_attr(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
 def _make_function(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, first, nxt = ins.a, ins.c, pc + 1
     fcode: CodeObject = code.consts[ins.b]
-    nd, nf = fcode.ndefaults, len(fcode.free_regs)
+    nd, kwnames, nann, nf = fcode.ndefaults, fcode.kwdefault_names, int(fcode.annotations), len(fcode.free_regs)
+    kw_at = first + nd
+    ann_at = kw_at + len(kwnames)
+    cells_at = ann_at + nann
+    if not kwnames and not nann:
+        def h(R: list) -> int:
+            R[a] = Function(vm, fcode, tuple(R[first:kw_at]), tuple(R[cells_at:cells_at + nf]))
+            return nxt
+        return h
 
-    def h(R: list) -> int:
-        R[a] = Function(vm, fcode, tuple(R[first:first + nd]), tuple(R[first + nd:first + nd + nf]))
+    def h_full(R: list) -> int:
+        kwdefaults = {k: R[kw_at + i] for i, k in enumerate(kwnames)} if kwnames else None
+        R[a] = Function(vm, fcode, tuple(R[first:kw_at]), tuple(R[cells_at:cells_at + nf]), kwdefaults,
+                        R[ann_at] if nann else None)
         return nxt
-    return h
+    return h_full
 
 
 @handler("MakeClass")
@@ -850,32 +898,57 @@ def _make_class(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     a, first, nxt = ins.a, ins.c, pc + 1
     body: CodeObject = code.consts[ins.b]
     nf = len(body.free_regs)
-    G = globals_of(vm, code)  # the class's __module__ is its module's __name__
 
     def h(R: list) -> int:
-        base = R[first]
-        bases = (base,) if base is not None else ()
-        if base is not None and not isinstance(base, type):
-            raise TypeError("bases must be types")
-        ns = {"__module__": G.get("__name__", "__main__"), "__qualname__": body.qualname}
-        regs = [ns] + [UNBOUND] * (body.nregs - 1) + [None, None]
-        for reg, cell in zip(body.free_regs, R[first + 1:first + 1 + nf]):
-            regs[reg] = cell
-        if vm.depth >= RECURSION_LIMIT:  # CPython calls the metaclass's __prepare__ first: a call level
-            raise RecursionError(CALL_RECURSION_MESSAGE)
-        vm.depth += 1  # the class body is a frame
-        try:
-            class_cell = vm.execute(body, regs, 0)
-        finally:
-            vm.depth -= 1
-        if vm.depth + CLASS_CREATION_LEVELS > RECURSION_LIMIT:
-            raise RecursionError(CALL_RECURSION_MESSAGE)
-        cls = type(body.name, bases, ns)
-        if isinstance(class_cell, Cell):
-            class_cell.contents = cls
-        R[a] = cls
+        R[a] = build_class(vm, body, R[first], R[first + 1], R[first + 2:first + 2 + nf])
         return nxt
     return h
+
+
+def _implicit_methods(ns: Any) -> None:
+    """type.__new__ makes a plain function __new__ a staticmethod and __init_subclass__ and
+    __class_getitem__ classmethods; it only recognises host functions, so do it for ours."""
+    for name, wrap in (("__new__", staticmethod), ("__init_subclass__", classmethod),
+                       ("__class_getitem__", classmethod)):
+        try:
+            f = ns[name]
+        except KeyError:
+            continue
+        if type(f) is Function:
+            ns[name] = wrap(f)
+
+
+def build_class(vm: VM, body: CodeObject, bases: tuple, keywords: dict, cells: list) -> Any:
+    """CPython's __build_class__: resolve __mro_entries__, find the metaclass, __prepare__ the namespace,
+    run the body in it, call the metaclass (which runs __set_name__ and __init_subclass__), fill the
+    __class__ cell for zero-argument super()."""
+    resolved = types.resolve_bases(bases)
+    if vm.depth >= RECURSION_LIMIT:  # CPython calls the metaclass's __prepare__ first: a call level
+        raise RecursionError(CALL_RECURSION_MESSAGE)
+    meta, ns, kwds = types.prepare_class(body.name, resolved, keywords)
+    ns["__module__"] = globals_of(vm, body).get("__name__")
+    ns["__qualname__"] = body.qualname
+    regs = [ns] + [UNBOUND] * (body.nregs - 1) + [None, None]
+    for reg, cell in zip(body.free_regs, cells):
+        regs[reg] = cell
+    vm.depth += 1  # the class body is a frame
+    try:
+        class_cell = vm.execute(body, regs, 0)
+    finally:
+        vm.depth -= 1
+    if resolved is not bases:
+        ns["__orig_bases__"] = bases
+    _implicit_methods(ns)
+    if vm.depth + CLASS_CREATION_LEVELS > RECURSION_LIMIT:
+        raise RecursionError(CALL_RECURSION_MESSAGE)
+    vm.depth += 1
+    try:
+        cls = meta(body.name, resolved, ns, **kwds)
+    finally:
+        vm.depth -= 1
+    if isinstance(class_cell, Cell):
+        class_cell.contents = cls
+    return cls
 
 
 @handler("ImportModule")
@@ -911,10 +984,15 @@ def _raise(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
                 raise RuntimeError("No active exception to reraise")
             raise vm.handled[-1]
         exc = R[a]
+        if isinstance(exc, type) and issubclass(exc, BaseException):
+            exc = vm.call_host(exc, [])
+        if isinstance(exc, BaseException):
+            if hasattr(exc, "_tauraro_tb"):
+                del exc._tauraro_tb
+            if vm.handled:
+                _set_context(exc, vm.handled[-1], force=True)
         if b >= 0:
             raise exc from R[b]
-        if isinstance(exc, BaseException) and hasattr(exc, "_tauraro_tb"):
-            del exc._tauraro_tb
         raise exc
     return h
 
@@ -971,6 +1049,382 @@ def _pop_except(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
         handled.pop()
         return nxt
     return h
+
+
+# ==== calls with unpacking, generators, with, star unpacking ===============================================
+def function_str(f: Any) -> str:
+    """How CPython names a callable in call errors: 'module.qualname()' (no module for builtins)."""
+    qualname = getattr(f, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return f"{type(f).__name__} object"
+    module = getattr(f, "__module__", None)
+    if isinstance(module, str) and module != "builtins":
+        return f"{module}.{qualname}()"
+    return f"{qualname}()"
+
+
+@handler("CallFunctionEx")
+def _call_ex(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, has_kw, nxt = ins.a, ins.b, ins.c, pc + 1
+    call, call_host = vm.call, vm.call_host
+
+    def h(R: list) -> int:
+        f, args = R[b], R[b + 1]
+        kwargs = R[b + 2] if has_kw else None
+        if type(args) is not tuple:
+            try:
+                args = tuple(args)
+            except TypeError:
+                if not _iterable(args):
+                    raise TypeError(f"{function_str(f)} argument after * must be an iterable, "
+                                    f"not {type(args).__name__}") from None
+                raise
+        if type(f) is Function:
+            R[a] = call(f, args, kwargs)
+        else:
+            R[a] = call_host(f, args, kwargs)
+        return nxt
+    return h
+
+
+def _iterable(v: Any) -> bool:
+    t = type(v)
+    return hasattr(t, "__iter__") or hasattr(t, "__getitem__")
+
+
+@handler("YieldFrom")
+def _yield_from(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, ret, nxt, is_await = ins.a, code.nregs, pc + 1, ins.c
+
+    def h(R: list) -> int:
+        R[ret] = awaitable_iter(R[a]) if is_await else R[a]
+        R[ret + 1] = nxt
+        return YIELD
+    return h
+
+
+def awaitable_iter(v: Any) -> Any:
+    """The iterator `await v` delegates to, with CPython's errors for what cannot be awaited."""
+    if isinstance(v, types.CoroutineType):
+        if v.cr_running or v.cr_await is not None:
+            raise RuntimeError("coroutine is being awaited already")
+        return v.__await__()
+    if isinstance(v, types.GeneratorType) and v.gi_code.co_flags & 0x100:  # CO_ITERABLE_COROUTINE
+        return v
+    meth = getattr(type(v), "__await__", None)
+    if meth is None:
+        raise TypeError(f"object {type(v).__name__} can't be used in 'await' expression")
+    it = meth(v)
+    if isinstance(it, types.CoroutineType) or not hasattr(type(it), "__next__"):
+        what = "a coroutine" if isinstance(it, types.CoroutineType) else f"non-iterator of type '{type(it).__name__}'"
+        raise TypeError(f"__await__() returned {what}")
+    return it
+
+
+@handler("GetAIter")
+def _get_aiter(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        v = R[b]
+        meth = getattr(type(v), "__aiter__", None)
+        if meth is None:
+            raise TypeError(f"'async for' requires an object with __aiter__ method, got {type(v).__name__}")
+        it = meth(v)
+        if getattr(type(it), "__anext__", None) is None:
+            raise TypeError("'async for' received an object from __aiter__ that does not implement __anext__: "
+                            f"{type(it).__name__}")
+        R[a] = it
+        return nxt
+    return h
+
+
+@handler("GetANext")
+def _get_anext(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        it = R[b]
+        R[a] = type(it).__anext__(it)
+        return nxt
+    return h
+
+
+@handler("SetupWith")
+def _setup_with(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, is_async, nxt = ins.a, ins.b, ins.c, pc + 1
+    enter_name, exit_name = ("__aenter__", "__aexit__") if is_async else ("__enter__", "__exit__")
+    protocol = "asynchronous context manager" if is_async else "context manager"
+
+    def h(R: list) -> int:
+        mgr = R[b]
+        t = type(mgr)
+        enter = getattr(t, enter_name, None)
+        exit_ = getattr(t, exit_name, None)
+        if enter is None:
+            raise TypeError(f"'{t.__name__}' object does not support the {protocol} protocol")
+        if exit_ is None:
+            raise TypeError(f"'{t.__name__}' object does not support the {protocol} protocol "
+                            f"(missed {exit_name} method)")
+        R[a] = types.MethodType(exit_, mgr)
+        value = vm.call_host(enter, [mgr]) if type(enter) is not Function else vm.call(enter, (mgr,))
+        R[a + 1] = value
+        return nxt
+    return h
+
+
+@handler("WithExit")
+def _with_exit(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        if c < 0:
+            R[a] = R[b](None, None, None)
+        else:
+            e = R[c]
+            R[a] = R[b](type(e), e, e.__traceback__)
+        return nxt
+    return h
+
+
+@handler("ListExtend")
+def _list_extend(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        v = R[b]
+        try:
+            it = iter(v)
+        except TypeError:
+            if not _iterable(v):
+                raise TypeError(f"Value after * must be an iterable, not {type(v).__name__}") from None
+            raise
+        R[a].extend(it)
+        return nxt
+    return h
+
+
+@handler("SetUpdate")
+def _set_update(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        R[a].update(R[b])
+        return nxt
+    return h
+
+
+def _mapping_items(v: Any) -> Any:
+    if isinstance(v, dict):
+        return v.items()
+    keys = getattr(v, "keys", None)
+    if keys is None:
+        return None
+    return [(k, v[k]) for k in keys()]
+
+
+@handler("DictUpdate")
+def _dict_update(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        v = R[b]
+        items = _mapping_items(v)
+        if items is None:
+            raise TypeError(f"'{type(v).__name__}' object is not a mapping")
+        R[a].update(items)
+        return nxt
+    return h
+
+
+@handler("DictMerge")
+def _dict_merge(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        d, v = R[a], R[b]
+        items = _mapping_items(v)
+        if items is None:
+            raise TypeError(f"{function_str(R[c])} argument after ** must be a mapping, not {type(v).__name__}")
+        for k, x in items:
+            if k in d:
+                if not isinstance(k, str):
+                    raise TypeError("keywords must be strings")
+                raise TypeError(f"{function_str(R[c])} got multiple values for keyword argument '{k}'")
+            d[k] = x
+        return nxt
+    return h
+
+
+@handler("ListToTuple")
+def _list_to_tuple(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        R[a] = tuple(R[b])
+        return nxt
+    return h
+
+
+@handler("UnpackEx")
+def _unpack_ex(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+    before, after = ins.c & 255, ins.c >> 8
+    end = a + before + after + 1
+
+    def h(R: list) -> int:
+        v = R[b]
+        try:
+            items = list(v)
+        except TypeError:
+            if not _iterable(v):
+                raise TypeError(f"cannot unpack non-iterable {type(v).__name__} object") from None
+            raise
+        if len(items) < before + after:
+            raise ValueError(f"not enough values to unpack (expected at least {before + after}, got {len(items)})")
+        stop = len(items) - after
+        R[a:end] = [*items[:before], items[before:stop], *items[stop:]]
+        return nxt
+    return h
+
+
+@handler("MatchPattern")
+def _match_pattern(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+    pattern, first, nvalues, ncaptures = code.consts[ins.c]
+    end = a + 1 + ncaptures
+
+    def h(R: list) -> int:
+        slots = [None] * ncaptures
+        ok = match(pattern, R[b], R[first:first + nvalues], slots)
+        R[a] = ok
+        if ok:
+            R[a + 1:end] = slots
+        return nxt
+    return h
+
+
+@handler("DeleteDeref")
+def _delete_deref(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, name, nxt = ins.a, code.names[ins.b], pc + 1
+    is_free = a in code.free_regs
+
+    def h(R: list) -> int:
+        cell = R[a]
+        if cell.contents is UNBOUND:
+            if is_free:
+                raise NameError(f"cannot access free variable '{name}' where it is not associated with a value"
+                                " in enclosing scope")
+            raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+        cell.contents = UNBOUND
+        return nxt
+    return h
+
+
+@handler("DeleteName")
+def _delete_name(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    name, nxt = code.names[ins.b], pc + 1
+
+    def h(R: list) -> int:
+        try:
+            del R[0][name]
+        except KeyError:
+            raise _name_error(name) from None
+        return nxt
+    return h
+
+
+class _StarState:
+    """The state of one try/except*: the exception caught, what no clause has matched yet, the matches."""
+
+    __slots__ = ("orig", "rest", "matched")
+
+    def __init__(self, orig: BaseException) -> None:
+        self.orig = orig
+        self.rest: BaseException | None = orig
+        self.matched: list[BaseException] = []
+
+
+@handler("ExceptStarMatch")
+def _except_star_match(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, c, nxt = ins.a, ins.b, ins.c, pc + 1
+
+    def h(R: list) -> int:
+        state = R[b]
+        if type(state) is not _StarState:
+            state = R[b] = _StarState(state)
+        t = R[c]
+        classes = t if isinstance(t, tuple) else (t,)
+        if not all(isinstance(k, type) and issubclass(k, BaseException) for k in classes):
+            raise TypeError("catching classes that do not inherit from BaseException is not allowed")
+        if any(issubclass(k, BaseExceptionGroup) for k in classes):
+            raise TypeError("catching ExceptionGroup with except* is not allowed. Use except instead.")
+        rest = state.rest
+        matched = None
+        if rest is None:
+            pass
+        elif not isinstance(rest, BaseExceptionGroup):  # a naked exception is wrapped when it matches
+            if isinstance(rest, t):
+                group = ExceptionGroup if isinstance(rest, Exception) else BaseExceptionGroup
+                matched = group("", (rest,))
+                state.rest = None
+        else:
+            matched, state.rest = rest.split(t)
+        if matched is not None:
+            state.matched.append(matched)
+        R[a] = matched
+        return nxt
+    return h
+
+
+@handler("ExceptStarReraise")
+def _except_star_reraise(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+    a, b, nxt = ins.a, ins.b, pc + 1
+
+    def h(R: list) -> int:
+        state, raised = R[a], R[b]
+        if type(state) is not _StarState:  # no clause ran its match (cannot happen) : re-raise as is
+            raise state
+        combined = _prep_reraise_star(state, raised)
+        if combined is None:
+            return nxt
+        raise combined
+    return h
+
+
+def _leaves(e: BaseException, out: set[int]) -> None:
+    if isinstance(e, BaseExceptionGroup):
+        for sub in e.exceptions:
+            _leaves(sub, out)
+    else:
+        out.add(id(e))
+
+
+def _prep_reraise_star(state: _StarState, raised: list) -> BaseException | None:
+    """CPython 3.11's _PyExc_PrepReraiseStar: exceptions re-raised by bare `raise` and the unmatched rest
+    keep the original group's structure; new ones are grouped beside it (one alone is raised as is)."""
+    excs = [e for e in raised if e is not None]
+    if state.rest is not None:
+        excs.append(state.rest)
+    if not excs:
+        return None
+    orig = state.orig
+    if not isinstance(orig, BaseExceptionGroup):
+        return excs[0]
+    new, ids = [], set()
+    for e in excs:
+        if e is state.rest or any(e is m for m in state.matched):
+            _leaves(e, ids)
+        else:
+            new.append(e)
+    reraised = orig.split(lambda leaf: id(leaf) in ids)[0] if ids else None
+    if not new:
+        return reraised
+    if reraised is not None:
+        new.append(reraised)
+    if len(new) == 1:
+        return new[0]
+    return ExceptionGroup("", new) if all(isinstance(e, Exception) for e in new) else BaseExceptionGroup("", new)
 
 
 _missing = set(OPCODES) - set(HANDLER_FACTORIES)

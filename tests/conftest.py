@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers: backends, corpus
 
-from backends import describe_backends  # noqa: E402
+from backend_matrix import describe_backends  # noqa: E402
 from corpus import CPythonOracle  # noqa: E402
 
 

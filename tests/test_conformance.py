@@ -7,7 +7,7 @@ few programs also through the real CLI in a subprocess.
 from __future__ import annotations
 
 import pytest
-from backends import ALL_BACKENDS, require_backend, thresholds
+from backend_matrix import ALL_BACKENDS, require_backend, thresholds
 from corpus import (
     SYNTAX_MESSAGE_RE,
     Outcome,
@@ -98,7 +98,8 @@ CLI_PROGRAMS = [
     "err_hausa_raise",
     "syntax_hausa_missing_colon",
     "syntax_bad_indent",
-    "unsup_yield",
+    "unsup_async_comprehension",
+    "lang_yield",
     "stdlib_import_os",
 ]
 

@@ -11,7 +11,7 @@ import io
 import re
 
 import pytest
-from backends import ALL_BACKENDS, backend_status
+from backend_matrix import ALL_BACKENDS, backend_status
 from corpus import Program, run_cli
 
 import tauraro
@@ -21,7 +21,8 @@ from tauraro.cli import DUMP_KINDS
 SOURCE = "s = 0\nfor i in range(60):\n    s += i * 3\nprint(s)\n"
 TARGETS = [None, "host", "aarch64", "riscv64", "riscv", "x86_64"]
 # What a dump of each kind looks like; asm is recognised by the target's register names.
-KIND_MARKERS = {"bytecode": "LoadConst", "ir": "loop loop_", "snapshots": "exit 0:", "llvm": "define i64",
+KIND_MARKERS = {"bytecode": "LoadConst", "ir": "loop loop_", "ir-passes": "(after dce)", "snapshots": "exit 0:",
+                "llvm": "define i64",
                 "wat": "(module"}
 ASM_MARKERS = {"x86-64": r"%r[a-z0-9]+", "aarch64": r"\b[xw]\d+\b", "riscv64": r"\ba[0-7]\b"}
 USE_RE = re.compile(r"; use --backend (?P<names>\w+(?: or \w+)*)$")

@@ -16,7 +16,7 @@ import sys
 import time
 
 import pytest
-from backends import ALL_BACKENDS, backend_status, require_backend
+from backend_matrix import ALL_BACKENDS, backend_status, require_backend
 from corpus import REPO_ROOT, discover_programs
 from fuzz.gen import generate
 from fuzz.mutate import SYNTAX_MESSAGE_RE, front_end_problem, mutate, run_problem

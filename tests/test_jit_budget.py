@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from backends import ALL_BACKENDS, require_backend
+from backend_matrix import ALL_BACKENDS, require_backend
 from corpus import REPO_ROOT
 
 import tauraro

@@ -9,7 +9,7 @@ import contextlib
 import io
 
 import pytest
-from backends import ALL_BACKENDS, require_backend
+from backend_matrix import ALL_BACKENDS, require_backend
 
 import tauraro
 from tauraro.frontend import to_python

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from backends import require_backend
+from backend_matrix import require_backend
 from corpus import REPO_ROOT
 
 EXAMPLE_RE = re.compile(r"<!-- jit-log example: (?P<name>\S+) -->\n```python\n(?P<source>.*?)```\n```text\n"

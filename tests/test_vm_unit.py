@@ -12,6 +12,7 @@ import time
 import pytest
 
 import tauraro
+from tauraro.backends.base import BACKENDS, INTERPRETER
 from tauraro.bytecode import GENERIC_OF, OPCODES, QUICKENED, disassemble, register_effects
 from tauraro.compiler import compile_source
 from tauraro.vm import HANDLER_FACTORIES, VM
@@ -108,9 +109,9 @@ def test_cli_forms_and_statuses(tmp_path) -> None:
     assert _cli("run", str(tmp_path / "missing.tr")).returncode == 2
 
 
-@pytest.mark.parametrize("backend", ["interp", "ir", "llvm", "cranelift"])
+@pytest.mark.parametrize("backend", [INTERPRETER, *BACKENDS])
 def test_ctrl_c_stops_a_running_loop(tmp_path, backend: str) -> None:
-    from backends import require_backend
+    from backend_matrix import require_backend
 
     require_backend(backend)
     prog = tmp_path / "spin.tr"

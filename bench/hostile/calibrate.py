@@ -56,8 +56,8 @@ def entry_instructions(backend: str, extra: int, per_instr: float) -> float:
 
 
 def copy_instructions(per_instr: float) -> dict[str, float]:
-    from tauraro.jit.layout import LinearMemory
-    from tauraro.jit.lists import LIST_DIRTY, mirror_in, mirror_out, release
+    from tauraro.jit.layout import LIST_DIRTY, LinearMemory
+    from tauraro.jit.lists import mirror_in, mirror_out, release
 
     out = {}
     n = 1_000_000
@@ -68,7 +68,7 @@ def copy_instructions(per_instr: float) -> dict[str, float]:
         for _ in range(REPEAT):
             t0 = time.perf_counter()
             p = mirror_in(memory, lst)
-            memory._q[(p + LIST_DIRTY) >> 3] = 1  # as if compiled code stored into it: written back too
+            memory.words[(p + LIST_DIRTY) >> 3] = 1  # as if compiled code stored into it: written back too
             mirror_out(memory, p, lst)
             times.append(time.perf_counter() - t0)
             release(memory, p)

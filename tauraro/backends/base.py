@@ -16,6 +16,8 @@ Contract every backend implements (the conformance suite in tests/backends check
 * If ``polls_interrupt_flag`` is True, every ``poll !N`` reads header +8 and exits through N when
   it is nonzero, so Ctrl-C stops a compiled loop within one iteration.
 * ``loop.release()`` frees the code (idempotent); ``run`` after release raises RuntimeError.
+* Optional hooks with defaults: ``backend.configure(options)`` (per-run options), ``backend.interrupt()``
+  (SIGINT arrived), ``backend.cache_hits`` (compiles a persistent cache served).
 * ``loop.dump(kind, target=None)`` returns text for each kind in ``dump_kinds`` ("ir", "llvm", "asm",
   "wat"); `target` (a name in ``targets``) only for the kinds in ``target_dumps``.
 * What `--dump`/`--target` may ask of a backend follows from those declarations alone and is checked
@@ -33,11 +35,16 @@ import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import TauraroError
-from ..jit.ir import RESERVED_OPS, LoopFunction
+from ..jit.ir import LoopFunction
 from ..jit.layout import DEFAULT_SIZE, LinearMemory
+
+
+class BackendCompileError(RuntimeError):
+    """A backend could not compile or load a loop (its toolchain rejected it); the driver records
+    AbortReason.BACKEND and the loop stays interpreted."""
 
 
 class CompiledLoop(ABC):
@@ -75,10 +82,19 @@ class Backend(ABC):
     targets: ClassVar[frozenset[str]] = frozenset()  # --target names (TARGET_TRIPLES) it emits code for
     target_dumps: ClassVar[frozenset[str]] = frozenset()  # the dump kinds --target changes
     supports_lists: ClassVar[bool] = True  # implements load.ptr, list.len, list.get.*, list.set.*
+    cache_hits: int = 0  # compiles served from a persistent cache so far (--stats reports the run's share)
+
+    def configure(self, options: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Take this run's driver options (the keyword options of tauraro.run); called once per run,
+        before make_memory. Default: nothing to configure."""
 
     def make_memory(self, size: int = DEFAULT_SIZE) -> LinearMemory:
         """The memory compiled code addresses (default: an owned ctypes buffer)."""
         return LinearMemory(size)
+
+    def interrupt(self) -> None:  # noqa: B027 - optional hook
+        """Called from the interrupt watcher thread on SIGINT, after the interrupt flag of every
+        window is set (backends that poll the flag need nothing more; the default does nothing)."""
 
     @abstractmethod
     def compile(self, fn: LoopFunction, memory: LinearMemory) -> CompiledLoop:
@@ -86,13 +102,6 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing global
         """Release engine-wide resources (called at interpreter shutdown)."""
-
-
-def reject_reserved(fn: LoopFunction, backend: str) -> None:
-    """Raise NotImplementedError naming the first reserved op in `fn` (lists, calls)."""
-    for op in fn.ops():
-        if op.opcode in RESERVED_OPS:
-            raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the {backend} backend")
 
 
 @dataclass(frozen=True)
@@ -104,12 +113,15 @@ class BackendSpec:
     packages: tuple[str, ...] = ()
 
 
+# The one list of backend names: the API, the CLI, the tests and the fuzzer read it (the default first).
 BACKENDS: dict[str, BackendSpec] = {
-    "ir": BackendSpec("tauraro.backends.irbackend", "IRBackend"),
-    "llvm": BackendSpec("tauraro.backends.llvm.runtime", "LLVMBackend", ("llvmlite",)),
-    "cranelift": BackendSpec("tauraro.backends.wasm.runtime", "WasmBackend", ("wasmtime",)),
+    "cranelift": BackendSpec("tauraro.backends.wasm", "WasmBackend", ("wasmtime",)),
+    "llvm": BackendSpec("tauraro.backends.llvm", "LLVMBackend", ("llvmlite",)),
+    "ir": BackendSpec("tauraro.backends.ir", "IRBackend"),
 }
 ALIASES: dict[str, str] = {"wasm": "cranelift"}
+INTERPRETER = "interp"  # no JIT: the bytecode VM alone
+BACKEND_CHOICES: tuple[str, ...] = (*BACKENDS, INTERPRETER)  # every --backend value
 
 # --target names and their LLVM triples: the 64-bit little-endian architectures (the layout of
 # layout.py) that the LLVM in llvmlite 0.50 emits code for. Aliases map other spellings to them.
@@ -124,7 +136,7 @@ TARGET_ALIASES: dict[str, str] = {"x86_64": "x86-64", "amd64": "x86-64", "arm64"
 HOST_TARGET = TARGET_ALIASES.get(platform.machine().lower(), platform.machine().lower())
 # Dumps printed for every backend (the front end's) and for every JIT backend (the driver's).
 FRONT_END_DUMPS = frozenset({"bytecode"})
-DRIVER_DUMPS = frozenset({"ir", "snapshots"})
+DRIVER_DUMPS = frozenset({"ir", "ir-passes", "snapshots"})
 
 _instances: dict[str, Backend] = {}
 
@@ -193,7 +205,7 @@ def check_dump_request(backend: str, dump: Iterable[str], target: str | None) ->
 
 def _backend_class(backend: str) -> type[Backend] | None:
     """The Backend class of a --backend name; None for the plain interpreter ("interp")."""
-    if backend == "interp":
+    if backend == INTERPRETER:
         return None
     name = canonical_name(backend)
     return _load(name, BACKENDS[name])
@@ -206,7 +218,7 @@ def _dumps_of(cls: type[Backend] | None) -> frozenset[str]:
 def _not_produced(what: str, backend: str, has: Callable[[type[Backend] | None], bool], detail: str = "") -> str:
     """'WHAT is not supported by the BACKEND backend; use --backend X or Y', naming the backends that can."""
     others = []
-    for name in ("interp", *BACKENDS):
+    for name in (INTERPRETER, *BACKENDS):
         if name == backend:
             continue
         try:

@@ -13,13 +13,10 @@ the memory compiled loops keep is bounded by the code budget (jit/budget.py).
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..bytecode import DEFS_ON_FALLTHROUGH, CodeObject, Instr
 from ..errors import InternalJitError, TauraroError
@@ -27,16 +24,21 @@ from ..settings import DEFAULT_JIT_THRESHOLD, ENV_JIT_THRESHOLD
 from ..stats import JitStats
 from ..vm import globals_of
 from .budget import CodeBudget, code_budget, retained_bytes
+from .deopt import ExitPlan, apply_exit, plans_for
+from .interrupt import InterruptWatcher
 from .irtext import print_function as format_function
-from .layout import Tag, box, unbox
+from .layout import Tag, box
 from .lists import mirror_in, mirror_out
 from .lists import release as release_mirror
 from .pipeline import optimize
 from .policy import COPY_COST, ENTRY_COST, SLOT_COST, Ledger
-from .reasons import AbortReason, ExitReason, GiveUp
+from .reasons import AbortReason, GiveUp
 from .region import RANGE_ITERATOR, LoopRegion, classify, extract_region, range_iterator_state, range_length
 from .translate import Abort, Translator, describe_value
 from .verify import VerifyError
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
 
 DEFAULT_THRESHOLD = DEFAULT_JIT_THRESHOLD  # measured: see tauraro/settings.py
 MAX_VARIANTS = 4  # type signatures compiled per loop before it is blacklisted
@@ -54,19 +56,6 @@ def default_threshold() -> int:
             raise TauraroError("TAURARO_JIT_THRESHOLD must be at least 1")
         return value
     return DEFAULT_THRESHOLD
-
-
-@dataclass
-class ExitPlan:
-    """How the VM applies one exit: slots to read back, host objects and iterators to restore."""
-
-    resume_pc: int
-    reason: ExitReason
-    line: int
-    reads: list[tuple[str, Any, int]]  # (kind "reg"/"global", key, slot)
-    objects: list[tuple[str, Any, Any]]  # (kind, key, value)
-    iterators: list[tuple[int, int, int, int]]  # (reg, cur slot, stop slot, step)
-    list_copies: list[tuple[str, Any, int]]  # (kind, key, slot whose entry list the register gets)
 
 
 @dataclass(eq=False)
@@ -123,12 +112,12 @@ class LoopState:
 class JitDriver:
     """Per-run JIT state: backend, linear memory, loops, stats, log and dumps."""
 
-    def __init__(self, backend: str, threshold: int | None, stats: JitStats, options: dict[str, Any]) -> None:
-        from ..backends.base import check_backend
-
-        self.backend_name = check_backend(backend)  # unknown or not installed: a usage error now
+    def __init__(self, backend_name: str, load_backend: Callable[[], Backend], threshold: int | None,
+                 stats: JitStats, options: dict[str, Any]) -> None:
+        self.backend_name = backend_name
+        self._load = load_backend  # api.make_jit's loader: the driver never imports a backend itself
         self.options = options
-        self._backend: Any = None  # loaded when the first loop translates (see `backend`)
+        self._backend: Backend | None = None  # loaded when the first loop translates (see `backend`)
         self._memory: Any = None
         self._cache_hits_before = 0
         self.threshold = threshold if threshold is not None else default_threshold()
@@ -139,15 +128,14 @@ class JitDriver:
         self.log_enabled = bool(options.get("jit_log"))
         self.out = options.get("dump_stream") or sys.stderr
         self.target = options.get("target")
-        self.verify = bool(os.environ.get("TAURARO_JIT_VERIFY"))
         self.loops: dict[tuple[int, int], LoopState] = {}
         self.counters: dict[tuple[int, int], list[int]] = {}
         self._handler_loops: dict[tuple[int, int], list[LoopState]] = {}  # (code, handler pc) -> loops around it
         self.budget = CodeBudget(code_budget(options.get("jit_code_budget")))
-        self._interrupt = _InterruptWatcher(self)
+        self._interrupt = InterruptWatcher(self.interrupt)
 
     @property
-    def backend(self) -> Any:
+    def backend(self) -> Backend:
         """The backend, loaded on first use: importing wasmtime or llvmlite and creating the engine
         and memory take 0.1-0.3 s (measured, bench/hostile), which a program whose loops never get
         past translation (or never get hot) does not pay."""
@@ -156,14 +144,11 @@ class JitDriver:
         return self._backend
 
     def _load_backend(self) -> None:
-        from ..backends.base import get_backend
-
         t0 = time.perf_counter()
-        backend = get_backend(self.backend_name)
-        if hasattr(backend, "configure"):
-            backend.configure(self.options)
+        backend = self._load()
+        backend.configure(self.options)
         self._memory = backend.make_memory()
-        self._cache_hits_before = self._backend_cache_hits(backend)
+        self._cache_hits_before = backend.cache_hits
         self._backend = backend
         self._interrupt.start()  # compiled code is about to run: Ctrl-C must reach it
         elapsed = time.perf_counter() - t0
@@ -390,7 +375,11 @@ class JitDriver:
         t1 = time.perf_counter()
         if "ir" in self.dump:
             self.out.write(f"== IR {fn.location} (built)\n{format_function(fn)}\n")
-        fn = optimize(fn, verify=self.verify, timings=None)
+        pass_seconds: dict[str, float] = {}
+        after = self._dump_pass if "ir-passes" in self.dump else None
+        fn = optimize(fn, timings=pass_seconds, after_pass=after)  # TAURARO_JIT_VERIFY: verify.verify_enabled
+        for pass_name, seconds in pass_seconds.items():
+            phases[f"optimize.{pass_name}"] += seconds
         t2 = time.perf_counter()
         if "ir" in self.dump:
             self.out.write(f"== IR {fn.location} (optimised)\n{format_function(fn)}\n")
@@ -402,7 +391,7 @@ class JitDriver:
         self.stats.loops_compiled += 1
         frame = self.memory.alloc_frame(fn.nslots)
         nops = sum(len(b.ops) for b in fn.blocks)
-        variant = Variant(compiled, frame, self._plans(fn, region), *self._writes(region),
+        variant = Variant(compiled, frame, plans_for(fn, region), *self._writes(region),
                           list_slots=frozenset(translator.list_slots),
                           retained_bytes=retained_bytes(compiled, nops, len(fn.snapshots)))
         nguards = sum(1 for b in fn.blocks for op in b.ops if op.snapshot is not None)
@@ -412,6 +401,9 @@ class JitDriver:
             self.log(f"side exit {state.code.filename}:{line}: the loop {detail}")
         self._dump_compiled(fn, compiled)
         return variant
+
+    def _dump_pass(self, name: str, fn: Any) -> None:
+        self.out.write(f"== ir-passes {fn.location} (after {name})\n{format_function(fn)}\n")
 
     def _dump_compiled(self, fn: Any, compiled: Any) -> None:
         if "snapshots" in self.dump:
@@ -423,25 +415,9 @@ class JitDriver:
             if kind in self.dump:
                 try:
                     text = compiled.dump(kind, target=self.target if kind in self.backend.target_dumps else None)
-                except (NotImplementedError, KeyError, TypeError, ValueError) as e:
+                except (NotImplementedError, KeyError, ValueError) as e:
                     text = f"(no {kind} dump from the {self.backend_name} backend: {e})"
                 self.out.write(f"== {kind} {fn.location}\n{text}\n")
-
-    @staticmethod
-    def _plans(fn: Any, region: LoopRegion) -> list[ExitPlan]:
-        plans = []
-        for snap in fn.snapshots:
-            reads = []
-            for slot in sorted(snap.slots):
-                ref = region.slots[slot]
-                if ref.kind in ("reg", "global"):
-                    reads.append((ref.kind, ref.key, slot))
-            extras = getattr(snap, "extras", None)
-            objects = [(ref.kind, ref.key, v) for ref, v in extras.objects.items()] if extras else []
-            iterators = list(extras.iterators) if extras else []
-            copies = [(ref.kind, ref.key, src) for ref, src in extras.list_copies.items()] if extras else []
-            plans.append(ExitPlan(snap.resume_pc, snap.reason, snap.line, reads, objects, iterators, copies))
-        return plans
 
     @staticmethod
     def _writes(region: LoopRegion) -> tuple[list[tuple[int, str, Any]], list[tuple[int, int, int]]]:
@@ -537,12 +513,7 @@ class JitDriver:
             for p, lst in mirrors.values():
                 written += mirror_out(memory, p, lst)
             self._release_mirrors(mirrors)
-            for kind, key, slot in plan.list_copies:
-                if kind == "reg":
-                    R[key] = entered[slot]
-                else:
-                    G[key] = entered[slot]
-        self._apply_exit(globals_of(vm, state.code), plan, R, memory, frame)
+        apply_exit(plan, R, G, memory, frame, entered)
         self._count_entry(iterations, copied, written, plan)
         pays = state.ledger.entered(iterations, len(variant.writes) + len(plan.reads), copied + written,
                                     plan.reason, plan.line)
@@ -581,25 +552,6 @@ class JitDriver:
         for p, _lst in mirrors.values():
             release_mirror(self.memory, p)
 
-    @staticmethod
-    def _apply_exit(G: dict, plan: ExitPlan, R: list, memory: Any, frame: int) -> None:
-        for kind, key, slot in plan.reads:
-            tag, payload = memory.read_slot(frame, slot)
-            value = unbox(tag, payload)
-            if kind == "reg":
-                R[key] = value
-            else:
-                G[key] = value
-        for kind, key, value in plan.objects:
-            if kind == "reg":
-                R[key] = value
-            else:
-                G[key] = value
-        for reg, cur_slot, stop_slot, step in plan.iterators:
-            cur = memory.read_slot(frame, cur_slot)[1]
-            stop = memory.read_slot(frame, stop_slot)[1]
-            R[reg] = iter(range(cur, stop, step))
-
     def _enclosing(self, state: LoopState) -> list[Any]:
         """The loops of the same code object around this one."""
         inner = state.code.loops[state.loop_id]
@@ -631,77 +583,13 @@ class JitDriver:
         if self._backend is None:
             return
         self._memory.interrupt_all(1)
-        hook = getattr(self._backend, "interrupt", None)
-        if hook is not None:
-            hook()
+        self._backend.interrupt()
 
     def finish(self) -> None:
         self._interrupt.stop()
         if self._backend is not None:
-            self.stats.cache_hits = self._backend_cache_hits(self._backend) - self._cache_hits_before
+            self.stats.cache_hits = self._backend.cache_hits - self._cache_hits_before
         self.stats.loops = [state.summary() for state in self.loops.values()]
-
-    @staticmethod
-    def _backend_cache_hits(backend: Any) -> int:
-        hits = getattr(backend, "cache_hits", 0)
-        return hits if isinstance(hits, int) else 0
 
 
 _DEAD = object()  # the value of a slot whose register is dead at loop entry (never loaded)
-
-
-class _InterruptWatcher:
-    """Turns SIGINT into a flag compiled code polls, while the main thread is inside native code.
-
-    Python's C-level signal handler writes the signal number to the wakeup fd even while the main
-    thread runs a ctypes call (which released the GIL); this thread reads it and sets the interrupt
-    flag of every frame window. When compiled code returns, Python raises KeyboardInterrupt as usual.
-    """
-
-    def __init__(self, driver: JitDriver) -> None:
-        self.driver = driver
-        self.thread: threading.Thread | None = None
-        self.sockets: tuple[socket.socket, socket.socket] | None = None
-        self.previous_fd = -1
-
-    def start(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        try:
-            reader, writer = socket.socketpair()
-            reader.setblocking(True)
-            writer.setblocking(False)
-            self.previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-        except (ValueError, OSError):
-            return
-        self.sockets = (reader, writer)
-        self.thread = threading.Thread(target=self._watch, name="tauraro-interrupt", daemon=True)
-        self.thread.start()
-
-    def _watch(self) -> None:
-        reader = self.sockets[0]
-        while True:
-            try:
-                data = reader.recv(64)
-            except OSError:
-                return
-            if not data:
-                return
-            if signal.SIGINT in data:
-                self.driver.interrupt()
-
-    def stop(self) -> None:
-        if self.sockets is None:
-            return
-        try:
-            signal.set_wakeup_fd(self.previous_fd)
-        except (ValueError, OSError):
-            pass
-        reader, writer = self.sockets
-        self.sockets = None
-        try:
-            writer.close()
-            reader.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        reader.close()

@@ -53,15 +53,12 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .layout import I64_MAX, I64_MIN, Tag, float_to_bits
 from .reasons import ExitReason
-
-if TYPE_CHECKING:
-    from .deopt import Snapshot
 
 
 class IRError(ValueError):
@@ -277,7 +274,6 @@ IMPLEMENTED_OPS = frozenset(OPS) - RESERVED_OPS
 # Ops whose result depends only on operands and attributes: CSE may merge two of them.
 CSE_OPS = (PURE_OPS | GUARD_OPS) - EFFECT_OPS - RESERVED_OPS
 CONST_OPS = frozenset(name for name in OPS if name.startswith("const."))
-LOAD_OPS = frozenset(name for name in PURE_OPS if name.startswith("load."))
 CONST_OP_FOR: dict[Type, str] = {I64: "const.i64", F64: "const.f64", BOOL: "const.bool"}
 LOAD_OP_FOR: dict[Type, str] = {I64: "load.i64", F64: "load.f64", BOOL: "load.bool", PTR: "load.ptr"}
 
@@ -320,6 +316,42 @@ class Const:
 
     def __repr__(self) -> str:
         return f"Const({self.type}, {self.value!r})"
+
+
+@dataclass
+class Snapshot:
+    """The deopt record: VM state to materialise on an exit (what an exit writes: tauraro.jit.deopt).
+
+    resume_pc: bytecode pc at which the interpreter continues.
+    slots: slot -> SSA value (live at every op using this snapshot) or typed Const.
+    reason: why this exit exists (stats, logs and dumps group exits by it).
+    line: source line of the operation that exits (for messages and dumps).
+    extras: opaque data the translator attaches for rebuilding the VM frame (a deopt.SnapshotExtras;
+        not IR: ignored by passes, the text form and backends; copied when a pass derives a snapshot).
+    """
+
+    resume_pc: int
+    slots: dict[int, Value | Const] = field(default_factory=dict)
+    reason: ExitReason = ExitReason.UNSUPPORTED
+    line: int = 0
+    extras: Any = field(default=None, compare=False, repr=False)
+
+    def values(self) -> list[Value]:
+        """The SSA values this snapshot reads (constants excluded)."""
+        return [v for v in self.slots.values() if isinstance(v, Value)]
+
+
+def const_of(v: Value | Const) -> int | float | bool | None:
+    """The constant `v` stands for (a snapshot Const, or a value a const.* op defines), else None.
+
+    The one answer to "is this a constant" for passes, the translator and every lowering.
+    """
+    if isinstance(v, Const):
+        return v.value
+    op = v.op
+    if op is not None and op.opcode in CONST_OPS:
+        return op.attrs["value"]
+    return None
 
 
 def check_const(type: Type, value: Any) -> int | float | bool:
@@ -380,7 +412,7 @@ class Op:
         return out
 
     def __repr__(self) -> str:
-        from .irtext import format_op
+        from .irtext import format_op  # display only; irtext imports ir (the one deliberate lazy import)
 
         return format_op(self)
 
@@ -512,7 +544,7 @@ class LoopFunction:
         return self.slot_names.get(slot, f"s{slot}")
 
     def __str__(self) -> str:
-        from .irtext import print_function
+        from .irtext import print_function  # display only (see Op.__repr__)
 
         return print_function(self)
 
@@ -617,8 +649,6 @@ class IRBuilder:
         self, resume_pc: int, slots: dict[int, Value | Const], reason: ExitReason, line: int
     ) -> int:
         """Record a deopt snapshot; returns its index (the exit number)."""
-        from .deopt import Snapshot
-
         for slot in slots:
             if not 0 <= slot < self.fn.nslots:
                 raise IRError(f"snapshot slot {slot} not in 0..{self.fn.nslots - 1}")

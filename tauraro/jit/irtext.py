@@ -21,7 +21,6 @@ import json
 import re
 from typing import Any
 
-from .deopt import Snapshot
 from .ir import (
     CANONICAL_NAN_BITS,
     OPS,
@@ -31,6 +30,7 @@ from .ir import (
     IRError,
     LoopFunction,
     Op,
+    Snapshot,
     Target,
     Type,
     Value,

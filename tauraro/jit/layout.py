@@ -23,7 +23,6 @@ BOOL = 0 or 1. EMPTY (tag 0) means "no value that compiled code can represent".
 from __future__ import annotations
 
 import ctypes
-import math
 import mmap
 import sys
 import threading
@@ -45,6 +44,7 @@ SLOT_PAYLOAD = 8
 
 I64_MIN = -(2**63)
 I64_MAX = 2**63 - 1
+TWO_53 = 2**53  # every integer of magnitude up to this is exact as a double
 
 # Offset 0..NULL_GUARD-1 is never handed out so that 0 can mean "no frame/no object" in compiled code.
 NULL_GUARD = 64
@@ -57,7 +57,7 @@ MAX_OWNED_SIZE = 1 << 34
 
 
 class Tag(IntEnum):
-    """Slot tags. Values 4..15 are reserved for NONE, STR, LIST, OBJECT and friends (see docs/jit.md)."""
+    """Slot tags. Values 4 and 6..15 are reserved for NONE, STR, OBJECT and friends (see docs/jit.md)."""
 
     EMPTY = 0
     INT = 1
@@ -66,13 +66,21 @@ class Tag(IntEnum):
     LIST = 5  # payload: byte offset of a list object (LIST_* below)
 
 
+# A list object at byte offset P (docs/jit.md section 7; tauraro.jit.lists copies lists in and out):
+#   P+0 i64 length, P+8 i64 capacity (= length: compiled code never resizes), P+16 i64 items offset E,
+#   P+24 i64 dirty word (list.set writes 1); E = P+32, cell k at E + 16k holds a tag and payload like a slot.
+LIST_LEN, LIST_CAP, LIST_ITEMS, LIST_DIRTY, LIST_HEADER = 0, 8, 16, 24, 32
+CELL_SIZE = SLOT_SIZE
+CELL_SHIFT = CELL_SIZE.bit_length() - 1  # cell k starts at items + (k << CELL_SHIFT)
+
+
 def slot_offset(frame: int, slot: int) -> int:
     """Byte offset of slot `slot`'s tag word in the window at `frame`."""
     return frame + HEADER_SIZE + SLOT_SIZE * slot
 
 
 def frame_size(nslots: int) -> int:
-    """Bytes a window with `nslots` slots occupies (header included, rounded to ALIGN)."""
+    """Bytes a window with `nslots` slots occupies (header included; a multiple of ALIGN, as both sizes are)."""
     return HEADER_SIZE + SLOT_SIZE * nslots
 
 
@@ -130,8 +138,8 @@ class LinearMemory:
     current (base, size) and is called after ``grow(extra_bytes)`` or whenever the owner says the
     memory may have moved; call ``memory.refresh()`` yourself after growing it behind our back.
 
-    Slot access goes through two memoryviews over the same bytes: ``_q`` (int64) and ``_d``
-    (double), indexed in 8-byte words, so reads and writes allocate nothing beyond the result.
+    Slot access goes through two public memoryviews over the same bytes: ``words`` (int64) and
+    ``doubles`` (double), indexed in 8-byte words (re-read them after any allocation), so reads and writes allocate nothing beyond the result.
     """
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
@@ -172,7 +180,7 @@ class LinearMemory:
     def _map(self, base: int, size: int) -> None:
         """Point base, the base cell and fresh views at `size` bytes at `base` (old views released)."""
         if self.view is not None:
-            for old in (self._q, self._d, self.view):
+            for old in (self.words, self.doubles, self.view):
                 old.release()
         self.base = base
         self._base_cell.value = base
@@ -181,8 +189,8 @@ class LinearMemory:
         self._raw = raw
         self.view = memoryview(raw).cast("B")
         words = size // 8 * 8
-        self._q = self.view[:words].cast("q")
-        self._d = self.view[:words].cast("d")
+        self.words = self.view[:words].cast("q")
+        self.doubles = self.view[:words].cast("d")
 
     def _init_allocator(self) -> None:
         self._top = NULL_GUARD
@@ -250,7 +258,7 @@ class LinearMemory:
         size = max(self.size * 2, _round_up(need, mmap.PAGESIZE))
         if size > MAX_OWNED_SIZE:
             raise MemoryError(f"JIT linear memory would exceed {MAX_OWNED_SIZE >> 30} GiB")
-        for old in (self._q, self._d, self.view):  # release before the bytes move
+        for old in (self.words, self.doubles, self.view):  # release before the bytes move
             old.release()
         self.view = None
         try:
@@ -263,13 +271,13 @@ class LinearMemory:
     def write_slot(self, frame: int, slot: int, tag: int, payload: int) -> None:
         """Store (tag, payload) into a slot; payload is a signed i64 (float payloads are bits)."""
         w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
-        self._q[w] = tag
-        self._q[w + 1] = payload
+        self.words[w] = tag
+        self.words[w + 1] = payload
 
     def read_slot(self, frame: int, slot: int) -> tuple[int, int]:
         """(tag, payload) of a slot."""
         w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
-        q = self._q
+        q = self.words
         return q[w], q[w + 1]
 
     def write_value(self, frame: int, slot: int, value: object) -> bool:
@@ -277,72 +285,63 @@ class LinearMemory:
         w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
         cls = type(value)
         if cls is int and I64_MIN <= value <= I64_MAX:  # type: ignore[operator]
-            self._q[w] = Tag.INT
-            self._q[w + 1] = value  # type: ignore[assignment]
+            self.words[w] = Tag.INT
+            self.words[w + 1] = value  # type: ignore[assignment]
         elif cls is float:
-            self._q[w] = Tag.FLOAT
-            self._d[w + 1] = value  # type: ignore[assignment]
+            self.words[w] = Tag.FLOAT
+            self.doubles[w + 1] = value  # type: ignore[assignment]
         elif cls is bool:
-            self._q[w] = Tag.BOOL
-            self._q[w + 1] = 1 if value else 0
+            self.words[w] = Tag.BOOL
+            self.words[w + 1] = 1 if value else 0
         else:
-            self._q[w] = Tag.EMPTY
+            self.words[w] = Tag.EMPTY
             return False
         return True
 
     def read_value(self, frame: int, slot: int) -> object:
         """The Python value in a slot; raises ValueError if the slot is EMPTY."""
         w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
-        tag = self._q[w]
+        tag = self.words[w]
         if tag == Tag.INT:
-            return self._q[w + 1]
+            return self.words[w + 1]
         if tag == Tag.FLOAT:
-            return self._d[w + 1]
+            return self.doubles[w + 1]
         if tag == Tag.BOOL:
-            return self._q[w + 1] != 0
+            return self.words[w + 1] != 0
         raise ValueError(f"slot {slot} of frame {frame} is empty (tag {tag})")
-
-    def read_f64(self, frame: int, slot: int) -> float:
-        """A slot's payload read as a double (no tag check)."""
-        return self._d[(frame + HEADER_SIZE + SLOT_SIZE * slot + SLOT_PAYLOAD) >> 3]
 
     def write_f64(self, frame: int, slot: int, value: float) -> None:
         """Store a FLOAT slot from a Python float (bits preserved)."""
         w = (frame + HEADER_SIZE + SLOT_SIZE * slot) >> 3
-        self._q[w] = Tag.FLOAT
-        self._d[w + 1] = value
-
-    def clear_slots(self, frame: int, nslots: int) -> None:
-        """Set `nslots` slots to EMPTY/0."""
-        start = frame + HEADER_SIZE
-        self.view[start : start + SLOT_SIZE * nslots] = bytes(SLOT_SIZE * nslots)
+        self.words[w] = Tag.FLOAT
+        self.doubles[w + 1] = value
 
     # -- header -----------------------------------------------------------------------------------
 
     def exit_number(self, frame: int) -> int:
-        return self._q[(frame + HDR_EXIT) >> 3]
+        return self.words[(frame + HDR_EXIT) >> 3]
 
     def set_exit_number(self, frame: int, n: int) -> None:
-        self._q[(frame + HDR_EXIT) >> 3] = n
+        self.words[(frame + HDR_EXIT) >> 3] = n
 
     def interrupt_flag(self, frame: int) -> int:
-        return self._q[(frame + HDR_INTERRUPT) >> 3]
+        return self.words[(frame + HDR_INTERRUPT) >> 3]
 
     def set_interrupt(self, frame: int, flag: int = 1) -> None:
         """Ask the loop running in `frame` to exit at its next back-edge poll (0 clears)."""
-        self._q[(frame + HDR_INTERRUPT) >> 3] = flag
+        self.words[(frame + HDR_INTERRUPT) >> 3] = flag
 
     def interrupt_all(self, flag: int = 1) -> None:
         """Set the interrupt flag in every live window (the driver's interrupt thread calls this)."""
         with self._lock:  # never while the memory moves
             for off in list(self._live):
-                self._q[(off + HDR_INTERRUPT) >> 3] = flag
+                self.words[(off + HDR_INTERRUPT) >> 3] = flag
 
     def iterations(self, frame: int) -> int:
-        return self._q[(frame + HDR_ITERATIONS) >> 3]
+        return self.words[(frame + HDR_ITERATIONS) >> 3]
 
     def set_iterations(self, frame: int, n: int) -> None:
-        self._q[(frame + HDR_ITERATIONS) >> 3] = n
+        self.words[(frame + HDR_ITERATIONS) >> 3] = n
 
     def read_bytes(self, offset: int, nbytes: int) -> bytes:
         """A copy of raw bytes (conformance tests compare frame windows with this)."""
@@ -410,10 +409,3 @@ def _round_up(n: int, align: int) -> int:
 def is_i64(value: int) -> bool:
     """True when a Python int fits in a signed 64-bit integer."""
     return I64_MIN <= value <= I64_MAX
-
-
-def same_float(a: float, b: float) -> bool:
-    """Bit-identical floats, except that any two NaNs are equal (NaN payloads are not specified)."""
-    if math.isnan(a):
-        return math.isnan(b)
-    return float_to_bits(a) == float_to_bits(b)

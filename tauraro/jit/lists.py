@@ -1,9 +1,7 @@
 """Python lists mirrored into linear memory for compiled loops: copied in at entry, back at exit if written.
 
-A list object at byte offset P (docs/jit.md section 7):
-    P+0  i64 length          P+8  i64 capacity (= length: compiled code never resizes)
-    P+16 i64 items offset E  P+24 i64 dirty word (list.set writes 1)
-    E = P+32; cell k at E + 16k: i64 tag, i64 payload (the slot format).
+The list object layout (LIST_* offsets, cells of CELL_SIZE bytes in the slot format) is defined in
+layout.py, the one memory map.
 Homogeneous int, float and bool lists convert at C speed through `array`; other lists cell by cell.
 A list holding anything without a cell form (str, big int, nested list, ...) is not mirrored.
 """
@@ -11,9 +9,20 @@ from __future__ import annotations
 
 from array import array
 
-from .layout import I64_MAX, I64_MIN, LinearMemory, Tag, box, unbox
-
-LIST_LEN, LIST_CAP, LIST_ITEMS, LIST_DIRTY, LIST_HEADER = 0, 8, 16, 24, 32
+from .layout import (
+    CELL_SIZE,
+    I64_MAX,
+    I64_MIN,
+    LIST_CAP,
+    LIST_DIRTY,
+    LIST_HEADER,
+    LIST_ITEMS,
+    LIST_LEN,
+    LinearMemory,
+    Tag,
+    box,
+    unbox,
+)
 
 
 def _cells(lst: list) -> array | None:
@@ -35,7 +44,7 @@ def _cells(lst: list) -> array | None:
             payloads, tag = array("q"), Tag.FLOAT
             payloads.frombytes(array("d", lst).tobytes())
         if payloads is not None:
-            cells = array("q", bytes(16 * n))
+            cells = array("q", bytes(CELL_SIZE * n))
             cells[0::2] = array("q", [int(tag)]) * n
             cells[1::2] = payloads
             return cells
@@ -67,32 +76,30 @@ def mirror_in(memory: LinearMemory, lst: list) -> int | None:
         return None
     n = len(lst)
     try:
-        p = memory.alloc(LIST_HEADER + 16 * n)
+        p = memory.alloc(LIST_HEADER + CELL_SIZE * n)
     except MemoryError:
         return None
-    q = memory._q
-    w = p >> 3
-    q[w] = n
-    q[w + 1] = n
-    q[w + 2] = p + LIST_HEADER
-    q[w + 3] = 0
+    q = memory.words
+    q[(p + LIST_LEN) >> 3] = n
+    q[(p + LIST_CAP) >> 3] = n
+    q[(p + LIST_ITEMS) >> 3] = p + LIST_HEADER
+    q[(p + LIST_DIRTY) >> 3] = 0
     if n:
         start = (p + LIST_HEADER) >> 3
-        q[start:start + 2 * n] = cells
+        q[start:start + len(cells)] = cells
     return p
 
 
 def mirror_out(memory: LinearMemory, p: int, lst: list) -> int:
     """Write a mirrored list back into the Python list if compiled code stored into it; returns the
     number of elements written back (0 when it was not stored into)."""
-    q = memory._q
-    w = p >> 3
-    if q[w + 3] == 0:
+    q = memory.words
+    if q[(p + LIST_DIRTY) >> 3] == 0:
         return 0
-    n = q[w]
-    items = q[w + 2]
+    n = q[(p + LIST_LEN) >> 3]
+    items = q[(p + LIST_ITEMS) >> 3]
     cells = array("q")
-    cells.frombytes(memory.view[items:items + 16 * n])  # a memcpy (array(q, view) would iterate)
+    cells.frombytes(memory.view[items:items + CELL_SIZE * n])  # a memcpy (array(q, view) would iterate)
     tags, payloads = cells[0::2], cells[1::2]
     if tags.count(Tag.INT) == n:
         lst[:] = payloads.tolist()
@@ -102,7 +109,7 @@ def mirror_out(memory: LinearMemory, p: int, lst: list) -> int:
         lst[:] = list(map(bool, payloads))
     else:
         lst[:] = [unbox(t, v) for t, v in zip(tags, payloads)]
-    q[w + 3] = 0
+    q[(p + LIST_DIRTY) >> 3] = 0
     return n
 
 

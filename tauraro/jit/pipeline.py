@@ -25,12 +25,14 @@ PASSES: tuple[tuple[str, Pass], ...] = (
 )
 
 
-def optimize(fn: LoopFunction, *, verify: bool = False, timings: dict[str, float] | None = None) -> LoopFunction:
+def optimize(fn: LoopFunction, *, verify: bool = False, timings: dict[str, float] | None = None,
+             after_pass: Callable[[str, LoopFunction], None] | None = None) -> LoopFunction:
     """Run every pass on `fn` in place and return it.
 
     verify=True (or TAURARO_JIT_VERIFY=1) runs the verifier before the first pass and after each
     one, so a VerifyError names the pass that broke the IR. Seconds per pass are appended to
     ``fn.pass_timings`` and, if given, added into ``timings`` (pass name -> total seconds).
+    ``after_pass(name, fn)``, if given, sees the IR after each pass (``--dump ir-passes``).
     """
     check = verify or verify_enabled()
     if check:
@@ -44,6 +46,8 @@ def optimize(fn: LoopFunction, *, verify: bool = False, timings: dict[str, float
             timings[name] = timings.get(name, 0.0) + elapsed
         if check:
             _verify_after(fn, name)
+        if after_pass is not None:
+            after_pass(name, fn)
     return fn
 
 

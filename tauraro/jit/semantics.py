@@ -13,10 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .ir import IMPLEMENTED_OPS, LIBM_FUNCTIONS
+from .layout import CELL_SIZE, I64_MAX, I64_MIN, LIST_DIRTY, LIST_ITEMS, LIST_LEN, TWO_53, Tag
 
-I64_MIN = -(2**63)
-I64_MAX = 2**63 - 1
-TWO_53 = 2**53
 # Floats are exact at these bounds: int(x) fits i64 iff F_I64_MIN <= x < F_I64_LIMIT.
 F_I64_MIN = -9223372036854775808.0
 F_I64_LIMIT = 9223372036854775808.0
@@ -205,22 +203,22 @@ for _ty in ("i64", "f64"):
 
 
 # -- list ops: they read and write linear memory, so they take the LinearMemory first ----------------
-# A list object at P: +0 length, +8 capacity, +16 items offset, +24 dirty word; cell k at items + 16k.
+# A list object: the LIST_* offsets of layout.py; a cell is two words (tag, payload).
 def _list_cell(mem: Any, p: int, i: int) -> Any:
     """Word index of cell i's tag (after Python's negative-index fix-up), or FAIL when out of range."""
-    q = mem._q
-    n = q[p >> 3]
+    q = mem.words
+    n = q[(p + LIST_LEN) >> 3]
     if i < 0:
         i += n
     if not 0 <= i < n:
         return FAIL
-    return (q[(p + 16) >> 3] >> 3) + 2 * i
+    return (q[(p + LIST_ITEMS) >> 3] >> 3) + (CELL_SIZE >> 3) * i
 
 
 def _list_get(tag: int, read: Callable[[Any, int], Any]) -> Callable[..., Any]:
     def get(mem: Any, attrs: dict, p: int, i: int) -> Any:
         w = _list_cell(mem, p, i)
-        if w is FAIL or mem._q[w] != tag:
+        if w is FAIL or mem.words[w] != tag:
             return FAIL
         return read(mem, w + 1)
     return get
@@ -231,29 +229,29 @@ def _list_set(tag: int, write: Callable[[Any, int, Any], None]) -> Callable[...,
         w = _list_cell(mem, p, i)
         if w is FAIL:
             return FAIL
-        mem._q[w] = tag
+        mem.words[w] = tag
         write(mem, w + 1, v)
-        mem._q[(p + 24) >> 3] = 1
+        mem.words[(p + LIST_DIRTY) >> 3] = 1
         return None
     return put
 
 
 def _write_q(mem: Any, w: int, v: Any) -> None:
-    mem._q[w] = int(v)
+    mem.words[w] = int(v)
 
 
 def _write_d(mem: Any, w: int, v: Any) -> None:
-    mem._d[w] = v
+    mem.doubles[w] = v
 
 
 MEMORY_SEMANTICS: dict[str, Callable[..., Any]] = {
-    "list.len": lambda mem, attrs, p: mem._q[p >> 3],
-    "list.get.i64": _list_get(1, lambda mem, w: mem._q[w]),
-    "list.get.f64": _list_get(2, lambda mem, w: mem._d[w]),
-    "list.get.bool": _list_get(3, lambda mem, w: mem._q[w] != 0),
-    "list.set.i64": _list_set(1, _write_q),
-    "list.set.f64": _list_set(2, _write_d),
-    "list.set.bool": _list_set(3, _write_q),
+    "list.len": lambda mem, attrs, p: mem.words[(p + LIST_LEN) >> 3],
+    "list.get.i64": _list_get(Tag.INT, lambda mem, w: mem.words[w]),
+    "list.get.f64": _list_get(Tag.FLOAT, lambda mem, w: mem.doubles[w]),
+    "list.get.bool": _list_get(Tag.BOOL, lambda mem, w: mem.words[w] != 0),
+    "list.set.i64": _list_set(Tag.INT, _write_q),
+    "list.set.f64": _list_set(Tag.FLOAT, _write_d),
+    "list.set.bool": _list_set(Tag.BOOL, _write_q),
 }
 
 # Frame and control ops: executed by the interpreter, not by SEMANTICS.

@@ -18,19 +18,32 @@ from __future__ import annotations
 import heapq
 import math
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..bytecode import CALLS, GENERIC_OF, JUMPS, OPCODES, Instr, register_effects
 from ..runtime import UNBOUND, Function
 from .analysis import back_edges
-from .ir import BOOL, F64, I64, PTR, Block, IRBuilder, LoopFunction, Type, Value
+from .deopt import SnapshotExtras
+from .ir import (
+    BOOL,
+    F64,
+    I64,
+    LIBM_FUNCTIONS,
+    PTR,
+    TAG_TYPE,
+    Block,
+    IRBuilder,
+    LoopFunction,
+    Type,
+    Value,
+    const_of,
+)
 from .layout import Tag, is_i64
 from .lists import mirrorable
 from .reasons import BYTECODE_WHAT, AbortReason, ExitReason, Unsupported
-from .region import LoopRegion, SlotRef, classify, is_list_key
+from .region import LoopRegion, classify, is_list_key
 
-TAG_TYPES = {Tag.INT: I64, Tag.FLOAT: F64, Tag.BOOL: BOOL}
 _ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
 EXACT_FLOAT_INT = 2 ** 53
 MAX_BLOCKS = 400
@@ -91,15 +104,6 @@ class Rng:
     step: int
 
 
-@dataclass
-class SnapshotExtras:
-    """What the driver restores beside the slots: host constants and rebuilt range iterators."""
-
-    objects: dict[SlotRef, Any] = field(default_factory=dict)
-    list_copies: dict[SlotRef, int] = field(default_factory=dict)  # register <- the list entered via slot
-    iterators: list[tuple[int, int, int, int]] = field(default_factory=list)  # (reg, cur slot, stop slot, step)
-
-
 def _op_kind(op: str) -> str:
     """'Add', 'Less', ... for generic, in-place and quickened arithmetic/compare ops."""
     generic = GENERIC_OF.get(op, op)
@@ -117,21 +121,7 @@ ARITH_F64 = {"Add": "add.f64", "Sub": "sub.f64", "Mul": "mul.f64", "Div": "div.f
 ARITH_BOOL = {"And": "and.bool", "Or": "or.bool", "Xor": "ne.bool"}
 COMPARE = {"Less": "lt", "LessEqual": "le", "Greater": "gt", "GreaterEqual": "ge", "Equal": "eq",
            "NotEqual": "ne"}
-EXIT_REASON_OF_OP = {"add.i64": ExitReason.OVERFLOW, "sub.i64": ExitReason.OVERFLOW,
-                     "mul.i64": ExitReason.OVERFLOW, "neg.i64": ExitReason.OVERFLOW,
-                     "abs.i64": ExitReason.OVERFLOW, "floordiv.i64": ExitReason.ZERO_DIV,
-                     "mod.i64": ExitReason.ZERO_DIV, "truediv.i64": ExitReason.ZERO_DIV,
-                     "div.f64": ExitReason.ZERO_DIV, "floordiv.f64": ExitReason.ZERO_DIV,
-                     "mod.f64": ExitReason.ZERO_DIV, "lshift.i64": ExitReason.SHIFT,
-                     "rshift.i64": ExitReason.SHIFT, "int.f64": ExitReason.RANGE,
-                     "sqrt.f64": ExitReason.DOMAIN, "callf.f64": ExitReason.DOMAIN,
-                     "floor.f64": ExitReason.RANGE, "ceil.f64": ExitReason.RANGE,
-                     "list.get.i64": ExitReason.RANGE, "list.get.f64": ExitReason.RANGE,
-                     "list.get.bool": ExitReason.RANGE, "list.set.i64": ExitReason.RANGE,
-                     "list.set.f64": ExitReason.RANGE, "list.set.bool": ExitReason.RANGE}
 NATIVE_BUILTINS = (range, len, abs, min, max, int, float, bool)  # besides math functions: reasons.NATIVE_CALLS
-MATH_CALLF = {"sin", "cos", "tan", "exp", "log", "atan", "asin", "acos", "sinh", "cosh", "tanh", "log2",
-              "log10", "expm1"}
 
 
 class Translator:
@@ -200,8 +190,8 @@ class Translator:
             value = self.entry_values[slot]
             key = classify(value)
             if isinstance(key, Tag):
-                self.b.guard_tag(slot, TAG_TYPES[key], guard)
-                state[slot] = self.b.load(slot, TAG_TYPES[key], hint=_hint(ref.name))
+                self.b.guard_tag(slot, TAG_TYPE[key], guard)
+                state[slot] = self.b.load(slot, TAG_TYPE[key], hint=_hint(ref.name))
             elif isinstance(key, tuple) and key[0] == "iter" and ref.kind == "reg" and ref.key in region.iter_slots:
                 # Only registers the loop itself iterates with get slots (extract_region); a stale
                 # iterator left in a temporary register stays untracked (it is overwritten before use).
@@ -524,7 +514,7 @@ class Translator:
 
         snapshot = None
         if Flag.GUARD in OPS[opcode].flags:
-            reason = EXIT_REASON_OF_OP.get(opcode, ExitReason.GUARD_VALUE)
+            reason = (OPS[opcode].exits or (ExitReason.GUARD_VALUE,))[0]  # the table's first exit reason
             snapshot = self.snapshot(self.pc, self.state, reason)
         return self.b.op(opcode, *args, snapshot=snapshot, **attrs)
 
@@ -571,7 +561,7 @@ class Translator:
         return self.op(ARITH_I64[kind], xi, yi)
 
     def int_pow(self, x: Value, y: Value) -> Value:
-        exponent = _const_value(y)
+        exponent = const_of(y)
         if not isinstance(exponent, int) or not 0 <= exponent <= 8:
             raise SideExit(Unsupported.POWER, name="a variable" if exponent is None else str(exponent))
         result = self.const(1)
@@ -783,7 +773,7 @@ class Translator:
             return self.op("ne.f64", x, x)
         if name == "isinf":
             return self.op("eq.f64", self.op("abs.f64", x), self.const(math.inf))
-        if name in MATH_CALLF:
+        if name in LIBM_FUNCTIONS:
             return self.op("callf.f64", x, fn=name)
         raise SideExit(Unsupported.CALL, name=f"math.{name}", kind="a math function the JIT does not compile")
 
@@ -792,7 +782,7 @@ class Translator:
             raise SideExit(Unsupported.RANGE_ARGS, detail="arguments that are not all ints")
         if len(args) == 1:
             return Rng(self.const(0), args[0], 1)
-        step = 1 if len(args) == 2 else _const_value(args[2])
+        step = 1 if len(args) == 2 else const_of(args[2])
         if not isinstance(step, int) or step == 0:
             raise SideExit(Unsupported.RANGE_ARGS, detail="a step that is not a constant")
         return Rng(args[0], args[1], step)
@@ -835,13 +825,6 @@ def _symbol(op: str) -> str:
     """The operator symbol of a binary/compare opcode ('+', '<', 'is', 'in', ...), from its doc."""
     doc = OPCODES[GENERIC_OF.get(op, op)].doc  # "R[a] = R[b] + R[c]", "R[a] = R[b] not in R[c]"
     return doc.split(" = ", 1)[1].split("R[b] ", 1)[1].rsplit(" R[c]", 1)[0]
-
-
-def _const_value(v: Value) -> Any:
-    op = v.op
-    if op is not None and op.opcode.startswith("const."):
-        return op.attrs["value"]
-    return None
 
 
 def _hint(name: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 from .analysis import Dominators
-from .deopt import Snapshot
 from .ir import (
     OPS,
     TYPE_TAG,
@@ -21,6 +20,7 @@ from .ir import (
     IRError,
     LoopFunction,
     Op,
+    Snapshot,
     Type,
     Value,
     check_const,

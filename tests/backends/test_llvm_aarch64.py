@@ -22,8 +22,8 @@ def _check_module():
 
 
 def test_aarch64_assembly_on_any_host():
-    from tauraro.backends.llvm.runtime import aarch64_asm
-    from tauraro.jit.conformance import cases
+    from tauraro.backends.conformance import cases
+    from tauraro.backends.llvm.engine import aarch64_asm
 
     case = next(c for c in cases() if c.name == "loop_poll")
     asm = aarch64_asm(case.fn)
@@ -33,7 +33,7 @@ def test_aarch64_assembly_on_any_host():
 
 def test_dump_asm_target_aarch64():
     from tauraro.backends.base import get_backend
-    from tauraro.jit.conformance import cases
+    from tauraro.backends.conformance import cases
 
     backend = get_backend("llvm")
     case = next(c for c in cases() if c.name == "op_floordiv_i64")

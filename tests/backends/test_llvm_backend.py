@@ -13,10 +13,10 @@ import pytest
 pytest.importorskip("llvmlite", reason="the LLVM backend needs llvmlite")
 
 from tauraro.backends.base import get_backend  # noqa: E402
-from tauraro.backends.llvm.fuzz import random_function  # noqa: E402
-from tauraro.jit.conformance import cases, check_backend  # noqa: E402
+from tauraro.backends.conformance import cases, check_backend  # noqa: E402
+from tauraro.backends.ir.interp import IRInterpreter  # noqa: E402
+from tauraro.backends.irgen import random_function  # noqa: E402
 from tauraro.jit.ir import F64, I64, IRBuilder, LoopFunction  # noqa: E402
-from tauraro.jit.irinterp import IRInterpreter  # noqa: E402
 from tauraro.jit.layout import I64_MAX, LinearMemory, Tag  # noqa: E402
 from tauraro.jit.reasons import ExitReason  # noqa: E402
 
@@ -69,14 +69,14 @@ def test_llvm_error_raises_backend_compile_error(backend, monkeypatch):
         out.text = out.text.replace("ret i64", "ret i32", 1)
         return out
 
-    monkeypatch.setattr("tauraro.backends.llvm.runtime.lower", broken)
+    monkeypatch.setattr("tauraro.backends.llvm.engine.lower", broken)
     with pytest.raises(BackendCompileError, match=r"LLVM rejected the IR of op_add_i64: .*error"):
         backend.compile(CASES["op_add_i64"].fn, backend.make_memory(1 << 16))
 
 
 def test_driver_falls_back_when_llvm_fails(monkeypatch):
     from tauraro.api import run
-    from tauraro.backends.llvm import BackendCompileError
+    from tauraro.backends.base import BackendCompileError
 
     def failing(self, fn, memory):
         raise BackendCompileError("simulated LLVM failure")
@@ -185,7 +185,7 @@ def _unique_constants_fn(k: int) -> LoopFunction:
 def test_thousands_of_compiles_keep_memory_bounded(backend):
     """Compile + release 2000 loops: RSS stays flat (ORC grows ~9 KiB per compile, the O2 IR pipeline ~73 KiB,
     the global LLVM context ~5 KiB with distinct constants)."""
-    from tauraro.backends.llvm.runtime import get_engine
+    from tauraro.backends.llvm.engine import get_engine
 
     if get_engine().loader != "elf" or backend.ir_opt:
         pytest.skip("only the default configuration (ELF loader, no IR pipeline) promises flat memory")
@@ -232,7 +232,7 @@ def test_released_code_is_unmapped_and_live_code_survives(backend):
 
 def test_lljit_loader_conforms(backend):
     """The portable loader (LLJIT, used off x86-64 Linux) passes the same corpus."""
-    from tauraro.backends.llvm.runtime import get_engine
+    from tauraro.backends.llvm.engine import get_engine
 
     engine = get_engine()
     old = engine.loader

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import tauraro
+from tauraro.backends.conformance import cases, check_backend
 from tauraro.errors import TauraroError
-from tauraro.jit.conformance import cases, check_backend
 from tauraro.jit.layout import DEFAULT_SIZE, LinearMemory
 
 BACKENDS = ["ir", "llvm", "cranelift"]
@@ -73,7 +73,7 @@ def test_owned_memory_starts_small_grows_and_keeps_contents():
     assert mem.size == DEFAULT_SIZE
     frame = mem.alloc_frame(2)
     mem.write_value(frame, 1, -12345)
-    stale = mem._q
+    stale = mem.words
     with page_after(mem) as blocked:
         big = mem.alloc(3 * DEFAULT_SIZE)
     assert big + 3 * DEFAULT_SIZE <= mem.size

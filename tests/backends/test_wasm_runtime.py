@@ -210,7 +210,7 @@ def test_memory_grows_in_place_and_loops_run_at_high_offsets(tmp_path):
 
 
 def test_memory_from_elsewhere_is_refused(tmp_path):
-    from tauraro.backends.wasm import BackendCompileError
+    from tauraro.backends.base import BackendCompileError
     from tauraro.jit.layout import LinearMemory
 
     with pytest.raises(BackendCompileError):
@@ -234,8 +234,8 @@ def test_libm_callbacks_native_and_python_agree():
     script = textwrap.dedent("""
         import math
         from tauraro.backends.wasm import WasmBackend
-        from tauraro.backends.wasm.runtime import runtime
-        from tauraro.jit.conformance import op_case, check_backend
+        from tauraro.backends.wasm.engine import runtime
+        from tauraro.backends.conformance import op_case, check_backend
         from tauraro.jit.ir import LIBM_FUNCTIONS
         backend = WasmBackend(use_cache=False)
         problems = []

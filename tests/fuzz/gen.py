@@ -29,6 +29,32 @@ ALIASES = {
 }
 RISKY_EXCEPTIONS = ["ZeroDivisionError", "TypeError", "ValueError", "OverflowError", "IndexError", "NameError"]
 STATEMENT_BUDGET = 2500  # worst-case statement executions of a whole program
+# Helpers the language-feature statements use: a generator, yield from, context managers (one
+# suppresses ZeroDivisionError), a decorator forwarding *args/**kwargs.
+LANG_PRELUDE = """\
+def _gen(n):
+    i = 0
+    while i < n:
+        yield i
+        i += 1
+def _gen_from(n):
+    r = yield from _gen(n)
+    return r
+class _Ctx:
+    def __init__(self, tag):
+        self.tag = tag
+    def __enter__(self):
+        return self.tag
+    def __exit__(self, t, v, tb):
+        return False
+class _Quiet(_Ctx):
+    def __exit__(self, t, v, tb):
+        return t is ZeroDivisionError
+def _deco(f):
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+"""
 
 
 @dataclass
@@ -95,6 +121,13 @@ class ProgramGenerator:
         self.alias_rate = 0.0 if self.rng.random() < 0.85 else self.rng.choice([0.3, 1.0])
         self.names = 0
         self.uses_math = self.rng.random() < 0.3
+        # Language features beyond loops (generators, with, decorators, star calls, match) come from a
+        # second stream, so the programs of seeds without them are the same as before they existed.
+        self.lang_rng = random.Random(seed * 7919 + 1)
+        self.lang = self.lang_rng.random() < 0.35
+
+    def lang_chance(self, p: float) -> bool:
+        return self.lang and self.lang_rng.random() < p
 
     # --- text ------------------------------------------------------------------------------------
     def kw(self, word: str) -> str:
@@ -440,6 +473,8 @@ class ProgramGenerator:
         self.budget -= f.cost * s.mult
         args = ", ".join(self.int_expr(s, 1).text for _ in range(f.nparams))
         call = f"{f.name}({args})"
+        if self.lang_chance(0.3):
+            call = f"{f.name}(*[{args}])" if f.nparams != 1 or self.lang_rng.random() < 0.5 else f"{f.name}(**{{'p0': {args}}})"
         targets = s.morphs if not f.returns_int else s.ints + s.morphs
         if not targets or self.chance(0.1):
             self.emit(f"print({call!r}, {call})" if self.chance(0.3) else call)
@@ -475,9 +510,15 @@ class ProgramGenerator:
         elif r < 0.17 and not deep:
             self.while_loop(s)
         elif r < 0.27 and not deep:
-            self.if_chain(s)
+            if not s.pure and self.lang_chance(0.3):
+                self.match_chain(s)
+            else:
+                self.if_chain(s)
         elif r < 0.31 and not deep and not s.pure:
-            self.try_block(s)
+            if self.lang_chance(0.4):
+                self.with_block(s)
+            else:
+                self.try_block(s)
         elif r < 0.41 and s.loop_depth and self.chance(0.6):
             self.loop_exit(s)
         elif r < 0.44 and s.in_function and s.loop_depth:
@@ -625,6 +666,8 @@ class ProgramGenerator:
             runs = False
         else:
             head = f"range({n})"
+        if head == f"range({n})" and not s.pure and self.lang_chance(0.4):
+            head = self.lang_rng.choice([f"_gen({n})", f"(_v for _v in range({n}))", f"_gen_from({n})"])
         self.emit(f"{self.kw('for')} {var} {self.kw('in')} {head}:")
         inner = self.loop_body(s, n, var)
         self.indent += 1
@@ -712,6 +755,28 @@ class ProgramGenerator:
             self.emit(f"{self.kw('else')}:")
             self.branch(s)
 
+    def match_chain(self, s: Scope) -> None:
+        """A match on a small int (literal, or-pattern with capture, guard, wildcard arms)."""
+        k = self.lang_rng.choice([2, 3, 5])
+        self.emit(f"match ({self.int_expr(s, 1).text}) % {k}:")
+        self.indent += 1
+        self.emit("case 0:")
+        self.branch(s)
+        self.emit(f"case 1 | {k - 1} as _m{s.depth}:")
+        self.branch(s)
+        if self.lang_rng.random() < 0.5:
+            self.emit(f"case _ if {self.bool_expr(s, 1).text}:")
+            self.branch(s)
+        self.emit("case _:")
+        self.branch(s)
+        self.indent -= 1
+
+    def with_block(self, s: Scope) -> None:
+        """A with block whose body may break, continue, return or raise through __exit__."""
+        name = "_Ctx" if self.lang_rng.random() < 0.7 else "_Quiet"
+        self.emit(f"with {name}({s.depth}) as _c{s.depth}, _Ctx({s.depth + 1}):")
+        self.branch(s)
+
     def branch(self, s: Scope) -> None:
         """One arm of an if chain (each arm its own scope: what one binds, another may not)."""
         inner = self.nested(s)
@@ -793,6 +858,8 @@ class ProgramGenerator:
         nparams = self.rng.randint(0, 3)
         params = [f"p{i}" for i in range(nparams)]
         name = f"fn{index}"
+        if self.lang_chance(0.4):
+            self.emit("@_deco")
         self.emit(f"{self.kw('def')} {name}({', '.join(params)}):")
         self.indent += 1
         s = Scope(funcs=list(funcs), in_function=True, depth=1, returns_int=self.chance(0.7))
@@ -820,6 +887,8 @@ class ProgramGenerator:
     def generate(self) -> str:
         if self.uses_math:
             self.emit("import math")
+        if self.lang:
+            self.lines += LANG_PRELUDE.splitlines()
         top = Scope()
         self.declare(top, "g")
         global_ints = list(top.ints)

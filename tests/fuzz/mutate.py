@@ -21,6 +21,9 @@ TOKENS = [
     "yayinda", "duk", "cikin", "maido", "tsaya", "cigaba", "gwada", "kama", "jefa", "shigoda", "daga",
     "dakuma", "ko", "ba", "babu", "x", "0", "1", "2.5", "0x", "1e", "'s'", '"', "'", "f'{", "}'", "\\",
     "#", "\n", "\t", "    ", "\r",
+    # the syntax of issue 12: generators, with, decorators, star arguments, :=, match, async, except*
+    ":=", "**", "yield from", "async with", "async for", "except*", "case _:", "case [x, *y]:", "@", "*args",
+    "**kw", "/", "bayar", "tare", "daga",
 ]
 ODD_CHARS = ["\x00", "\x0c", "\x1b", "\u00a0", "\u200b", "\ufeff", "\u2028", "é", "ß", "ƙ", "ɗ", "中", "😀",
              "\U0001d4b3", "\u0301", "\ud800", "\udfff", "\x7f", "\u202e", "\u0660", "²"]
@@ -158,6 +161,10 @@ def run_problem(source: str, backend: str = "interp", threshold: int | None = No
         return None  # the mutant may loop forever; CPython only got 1 s
     if actual.crash:
         return "crash: " + actual.crash
+    if "maximum recursion depth" in f"{actual.stdout}{actual.error}{expected.stdout}{expected.error}":
+        # In-process, CPython runs under the host limit the VM raised (10x its own): recursion depths are
+        # compared with a real python3 by the conformance programs (recursion_*), not here.
+        return None
     if actual.error and actual.error.startswith("SyntaxError"):
         return None if "is not supported" in actual.error else f"rejected: {actual.error}"
     if (actual.stdout, actual.error) != (expected.stdout, expected.error):

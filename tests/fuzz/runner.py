@@ -11,8 +11,10 @@ import traceback
 import warnings
 from dataclasses import dataclass
 
-JIT_BACKENDS = ("ir", "llvm", "cranelift")
-ALL_BACKENDS = ("interp", *JIT_BACKENDS)
+from tauraro.backends.base import BACKENDS, INTERPRETER
+
+JIT_BACKENDS = tuple(BACKENDS)  # the registry is the one list of backend names
+ALL_BACKENDS = (INTERPRETER, *JIT_BACKENDS)
 CPYTHON_TIMEOUT = 2.0  # seconds; generated programs take well under 50 ms
 TAURARO_TIMEOUT = 20.0
 # Exceptions the reducer must not introduce (a deleted initialisation would make any program "fail").

@@ -4,8 +4,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from tauraro.jit.conformance import op_case
-from tauraro.jit.irinterp import IRInterpreter
+from tauraro.backends.conformance import op_case
+from tauraro.backends.ir.interp import IRInterpreter
 from tauraro.jit.layout import LinearMemory
 
 EXITED = object()
@@ -36,7 +36,7 @@ def run_op(opcode: str, *args: Any, **attrs: Any) -> Any:
 
 import random  # noqa: E402
 
-from tauraro.jit.conformance import SAMPLES  # noqa: E402
+from tauraro.backends.conformance import SAMPLES  # noqa: E402
 from tauraro.jit.ir import (  # noqa: E402
     BOOL,
     CONST_OPS,

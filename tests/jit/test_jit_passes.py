@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jit_helpers import random_function, random_inputs
 
-from tauraro.jit.irinterp import IRInterpreter
+from tauraro.backends.ir.interp import IRInterpreter
 from tauraro.jit.irtext import parse_function, print_function
 from tauraro.jit.layout import LinearMemory, Tag, frame_size
 from tauraro.jit.passes import constfold, cse, dce, guardelim, licm

@@ -5,8 +5,8 @@ import pytest
 
 from tauraro.backends import base
 from tauraro.backends.base import Backend, get_backend
+from tauraro.backends.conformance import _counting_loop, prepare_window
 from tauraro.errors import TauraroError
-from tauraro.jit.conformance import _counting_loop, prepare_window
 
 
 def test_ir_backend_is_always_available():
@@ -29,7 +29,7 @@ def test_missing_package_and_module_are_tauraro_errors(monkeypatch):
     monkeypatch.setitem(base.BACKENDS, "fake", base.BackendSpec("tauraro.backends.nope", "Nope"))
     with pytest.raises(TauraroError, match="cannot import tauraro.backends.nope"):
         get_backend("fake")
-    monkeypatch.setitem(base.BACKENDS, "fake", base.BackendSpec("tauraro.backends.irbackend", "Nope"))
+    monkeypatch.setitem(base.BACKENDS, "fake", base.BackendSpec("tauraro.backends.ir", "Nope"))
     with pytest.raises(TauraroError, match="defines no Nope"):
         get_backend("fake")
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jit_helpers import EXITED, run_op
 
-from tauraro.jit.conformance import F64_SAMPLES, I64_SAMPLES
+from tauraro.backends.conformance import F64_SAMPLES, I64_SAMPLES
 from tauraro.jit.ir import IMPLEMENTED_OPS, LIBM_FUNCTIONS, OPS
 from tauraro.jit.layout import I64_MAX, I64_MIN, float_to_bits
 from tauraro.jit.semantics import FRAME_OPS, MEMORY_SEMANTICS, SEMANTICS, libm_exits
@@ -219,8 +219,8 @@ def test_bool_ops():
 
 
 def test_guards():
-    from tauraro.jit.conformance import _guard_case
-    from tauraro.jit.irinterp import IRInterpreter
+    from tauraro.backends.conformance import _guard_case
+    from tauraro.backends.ir.interp import IRInterpreter
     from tauraro.jit.layout import LinearMemory
 
     for opcode, passes_on in (("guard.true", True), ("guard.false", False)):

@@ -32,7 +32,6 @@ from ...jit.ir import (
     F64,
     I64,
     PTR,
-    RESERVED_OPS,
     TYPE_TAG,
     Block,
     Const,
@@ -41,23 +40,26 @@ from ...jit.ir import (
     Op,
     Type,
     Value,
+    const_of,
 )
 from ...jit.layout import (
+    CELL_SHIFT,
     HDR_EXIT,
     HDR_INTERRUPT,
     HDR_ITERATIONS,
     HEADER_SIZE,
+    LIST_DIRTY,
+    LIST_ITEMS,
+    LIST_LEN,
     SLOT_PAYLOAD,
     SLOT_SIZE,
+    TWO_53,
     float_to_bits,
 )
+from ..common import Namer, payload_word, reject_reserved
 
 # PTR values (list objects) are byte offsets into linear memory: i64 like the slot payload.
 LLTYPE = {I64: "i64", F64: "double", BOOL: "i1", PTR: "i64"}
-
-# List object layout (docs/jit.md section 7): P+0 length, P+16 items offset E, P+24 dirty word;
-# cell k at E + 16k holds tag and payload like a slot.
-LIST_LEN, LIST_ITEMS, LIST_DIRTY = 0, 16, 24
 
 # Branch weights for guard failures: exits are rare, so LLVM lays them out of the hot path.
 COLD = "!0"
@@ -65,7 +67,6 @@ METADATA = '!0 = !{!"branch_weights", i32 1, i32 1048575}\n!1 = !{}\n'
 
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 
-TWO_53 = 2**53
 F_TWO_63 = "0x43E0000000000000"  # 2.0**63
 F_MINUS_TWO_63 = "0xC3E0000000000000"  # -2.0**63
 F_ZERO = "0x0000000000000000"
@@ -85,13 +86,6 @@ def const_literal(ty: Type, value: int | float | bool) -> str:
     if ty is BOOL:
         return "true" if value else "false"
     return str(int(value))
-
-
-def slot_payload_word(ty: Type, value: int | float | bool) -> int:
-    """The payload word of a constant (signed i64), as stored in a slot."""
-    if ty is F64:
-        return float_to_bits(value)  # type: ignore[arg-type]
-    return int(value)
 
 
 @dataclass
@@ -125,7 +119,7 @@ class _Lowerer:
         self.reachable = list(self.doms.order)
         self.names: dict[Value, str] = {}
         # Labels and values share LLVM's local namespace: every name goes through _unique.
-        self.used_names: set[str] = {"fp", "start", "base", "frame"}
+        self._unique = Namer({"fp", "start", "base", "frame"})
         self.iter_names: dict[str, str] = {}
         self.tmp = 0
         self.libm: set[str] = set()
@@ -142,19 +136,11 @@ class _Lowerer:
         preds = predecessors(fn)
         self.npreds = {blk: sum(1 for p in preds.get(blk, []) if self.doms.reachable(p)) for blk in self.reachable}
         self.npreds[fn.entry] = self.npreds.get(fn.entry, 0) + 1  # the edge from `start`
-        self.block_label = {blk: self._unique("b." + blk.name if _NAME_OK.match(blk.name) else f"b{len(self.used_names)}")
+        self.block_label = {blk: self._unique("b." + blk.name if _NAME_OK.match(blk.name) else f"b{len(self._unique)}")
                             for blk in self.reachable}
         self.plan_exits()
 
     # -- names -----------------------------------------------------------------------------------
-    def _unique(self, base: str) -> str:
-        name, k = base, 0
-        while name in self.used_names:
-            k += 1
-            name = f"{base}.{k}"
-        self.used_names.add(name)
-        return name
-
     def new_tmp(self) -> str:
         self.tmp += 1
         return f"%.{self.tmp}"
@@ -253,9 +239,7 @@ class _Lowerer:
     # -- the function ----------------------------------------------------------------------------
     def lower(self) -> Lowered:
         fn = self.fn
-        for op in fn.ops():
-            if op.opcode in RESERVED_OPS:
-                raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the llvm backend")
+        reject_reserved(fn, "llvm")
         self.out.append(self.cur)
         if self.base_cell is not None:
             # The memory can move when it grows (between calls, never during one): load its base.
@@ -371,7 +355,7 @@ class _Lowerer:
             self.emit(f"store i64 {int(TYPE_TAG[v.type])}, ptr {self.slot_ptr(slot, 0)}, align 8")
             p_val = self.slot_ptr(slot, SLOT_PAYLOAD)
             if isinstance(v, Const):
-                self.emit(f"store i64 {slot_payload_word(v.type, v.value)}, ptr {p_val}, align 8")
+                self.emit(f"store i64 {payload_word(v.type, v.value)}, ptr {p_val}, align 8")
             elif v.type is BOOL:
                 self.emit(f"store i64 {self.inst(f'zext i1 {self.ref(v)} to i64')}, ptr {p_val}, align 8")
             else:
@@ -517,11 +501,9 @@ class _Lowerer:
         return self.inst(f"select i1 {is_neg}, i64 {neg}, i64 {a}")
 
     def op_floordiv_i64(self, op: Op, a: str, b: str) -> str:
-        c = int(b) if _INT.match(b) else None
+        c = const_of(op.args[1])
         if c is not None and c > 0:
-            # A positive constant divisor: no guard; a power of two is an arithmetic shift.
-            if c & (c - 1) == 0:
-                return self.inst(f"ashr i64 {a}, {c.bit_length() - 1}")
+            # A positive constant divisor: no guard (powers of two are shifts already: constfold).
             q = self.inst(f"sdiv i64 {a}, {c}")
             r = self.inst(f"srem i64 {a}, {c}")
             dec = self.inst(f"sext i1 {self.inst(f'icmp slt i64 {r}, 0')} to i64")
@@ -544,11 +526,9 @@ class _Lowerer:
         return self.inst(f"add i64 {q}, {dec}")
 
     def op_mod_i64(self, op: Op, a: str, b: str) -> str:
-        c = int(b) if _INT.match(b) else None
+        c = const_of(op.args[1])
         if c is not None and c > 0:
-            # A positive constant modulus: the result is in [0, c); a power of two is a mask.
-            if c & (c - 1) == 0:
-                return self.inst(f"and i64 {a}, {c - 1}")
+            # A positive constant modulus: the result is in [0, c) (powers of two are masks already: constfold).
             r = self.inst(f"srem i64 {a}, {c}")
             fix = self.inst(f"select i1 {self.inst(f'icmp slt i64 {r}, 0')}, i64 {c}, i64 0")
             return self.inst(f"add i64 {r}, {fix}")
@@ -762,7 +742,7 @@ class _Lowerer:
         inside = self.inst(f"icmp ult i64 {k}, {n}")  # 0 <= k < n, as n >= 0
         self.guard_exit(self.inst(f"xor i1 {inside}, true"), op.snapshot)  # type: ignore[arg-type]
         items = self.inst(f"load i64, ptr {self.mem_ptr(p, LIST_ITEMS)}, align 8, !invariant.load !1")
-        scaled = self.inst(f"shl i64 {k}, 4")
+        scaled = self.inst(f"shl i64 {k}, {CELL_SHIFT}")
         return self.inst(f"add i64 {items}, {scaled}")
 
     def op_list_get(self, op: Op, p: str, i: str) -> str:
@@ -831,7 +811,7 @@ _FCMP = {
 def _pair_key(slot: int, v: Value | Const) -> tuple:
     """Identity of a snapshot entry: equal keys store the same thing into the same slot."""
     if isinstance(v, Const):
-        return (slot, str(v.type), 1, slot_payload_word(v.type, v.value))
+        return (slot, str(v.type), 1, payload_word(v.type, v.value))
     return (slot, str(v.type), 0, v.name)
 
 

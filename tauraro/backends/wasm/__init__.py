@@ -1,4 +1,4 @@
-"""The WebAssembly backend ("cranelift", the default): IR -> WAT (lower.py) -> Cranelift via wasmtime (runtime.py)."""
+"""The WebAssembly backend ("cranelift", the default): IR -> WAT (lower.py) -> Cranelift via wasmtime (engine.py)."""
 from __future__ import annotations
 
 import shutil
@@ -11,15 +11,13 @@ from typing import Any
 import wasmtime
 
 from ...errors import InternalJitError
-from ...jit.deopt import Snapshot
-from ...jit.ir import LoopFunction
+from ...jit.ir import LoopFunction, Snapshot
 from ...jit.irtext import print_function
 from ...jit.layout import DEFAULT_SIZE, HDR_EXIT, HDR_ITERATIONS, LinearMemory
 from ...jit.reasons import ExitReason
-from ..base import HOST_TARGET, Backend, CompiledLoop, canonical_target
+from ..base import HOST_TARGET, Backend, BackendCompileError, CompiledLoop, canonical_target
 from .cache import ModuleCache, default_cache_dir
-from .lower import BackendCompileError, lower
-from .runtime import (
+from .engine import (
     CALL_UNCHECKED,
     TRAP_INTERRUPT,
     Entry,
@@ -29,6 +27,7 @@ from .runtime import (
     take_error,
     take_trap,
 )
+from .lower import lower
 
 __all__ = ["WasmBackend", "WasmCompiledLoop", "BackendCompileError"]
 
@@ -38,7 +37,7 @@ STORE_BYTES = 9600  # RSS of one Store with one instance (2,000 kept vs dropped,
 
 
 class WasmCompiledLoop(CompiledLoop):
-    """One instantiated module; `run` is the lean ctypes call (see runtime.Entry)."""
+    """One instantiated module; `run` is the lean ctypes call (see engine.Entry)."""
 
     def __init__(self, backend: WasmBackend, fn: LoopFunction, memory: WasmLinearMemory, module: wasmtime.Module,
                  loop_store: LoopStore, wat: str | None, cache_hit: bool, compile_seconds: float,
@@ -70,7 +69,7 @@ class WasmCompiledLoop(CompiledLoop):
             if code == TRAP_INTERRUPT and self.interrupt_exit is not None:
                 # Epoch deadline: nothing was written (exits write last), so resume at the loop entry.
                 self.loop_store.reset_deadline()
-                q = self.memory._q
+                q = self.memory.words
                 q[(frame + HDR_EXIT) >> 3] = self.interrupt_exit
                 q[(frame + HDR_ITERATIONS) >> 3] = 0
                 return self.interrupt_exit
@@ -81,7 +80,7 @@ class WasmCompiledLoop(CompiledLoop):
 
     def release(self) -> None:
         # Dropping the loop's own Store frees its instance (wasmtime frees instances only with their
-        # store) and, once nothing else holds the module, the machine code (runtime.py docstring).
+        # store) and, once nothing else holds the module, the machine code (engine.py docstring).
         self.run = self._released  # type: ignore[method-assign] # first: never call into a dropped store
         self.entry = None  # type: ignore[assignment]
         self.loop_store = None  # type: ignore[assignment]

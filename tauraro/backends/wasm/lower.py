@@ -44,43 +44,41 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ...jit.analysis import Dominators, is_back_edge, reverse_postorder
 from ...jit.ir import (
     BOOL,
     F64,
     I64,
     PTR,
-    RESERVED_OPS,
     TYPE_TAG,
-    Block,
-    Const,
     LoopFunction,
     Op,
     Type,
     Value,
+    const_of,
 )
 from ...jit.irtext import format_op
 from ...jit.layout import (
+    CELL_SHIFT,
     HDR_EXIT,
     HDR_INTERRUPT,
     HDR_ITERATIONS,
     HEADER_SIZE,
     I64_MAX,
     I64_MIN,
+    LIST_DIRTY,
+    LIST_ITEMS,
+    LIST_LEN,
     SLOT_PAYLOAD,
     SLOT_SIZE,
+    SLOT_TAG,
+    TWO_53,
     float_to_bits,
 )
-
-# A `while` header is copied to its latches only if it is this small (ops, terminator excluded).
-ROTATE_LIMIT = 32
+from ..base import BackendCompileError
+from ..common import Namer, exit_stores, reject_reserved
+from .structure import Edge, Node, build_cfg, sanitize
 
 WASM_TYPE = {I64: "i64", F64: "f64", BOOL: "i32", PTR: "i32"}  # PTR: a byte offset (wasm address)
-TWO_53 = 2**53
-
-
-class BackendCompileError(Exception):
-    """The wasm backend cannot compile this LoopFunction (e.g. irreducible control flow)."""
 
 
 @dataclass
@@ -93,9 +91,7 @@ class LoweredModule:
 
 def lower(fn: LoopFunction) -> LoweredModule:
     """Translate `fn` to a WAT module; NotImplementedError for reserved ops, BackendCompileError if unstructurable."""
-    for op in fn.ops():
-        if op.opcode in RESERVED_OPS:
-            raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the cranelift backend")
+    reject_reserved(fn, "cranelift")
     # Emission recurses along the dominator tree (a few frames per nested if/merge); deep nesting
     # is legal IR, so allow more depth than the default while lowering, and fail cleanly beyond it.
     limit = sys.getrecursionlimit()
@@ -130,73 +126,6 @@ def const_instr(ty: Type, value: int | float | bool) -> str:
     return f"i32.const {1 if value else 0}"
 
 
-def payload_bits(ty: Type, value: int | float | bool) -> int:
-    """The slot payload word for a constant (what an exit stores)."""
-    if ty is F64:
-        return float_to_bits(value)  # type: ignore[arg-type]
-    return int(value)
-
-
-# -- the abstract CFG -------------------------------------------------------------------------------
-
-
-class _Node:
-    """A unit of emitted code: an IR block, or a copy of a rotated loop header placed at its latches."""
-
-    __slots__ = ("block", "label", "edges", "rpo", "idom", "children", "merge", "header", "index")
-
-    def __init__(self, block: Block, label: str, index: int) -> None:
-        self.block = block
-        self.label = label
-        self.index = index
-        self.edges: list[_Edge] = []
-        self.rpo = -1
-        self.idom: _Node | None = None
-        self.children: list[_Node] = []
-        self.merge = False
-        self.header = False
-
-
-@dataclass(eq=False)
-class _Edge:
-    """A CFG edge: to a node, or straight to an exit snapshot (`exit` set, `dest` None)."""
-
-    args: list[Value]
-    params: list[Value]
-    dest: _Node | None
-    exit: int | None
-    counts: bool  # an IR back-edge: increments the iteration counter
-
-
-def _natural_loops(order: list[Block], doms: Dominators) -> dict[Block, set[Block]]:
-    """Header -> body blocks of each natural loop (merged per header).
-
-    Like analysis.natural_loops, but an edge is tested for being a back-edge only when it does not
-    go forward in reverse postorder, so a long chain of forward branches costs no dominator walks.
-    """
-    preds: dict[Block, list[Block]] = {blk: [] for blk in order}
-    for blk in order:
-        for succ in blk.successors:
-            preds[succ].append(blk)
-    loops: dict[Block, set[Block]] = {}
-    for src in order:
-        for hdr in src.successors:
-            if doms.index[hdr] <= doms.index[src] and is_back_edge(doms, src, hdr):
-                body = loops.setdefault(hdr, {hdr})
-                work = [src]
-                while work:
-                    blk = work.pop()
-                    if blk not in body:
-                        body.add(blk)
-                        work.extend(preds[blk])
-    return loops
-
-
-def _sanitize(name: str) -> str:
-    out = "".join(c if c.isalnum() or c in "_.-'" else "_" for c in name)
-    return out or "_"
-
-
 class _Lowering:
     def __init__(self, fn: LoopFunction) -> None:
         self.fn = fn
@@ -204,7 +133,7 @@ class _Lowering:
         self.depth = 2
         self.locals: dict[Value, str] = {}
         self.local_decls: list[tuple[str, str]] = []
-        self.used_names: set[str] = {"frame", "iters", "t0", "f0", "cell"}
+        self.names = Namer({"frame", "iters", "t0", "f0", "cell"})
         self.exits_used: dict[int, None] = {}  # ordered set of snapshots some branch leaves through
         self.imports: dict[str, None] = {}
         self.helpers: set[str] = set()
@@ -218,7 +147,7 @@ class _Lowering:
             for op in blk.ops:
                 if op.result is not None and not op.opcode.startswith("const."):
                     self._local(op.result)
-        entry = self._build_cfg()
+        entry = build_cfg(fn)
         body_start = len(self.lines)
         self._tree(entry)
         body = self.lines[body_start:]
@@ -226,144 +155,10 @@ class _Lowering:
         return LoweredModule(self._module(body), list(self.imports))
 
     def _local(self, v: Value) -> str:
-        name = _sanitize(v.name)
-        if name in self.used_names:
-            k = 1
-            while f"{name}.{k}" in self.used_names:
-                k += 1
-            name = f"{name}.{k}"
-        self.used_names.add(name)
+        name = self.names(sanitize(v.name))
         self.locals[v] = f"${name}"
         self.local_decls.append((f"${name}", WASM_TYPE[v.type]))
         return self.locals[v]
-
-    # -- CFG construction, rotation, structure ---------------------------------------------------------
-    def _build_cfg(self) -> _Node:
-        fn = self.fn
-        doms = Dominators(fn)
-        reachable = reverse_postorder(fn)
-        nodes: dict[Block, _Node] = {}
-        all_nodes: list[_Node] = []
-
-        def new_node(blk: Block, label: str) -> _Node:
-            node = _Node(blk, label, len(all_nodes))
-            all_nodes.append(node)
-            return node
-
-        # An exit-only block (no parameters, just `exit !N`) is not a node: edges to it leave directly.
-        exit_only = {blk: blk.ops[0].snapshot for blk in reachable if not blk.params and len(blk.ops) == 1
-                     and blk.ops[0].opcode == "exit"}
-        labels: set[str] = set()
-        for blk in reachable:
-            if blk not in exit_only:
-                label = _sanitize(blk.name)
-                while label in labels:
-                    label += "_"
-                labels.add(label)
-                nodes[blk] = new_node(blk, label)
-        if fn.entry in exit_only:
-            nodes[fn.entry] = new_node(fn.entry, _sanitize(fn.entry.name))
-            del exit_only[fn.entry]
-
-        # Rotation: one copy of each small `while` header, shared by all of its latches.
-        rotated: dict[Block, _Node] = {}
-        for hdr, body in _natural_loops(reachable, doms).items():
-            term = hdr.terminator
-            if hdr is fn.entry or term is None or term.opcode != "br" or len(hdr.ops) - 1 > ROTATE_LIMIT:
-                continue
-            inside = [t.block in body for t in term.targets]
-            if inside.count(True) != 1 or any(t.block is hdr for t in term.targets):
-                continue
-            label = f"{nodes[hdr].label}.rot"
-            while label in labels:
-                label += "_"
-            labels.add(label)
-            rotated[hdr] = new_node(hdr, label)
-
-        for node in all_nodes:
-            term = node.block.terminator
-            assert term is not None, f"block {node.block.name} has no terminator"
-            for t in term.targets:
-                # Only an edge that does not go forward in RPO can be a back-edge (avoids a walk to the root).
-                back = doms.index[t.block] <= doms.index[node.block] and is_back_edge(doms, node.block, t.block)
-                if t.block in exit_only:
-                    dest, ex = None, exit_only[t.block]
-                elif back and t.block in rotated:
-                    dest, ex = rotated[t.block], None
-                else:
-                    dest, ex = nodes[t.block], None
-                node.edges.append(_Edge(list(t.args), list(t.block.params), dest, ex, back))
-        self._structure(nodes[fn.entry], all_nodes)
-        return nodes[fn.entry]
-
-    def _structure(self, entry: _Node, all_nodes: list[_Node]) -> None:
-        # Reverse postorder (iterative DFS) and a reducibility check on retreating edges.
-        order: list[_Node] = []
-        state: dict[_Node, int] = {entry: 1}  # 1 on the DFS stack, 2 finished
-        stack: list[tuple[_Node, int]] = [(entry, 0)]
-        retreating: list[tuple[_Node, _Node]] = []
-        while stack:
-            node, k = stack.pop()
-            succs = [e.dest for e in node.edges if e.dest is not None]
-            if k < len(succs):
-                stack.append((node, k + 1))
-                nxt = succs[k]
-                st = state.get(nxt)
-                if st is None:
-                    state[nxt] = 1
-                    stack.append((nxt, 0))
-                elif st == 1:
-                    retreating.append((node, nxt))
-            else:
-                state[node] = 2
-                order.append(node)
-        order.reverse()
-        for k, node in enumerate(order):
-            node.rpo = k
-        preds: dict[_Node, list[_Node]] = {n: [] for n in order}
-        for n in order:
-            for e in n.edges:
-                if e.dest is not None:
-                    preds[e.dest].append(n)
-        # Dominators (Cooper, Harvey, Kennedy) on the abstract graph.
-        entry.idom = entry
-        changed = True
-        while changed:
-            changed = False
-            for n in order[1:]:
-                done = [p for p in preds[n] if p.idom is not None]
-                new = done[0]
-                for p in done[1:]:
-                    a, b = p, new
-                    while a is not b:
-                        while a.rpo > b.rpo:
-                            a = a.idom  # type: ignore[assignment]
-                        while b.rpo > a.rpo:
-                            b = b.idom  # type: ignore[assignment]
-                    new = a
-                if n.idom is not new:
-                    n.idom = new
-                    changed = True
-        for n in order[1:]:
-            n.idom.children.append(n)  # type: ignore[union-attr]
-        for src, dst in retreating:
-            if not self._dominates(dst, src):
-                raise BackendCompileError(
-                    f"{self.fn.name}: irreducible control flow ({src.block.name} -> {dst.block.name}); "
-                    "the cranelift backend needs natural loops")
-            dst.header = True
-        for n in order:
-            forward = sum(1 for p in preds[n] if not (p.rpo >= n.rpo and self._dominates(n, p)))
-            n.merge = forward >= 2
-
-    @staticmethod
-    def _dominates(a: _Node, b: _Node) -> bool:
-        while True:
-            if b is a:
-                return True
-            if b.idom is b or b.idom is None:
-                return False
-            b = b.idom
 
     # -- emission: structure ---------------------------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -380,7 +175,7 @@ class _Lowering:
         self.depth -= 1
         self.emit("end")
 
-    def _tree(self, x: _Node) -> None:
+    def _tree(self, x: Node) -> None:
         merges = sorted((c for c in x.children if c.merge), key=lambda n: n.rpo, reverse=True)
         if x.header:
             self._open(f"loop $L_{x.label}")
@@ -389,7 +184,7 @@ class _Lowering:
         else:
             self._within(x, merges)
 
-    def _within(self, x: _Node, merges: list[_Node]) -> None:
+    def _within(self, x: Node, merges: list[Node]) -> None:
         if merges:
             y = merges[0]
             self._open(f"block $B_{y.label}")
@@ -402,7 +197,7 @@ class _Lowering:
             self._op(op)
         self._terminator(x)
 
-    def _terminator(self, x: _Node) -> None:
+    def _terminator(self, x: Node) -> None:
         term = x.block.terminator
         assert term is not None
         self.emit(f";; {format_op(term)}")
@@ -437,7 +232,7 @@ class _Lowering:
             self._edge(x, other)
             self._close()
 
-    def _simple(self, x: _Node, e: _Edge) -> str | None:
+    def _simple(self, x: Node, e: Edge) -> str | None:
         """The label if taking `e` is a single `br` (nothing to assign, no counting), else None."""
         if e.counts or any(a is not p for a, p in zip(e.args, e.params)):
             return None
@@ -449,7 +244,7 @@ class _Lowering:
             return f"$B_{e.dest.label}"
         return None
 
-    def _edge(self, x: _Node, e: _Edge) -> None:
+    def _edge(self, x: Node, e: Edge) -> None:
         moves = [(a, p) for a, p in zip(e.args, e.params) if a is not p]
         for a, _ in moves:
             self.emit(self.get(a))
@@ -528,7 +323,7 @@ class _Lowering:
         self.guard(op)
 
     def op_poll(self, op: Op) -> None:
-        # One load and a test per back-edge: measured cheaper than wasmtime's epoch checks (runtime.py).
+        # One load and a test per back-edge: measured cheaper than wasmtime's epoch checks (engine.py).
         self.ins("local.get $frame", f"i64.load offset={HDR_INTERRUPT}", "i64.const 0", "i64.ne")
         self.guard(op)
 
@@ -543,9 +338,9 @@ class _Lowering:
     # i64 arithmetic with exact overflow checks
     def op_add_i64(self, op: Op) -> None:
         x, y = op.args
-        if self._const_of(x) is not None and self._const_of(y) is None:
+        if const_of(x) is not None and const_of(y) is None:
             x, y = y, x
-        k = self._const_of(y)
+        k = const_of(y)
         if k is not None:
             self._add_const(op, x, k)
             return
@@ -569,7 +364,7 @@ class _Lowering:
         self.put(op)
 
     def op_sub_i64(self, op: Op) -> None:
-        k = self._const_of(op.args[1])
+        k = const_of(op.args[1])
         if k is not None and k != I64_MIN:
             self._add_const(op, op.args[0], -k)
             return
@@ -603,17 +398,10 @@ class _Lowering:
         self.ins("i64.const 0", a, "i64.sub", a, a, "i64.const 0", "i64.lt_s", "select")
         self.put(op)
 
-    def _const_of(self, v: Value) -> int | None:
-        return v.op.attrs["value"] if v.op is not None and v.op.opcode == "const.i64" else None
-
     def op_floordiv_i64(self, op: Op) -> None:
         a, b = map(self.get, op.args)
         r = self.locals[op.result]  # type: ignore[index]
-        k = self._const_of(op.args[1])
-        if k is not None and k > 0 and k & (k - 1) == 0:
-            self.ins(a, f"i64.const {k.bit_length() - 1}", "i64.shr_s")  # floor division by 2**n is a shift
-            self.put(op)
-            return
+        k = const_of(op.args[1])
         if k is None or k in (0, -1):
             # Exit on b == 0, and on (-2**63) // -1 (does not fit; i64.div_s would trap).
             self.ins(b, "i64.eqz", a, f"i64.const {I64_MIN}", "i64.eq", b, "i64.const -1", "i64.eq", "i32.and", "i32.or")
@@ -632,11 +420,7 @@ class _Lowering:
 
     def op_mod_i64(self, op: Op) -> None:
         a, b = map(self.get, op.args)
-        k = self._const_of(op.args[1])
-        if k is not None and k > 0 and k & (k - 1) == 0:
-            self.ins(a, f"i64.const {k - 1}", "i64.and")  # floor modulo by 2**n is a mask
-            self.put(op)
-            return
+        k = const_of(op.args[1])
         if k is None or k == 0:
             self.ins(b, "i64.eqz")
             self.guard(op)
@@ -663,7 +447,7 @@ class _Lowering:
 
     def op_lshift_i64(self, op: Op) -> None:
         a, n = map(self.get, op.args)
-        k = self._const_of(op.args[1])
+        k = const_of(op.args[1])
         if k is not None and 0 <= k < 64:
             # (a << k) >> k != a: bits (or the sign) were shifted out.
             self.ins(a, n, "i64.shl", n, "i64.shr_s", a, "i64.ne")
@@ -682,7 +466,7 @@ class _Lowering:
 
     def op_rshift_i64(self, op: Op) -> None:
         a, n = map(self.get, op.args)
-        k = self._const_of(op.args[1])
+        k = const_of(op.args[1])
         if k is not None and k >= 0:
             self.ins(a, f"i64.const {min(k, 63)}", "i64.shr_s")
             self.put(op)
@@ -773,49 +557,50 @@ class _Lowering:
         self._to_int_checked(op, None)
 
     # lists in linear memory (tauraro/jit/lists.py): P+0 length, P+16 items offset, P+24 dirty word,
-    # cell k at items + 16k (tag word, payload word). Lengths and item offsets never change while
+    # cell k at items + (k << CELL_SHIFT) (tag word, payload word; layout.py). Lengths and item offsets never change while
     # compiled code runs; Cranelift keeps the loads cheap (they hit L1), the IR may hoist list.len.
     def op_load_ptr(self, op: Op) -> None:
         self.ins("local.get $frame", f"i64.load offset={_payload(op.attrs['slot'])}", "i32.wrap_i64")
         self.put(op)
 
     def op_list_len(self, op: Op) -> None:
-        self.ins(self.get(op.args[0]), "i64.load offset=0")
+        self.ins(self.get(op.args[0]), f"i64.load offset={LIST_LEN}")
         self.put(op)
 
     def _list_cell(self, op: Op) -> None:
         """Leave the address of cell `index` in $cell; exit unless 0 <= index (+ len if negative) < len."""
         p, i = map(self.get, op.args[:2])
         # Python's negative index fix-up, then one unsigned compare covers both ends of the range.
-        self.ins(i, p, "i64.load offset=0", "i64.const 0", i, "i64.const 0", "i64.lt_s", "select", "i64.add",
-                 "local.tee $t0", p, "i64.load offset=0", "i64.ge_u")
+        self.ins(i, p, f"i64.load offset={LIST_LEN}", "i64.const 0", i, "i64.const 0", "i64.lt_s", "select", "i64.add",
+                 "local.tee $t0", p, f"i64.load offset={LIST_LEN}", "i64.ge_u")
         self.guard(op)
-        self.ins(p, "i64.load offset=16", "i32.wrap_i64", "local.get $t0", "i32.wrap_i64", "i32.const 4", "i32.shl",
+        self.ins(p, f"i64.load offset={LIST_ITEMS}", "i32.wrap_i64", "local.get $t0", "i32.wrap_i64",
+                 f"i32.const {CELL_SHIFT}", "i32.shl",
                  "i32.add", "local.set $cell")
 
     def _list_get(self, op: Op, ty: Type) -> None:
         self._list_cell(op)
-        self.ins("local.get $cell", "i64.load offset=0", f"i64.const {int(TYPE_TAG[ty])}", "i64.ne")
+        self.ins("local.get $cell", f"i64.load offset={SLOT_TAG}", f"i64.const {int(TYPE_TAG[ty])}", "i64.ne")
         self.guard(op)
         if ty is F64:
-            self.ins("local.get $cell", "f64.load offset=8")
+            self.ins("local.get $cell", f"f64.load offset={SLOT_PAYLOAD}")
         elif ty is BOOL:
-            self.ins("local.get $cell", "i64.load offset=8", "i64.const 0", "i64.ne")
+            self.ins("local.get $cell", f"i64.load offset={SLOT_PAYLOAD}", "i64.const 0", "i64.ne")
         else:
-            self.ins("local.get $cell", "i64.load offset=8")
+            self.ins("local.get $cell", f"i64.load offset={SLOT_PAYLOAD}")
         self.put(op)
 
     def _list_set(self, op: Op, ty: Type) -> None:
         self._list_cell(op)
         value = self.get(op.args[2])
-        self.ins("local.get $cell", f"i64.const {int(TYPE_TAG[ty])}", "i64.store offset=0", "local.get $cell", value)
+        self.ins("local.get $cell", f"i64.const {int(TYPE_TAG[ty])}", f"i64.store offset={SLOT_TAG}", "local.get $cell", value)
         if ty is F64:
-            self.ins("f64.store offset=8")
+            self.ins(f"f64.store offset={SLOT_PAYLOAD}")
         elif ty is BOOL:
-            self.ins("i64.extend_i32_u", "i64.store offset=8")
+            self.ins("i64.extend_i32_u", f"i64.store offset={SLOT_PAYLOAD}")
         else:
-            self.ins("i64.store offset=8")
-        self.ins(self.get(op.args[0]), "i64.const 1", "i64.store offset=24")  # the dirty word: mirror back out
+            self.ins(f"i64.store offset={SLOT_PAYLOAD}")
+        self.ins(self.get(op.args[0]), "i64.const 1", f"i64.store offset={LIST_DIRTY}")  # the dirty word: mirror back out
 
     def op_list_get_i64(self, op: Op) -> None:
         self._list_get(op, I64)
@@ -840,15 +625,14 @@ class _Lowering:
         snap = self.fn.snapshots[n]
         pad = "  " * 2
         out = [f"{pad};; exit {n}: {snap.reason} pc={snap.resume_pc} line={snap.line}"]
-        for slot, v in sorted(snap.slots.items()):
+        for slot, tag, v, word in exit_stores(snap):
             base = HEADER_SIZE + SLOT_SIZE * slot
             out.append(f"{pad}local.get $frame")
-            out.append(f"{pad}i64.const {int(TYPE_TAG[v.type])}")
+            out.append(f"{pad}i64.const {int(tag)}")
             out.append(f"{pad}i64.store offset={base}")
             out.append(f"{pad}local.get $frame")
-            if isinstance(v, Const) or (v.op is not None and v.op.opcode.startswith("const.")):
-                value = v.value if isinstance(v, Const) else v.op.attrs["value"]  # type: ignore[union-attr]
-                out.append(f"{pad}i64.const {payload_bits(v.type, value)}")  # exact bits, NaN payload too
+            if word is not None:
+                out.append(f"{pad}i64.const {word}")  # exact bits, NaN payload too
                 out.append(f"{pad}i64.store offset={base + SLOT_PAYLOAD}")
             elif v.type is F64:
                 out.append(f"{pad}local.get {self.locals[v]}")

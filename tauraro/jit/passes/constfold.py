@@ -6,6 +6,10 @@ Rules (all exact for every input, NaN and -0.0 included):
 * guard.true/guard.false on a constant that passes are deleted; `br` on a constant becomes `jump`;
 * i64 identities only: x+0, 0+x, x-0, x*1, 1*x, x<<0, x>>0 -> x; x*0 -> 0; select on a constant;
   not(not x) -> x. No float identities (x*1.0 may change a NaN's payload, x+0.0 turns -0.0 into 0.0);
+* strength reduction by a constant power of two 2**k (exact for Python's floor semantics, negative
+  x included): mod.i64 x, 2**k -> and.i64 x, 2**k-1; floordiv.i64 x, 2**k -> rshift.i64 x, k. The
+  shift keeps the division's snapshot (a guard op needs one) but cannot exit: k >= 0. The
+  lowerings then see an ordinary constant mask or shift and need no divisor tricks of their own;
 * a block parameter whose incoming arguments are all one value v (or itself) is replaced by v.
 """
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..analysis import predecessors, replace_uses, reverse_postorder
-from ..ir import CONST_OP_FOR, CONST_OPS, CSE_OPS, Block, LoopFunction, Op, Target, Value
+from ..ir import CONST_OP_FOR, CONST_OPS, CSE_OPS, Block, LoopFunction, Op, Target, Value, const_of, make_op
 from ..semantics import FAIL, SEMANTICS
 
 _ZERO_IDENTITY = {"add.i64", "wadd.i64", "sub.i64", "wsub.i64", "lshift.i64", "rshift.i64"}
@@ -32,12 +36,10 @@ def run(fn: LoopFunction) -> LoopFunction:
 
 
 def _const_of(v: Value, mapping: dict[Value, Value]) -> Any:
+    """const_of(v) after the replacements this pass has made so far."""
     while v in mapping:
         v = mapping[v]
-    op = v.op
-    if op is not None and op.opcode in CONST_OPS:
-        return op.attrs["value"]
-    return None
+    return const_of(v)
 
 
 def _fold_block(fn: LoopFunction, blk: Block, mapping: dict[Value, Value]) -> None:
@@ -49,6 +51,7 @@ def _fold_block(fn: LoopFunction, blk: Block, mapping: dict[Value, Value]) -> No
         elif op.opcode in CSE_OPS and op.opcode not in CONST_OPS and op.opcode in SEMANTICS:
             if not _fold_op(op, mapping):
                 continue  # deleted
+            _reduce_strength(fn, op, mapping, kept)
         kept.append(op)
     blk.ops = kept
 
@@ -98,6 +101,31 @@ def _identity(op: Op, consts: list[Any]) -> Value | int | None:
     if name == "not.bool" and args[0].op is not None and args[0].op.opcode == "not.bool":
         return args[0].op.args[0]
     return None
+
+
+def _reduce_strength(fn: LoopFunction, op: Op, mapping: dict[Value, Value], kept: list[Op]) -> None:
+    """Rewrite a division or modulo by a constant power of two (module docstring); a new constant
+    operand is appended to `kept` just before `op`."""
+    if op.opcode not in _POWER_OF_TWO_REWRITES:
+        return
+    c = _const_of(op.args[1], mapping)
+    if c is None or c <= 0 or c & (c - 1):
+        return
+    opcode, operand, keeps_snapshot = _POWER_OF_TWO_REWRITES[op.opcode](c)
+    const = make_op(fn, "const.i64", (), {"value": operand}, None, (), "mask" if opcode == "and.i64" else "shift")
+    const.block = op.block
+    kept.append(const)
+    op.opcode = opcode
+    op.args = [op.args[0], const.result]  # type: ignore[list-item]
+    if not keeps_snapshot:
+        op.snapshot = None
+
+
+# opcode -> (divisor 2**k -> (new opcode, its constant operand, whether it keeps a snapshot))
+_POWER_OF_TWO_REWRITES = {
+    "mod.i64": lambda c: ("and.i64", c - 1, False),
+    "floordiv.i64": lambda c: ("rshift.i64", c.bit_length() - 1, True),
+}
 
 
 def _make_const(op: Op, value: Any) -> None:

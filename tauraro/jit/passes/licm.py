@@ -18,7 +18,6 @@ Loops without a preheader get one (a new block `<header>.pre` taking the header'
 from __future__ import annotations
 
 from ..analysis import Dominators, Loop, natural_loops, predecessors
-from ..deopt import Snapshot
 from ..ir import (
     CSE_OPS,
     EFFECT_OPS,
@@ -28,6 +27,7 @@ from ..ir import (
     Block,
     LoopFunction,
     Op,
+    Snapshot,
     Target,
     Value,
 )

@@ -10,7 +10,7 @@ compiled in, so a memory that moves when it grows needs no recompile. Code for a
 the emulated check) takes the base as an argument instead: ``entry(base, frame_offset)``.
 
 Choices, measured on x86-64 (znver5) with llvmlite 0.50 / LLVM 22 by
-``python -m tauraro.backends.llvm.bench``:
+``python -m bench.llvm_backend``:
 
 * Entry: one argument, typed c_void_p (the cheapest ctypes conversion). Each argument costs
   60-100 ns (0 args 83 ns, 1 c_void_p 140 ns, 1 c_int64 177 ns, 2 arguments 190-270 ns per raw
@@ -43,13 +43,10 @@ from typing import Any
 import llvmlite.binding as llvm
 
 from ...jit.ir import LIBM_FUNCTIONS, LoopFunction
-from ...jit.layout import LinearMemory
-from ..base import HOST_TARGET, TARGET_TRIPLES, CompiledLoop, canonical_target, reject_reserved
-from . import BackendCompileError, LLVMBackend
+from ..base import TARGET_TRIPLES, BackendCompileError
 from .lower import lower
 
-__all__ = ["Engine", "LLVMCompiledLoop", "LLVMBackend", "BackendCompileError", "get_engine", "aarch64_asm",
-           "aarch64_object", "AARCH64_TRIPLE"]
+__all__ = ["Engine", "Build", "get_engine", "aarch64_asm", "aarch64_object", "AARCH64_TRIPLE", "FIXED_BASE_PROTO"]
 
 AARCH64_TRIPLE = TARGET_TRIPLES["aarch64"]
 # C prototype of a compiled loop: i64 entry(i64 frame), the base read from the memory's base cell.
@@ -174,7 +171,6 @@ class Engine:
         `base_cell`: the address of the word holding the memory's base (compiled in: entry takes
         the frame offset only), or None (entry takes the base and the frame offset).
         """
-        reject_reserved(fn, "llvm")
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
         symbol = symbol or f"tauraro_loop_{next(self._counter)}"
@@ -307,80 +303,6 @@ def get_engine() -> Engine:
     if _engine is None:
         _engine = Engine()
     return _engine
-
-
-def _released(*_args: Any) -> int:
-    raise RuntimeError("compiled loop was released")
-
-
-class LLVMCompiledLoop(CompiledLoop):
-    """Native code for one loop. `run(frame_offset)` calls it through a cached ctypes pointer."""
-
-    def __init__(self, backend: LLVMBackend, fn: LoopFunction, memory: LinearMemory, build: Build,
-                 address: int, handle: Any) -> None:
-        super().__init__(backend, fn, memory)
-        self.symbol = build.symbol
-        self.address = address
-        self.compile_seconds = dict(build.seconds)
-        self.ir_opt = backend.ir_opt
-        self.codegen_opt = backend.codegen_opt
-        self._handle = handle
-        if build.base_cell is None:
-            raise BackendCompileError(f"{fn.name}: code that takes the base as an argument is not for this process")
-        self.base_cell = build.base_cell
-        self.code_bytes = handle.size  # machine code kept while the loop lives (the code budget)
-        self._cfunc = FIXED_BASE_PROTO(address)
-        self.run = self._cfunc  # type: ignore[method-assign] # the ctypes call itself: no Python frame
-
-    def run(self, frame_offset: int) -> int:  # replaced per instance by the ctypes function itself
-        """Execute on the window at `frame_offset`; returns the exit number."""
-        return self._cfunc(frame_offset)
-
-    def release(self) -> None:
-        if self._handle is not None:
-            self.run = _released  # type: ignore[method-assign] # before unmapping: never call freed code
-            self._cfunc = None
-            self._handle.free()
-            self._handle = None
-        super().release()
-
-    def dump(self, kind: str, target: str | None = None) -> str:
-        """"ir", "llvm" (LLVM IR before and after optimisation) or "asm" (host, or target="aarch64")."""
-        if kind == "ir":
-            return str(self.fn)
-        engine = get_engine()
-        triple = _triple_for(target)
-        base = self.base_cell if triple is None else None
-        if kind == "llvm":
-            before = engine.build(self.fn, symbol=self.symbol, ir_opt=0, emit=False, triple=triple, base_cell=base)
-            after = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple, base_cell=base)
-            opt = f"IR pipeline -O{self.ir_opt}" if self.ir_opt else "no IR pipeline; codegen optimises"
-            return (f"; ---- LLVM IR before optimisation\n{before.text}\n"
-                    f"; ---- LLVM IR after optimisation ({opt}, codegen -O{self.codegen_opt})\n{after.module}")
-        if kind == "asm":
-            b = engine.build(self.fn, symbol=self.symbol, ir_opt=self.ir_opt, emit=False, triple=triple, base_cell=base)
-            return engine.assembly(b.module, triple, self.codegen_opt)
-        return super().dump(kind)
-
-
-def _triple_for(target: str | None) -> str | None:
-    """The LLVM triple of a --target name; None for this machine (its CPU and features)."""
-    if target is None:
-        return None
-    name = canonical_target(target)
-    if name == HOST_TARGET:
-        return None
-    if name not in TARGET_TRIPLES:
-        raise ValueError(f"the llvm backend emits no code for {target!r} (valid: {', '.join(sorted(TARGET_TRIPLES))})")
-    return TARGET_TRIPLES[name]
-
-
-def compile_loop(backend: LLVMBackend, fn: LoopFunction, memory: LinearMemory) -> LLVMCompiledLoop:
-    """Compile and install `fn` for `memory` (the LLVMBackend.compile implementation)."""
-    engine = get_engine()
-    build = engine.build(fn, ir_opt=backend.ir_opt, codegen_opt=backend.codegen_opt, base_cell=memory.base_cell_address)
-    address, handle = engine.load(build)
-    return LLVMCompiledLoop(backend, fn, memory, build, address, handle)
 
 
 def aarch64_asm(fn: LoopFunction, *, ir_opt: int = DEFAULT_IR_OPT, codegen_opt: int = DEFAULT_CODEGEN_OPT) -> str:

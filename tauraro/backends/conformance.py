@@ -2,7 +2,7 @@
 
 Every backend must give, for every case and input, the same exit number and the same frame
 window bytes as the IR interpreter (any NaN payload matches any NaN). Backend authors can run
-``python -m tauraro.jit.conformance BACKEND`` while developing; tests/backends runs it in CI.
+``python -m tauraro.backends.conformance BACKEND`` while developing; tests/backends runs it in CI.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .ir import (
+from ..jit.ir import (
     BOOL,
     CONST_OPS,
     F64,
@@ -25,9 +25,8 @@ from .ir import (
     Type,
     Value,
 )
-from .irinterp import IRInterpreter
-from .irtext import print_function
-from .layout import (
+from ..jit.irtext import print_function
+from ..jit.layout import (
     HEADER_SIZE,
     I64_MAX,
     I64_MIN,
@@ -38,8 +37,9 @@ from .layout import (
     box,
     frame_size,
 )
-from .reasons import ExitReason
-from .semantics import SEMANTICS
+from ..jit.reasons import ExitReason
+from ..jit.semantics import SEMANTICS
+from .ir.interp import IRInterpreter
 
 I64_SAMPLES: tuple[int, ...] = (
     0, 1, -1, 2, -2, 3, -7, 63, 64, 65, 100, -100, 3037000499, 3037000500, -3037000500,
@@ -141,6 +141,72 @@ def const_cases() -> Iterator[Case]:
         out[len(values) + k] = Const(ty, v)
     b.exit(b.snapshot(5, out, ExitReason.LOOP_EXIT, 1))
     yield Case("consts", fn, [tuple([7] * len(values) * 2)])
+
+
+# Constant operands hit each lowering's special forms (folded literals, skipped guards, one-compare
+# overflow tests): zero, +-1, powers of two and their neighbours, the i64 extremes, NaN, -0.0.
+CONST_OPERANDS: dict[Type, tuple] = {
+    I64: (0, 1, -1, 2, 3, 8, -2, -8, 7, 63, 64, 2**62, I64_MIN, I64_MAX,
+          -3, -64, 100, 65535, 2**32, I64_MIN + 1),
+    F64: (0.0, -0.0, 1.0, -1.0, 0.5, 3.0, -2.5, math.inf, -math.inf, math.nan),
+    BOOL: (False, True),
+}
+BINARY_OPS = [n for n, d in OPS.items() if n in SEMANTICS and len(d.operands) == 2 and n not in CONST_OPS]
+UNARY_OPS = [n for n, d in OPS.items() if n in SEMANTICS and len(d.operands) == 1 and not n.startswith("guard.")]
+
+
+def _exit_reason(opcode: str) -> ExitReason:
+    return (OPS[opcode].exits or (ExitReason.UNSUPPORTED,))[0]
+
+
+def const_operand_cases(opcode: str) -> Iterator[Case]:
+    """`opcode` with one operand an IR constant (each of CONST_OPERANDS, either side) and the other
+    loaded from slot 0, over the samples plus values around the constant and a wrong-typed input."""
+    d = OPS[opcode]
+    for position in (0, 1):
+        other = d.operands[1 - position]
+        for value in CONST_OPERANDS[d.operands[position]]:
+            fn = LoopFunction(f"{opcode}_c{position}", "consts:1", 2, {0: "x", 1: "r"}, entry_pc=0)
+            b = IRBuilder(fn)
+            b.set_block(b.new_block("entry"))
+            b.guard_tag(0, other, b.snapshot(0, {}, ExitReason.GUARD_TYPE, 1))
+            x = b.load(0, other)
+            k = b.const(d.operands[position], value)
+            fail = b.snapshot(1, {0: x}, _exit_reason(opcode), 1)
+            r = b.op(opcode, *((k, x) if position == 0 else (x, k)), snapshot=fail if Flag.DEOPT in d.flags else None)
+            b.exit(b.snapshot(2, {1: r}, ExitReason.LOOP_EXIT, 1))
+            inputs = list(SAMPLES[other])  # not a set: 0.0 and -0.0 are both inputs
+            if other is I64 and d.operands[position] is I64:
+                near = (value, -value if value != I64_MIN else 0, value + 1 if value < I64_MAX else 0,
+                        12345, -12345, I64_MAX - 1, I64_MIN + 2)
+                inputs += [v for v in dict.fromkeys(near) if v not in inputs]
+            yield Case(fn.name, fn, [(v,) for v in inputs] + [(WRONG[other],)])
+
+
+def all_const_cases(opcode: str) -> Iterator[Case]:
+    """`opcode` on two IR constants (the first 8 of CONST_OPERANDS each): what a lowering folds itself."""
+    d = OPS[opcode]
+    for x in CONST_OPERANDS[d.operands[0]][:8]:
+        for y in CONST_OPERANDS[d.operands[1]][:8]:
+            fn, b = _new(f"{opcode}_cc", 1)
+            fail = b.snapshot(1, {}, _exit_reason(opcode), 1)
+            r = b.op(opcode, b.const(d.operands[0], x), b.const(d.operands[1], y),
+                     snapshot=fail if Flag.DEOPT in d.flags else None)
+            b.exit(b.snapshot(2, {0: r}, ExitReason.LOOP_EXIT, 1))
+            yield Case(fn.name, fn, [(0,)])
+
+
+def unary_const_cases(opcode: str) -> Iterator[Case]:
+    """`opcode` on each IR constant of its operand type (callf.f64 with sin, log and exp)."""
+    d = OPS[opcode]
+    for fname in (["sin", "log", "exp"] if opcode == "callf.f64" else [None]):
+        for value in CONST_OPERANDS[d.operands[0]]:
+            fn, b = _new(f"{opcode}_c", 1)
+            fail = b.snapshot(1, {}, _exit_reason(opcode), 1)
+            attrs = {"fn": fname} if fname else {}
+            r = b.op(opcode, b.const(d.operands[0], value), snapshot=fail if Flag.DEOPT in d.flags else None, **attrs)
+            b.exit(b.snapshot(2, {0: r}, ExitReason.LOOP_EXIT, 1))
+            yield Case(fn.name, fn, [(0,)])
 
 
 def _counting_loop(name: str, *, poll: bool, nested: bool = False) -> LoopFunction:
@@ -248,12 +314,16 @@ def reserved_case() -> Case:
 
 LIST_SAMPLES: dict[str, list] = {
     "ints": [5, -7, 2**62, I64_MIN, 0],
+    "ints2": [1, -2, 3, I64_MAX],
     "floats": [1.5, -0.0, math.inf, math.nan, 2.0**60],
+    "floats2": [0.5, -0.0, math.inf, math.nan],
     "bools": [True, False, False],
     "mixed": [1, 2.5, True],
+    "mixed2": [1, 2.5, False, 7],
+    "one": [5],
     "empty": [],
 }
-LIST_INDEXES: tuple[int, ...] = (0, 1, 2, 4, 5, -1, -3, -5, -6, I64_MIN, I64_MAX)
+LIST_INDEXES: tuple[int, ...] = (0, 1, 2, 3, 4, 5, -1, -3, -4, -5, -6, I64_MIN, I64_MAX)
 
 
 def list_cases() -> Iterator[Case]:
@@ -268,6 +338,63 @@ def list_cases() -> Iterator[Case]:
         for ty in (I64, F64, BOOL):
             yield _list_get_case(kind, sample, ty)
             yield _list_set_case(kind, sample, ty)
+    for k, sample in enumerate(([], [1, 2, 3, 4], list(range(100)), [1, 2.0, 3], [2**62, 2**62], [5, -5])):
+        yield Case(f"list_sum_{k}", _list_sum_loop(), [(Raw((0, 0)), 0, 0)], lists={0: sample})
+    for k, sample in enumerate(([3, 1, 4, 1, 5, 9, 2, 6], [2**62, 2**62, 1], [], [1.5, 2])):
+        inputs = [(Raw((0, 0)), 0, shift) for shift in (0, 1, 3, 8, 9, -1)]
+        yield Case(f"list_shift_{k}", _list_shift_loop(), inputs, lists={0: sample})
+
+
+def _list_sum_loop() -> LoopFunction:
+    """for i in range(len(lst)): total += lst[i]; lst[i] = total (ints), through a loop with phis."""
+    fn, b = _new("list_sum", 3)
+    snap = b.snapshot(0, {}, ExitReason.GUARD_TYPE, 1)
+    b.guard_tag(0, Type.PTR, snap)
+    p = b.load(0, Type.PTR)
+    n = b.op("list.len", p)
+    hdr = b.new_block("header", [I64, I64], ["i", "total"])
+    body, done = b.new_block("body"), b.new_block("done")
+    b.jump(hdr, [b.const(I64, 0), b.const(I64, 0)])
+    b.set_block(hdr)
+    i, total = hdr.params
+    b.br(b.op("lt.i64", i, n), body, [], done, [])
+    b.set_block(body)
+    x = b.op("list.get.i64", p, i, snapshot=b.snapshot(3, {1: i, 2: total}, ExitReason.GUARD_TYPE, 2))
+    t2 = b.op("add.i64", total, x, snapshot=b.snapshot(4, {1: i, 2: total}, ExitReason.OVERFLOW, 2))
+    b.op("list.set.i64", p, i, t2, snapshot=b.snapshot(5, {1: i, 2: t2}, ExitReason.RANGE, 3))
+    i2 = b.op("add.i64", i, b.const(I64, 1), snapshot=b.snapshot(6, {1: i, 2: t2}, ExitReason.OVERFLOW, 1))
+    b.poll(b.snapshot(7, {1: i2, 2: t2}, ExitReason.INTERRUPT, 1))
+    b.jump(hdr, [i2, t2])
+    b.set_block(done)
+    b.exit(b.snapshot(8, {1: i, 2: total, 0: p}, ExitReason.LOOP_EXIT, 4))
+    return fn
+
+
+def _list_shift_loop() -> LoopFunction:
+    """for k in range(len(a)): t += a[k - shift]; a[k] = a[k] * 2 (negative indexes, stores, the dirty word)."""
+    fn, b = _new("list_shift", 3)
+    hdr, body, done = b.new_block("hdr", [I64, I64]), b.new_block("body"), b.new_block("done")
+    s = b.snapshot(0, {}, ExitReason.GUARD_TYPE, 1)
+    b.guard_tag(0, Type.PTR, s)
+    b.guard_tag(1, I64, s)
+    b.guard_tag(2, I64, s)
+    p, t0, shift = b.load(0, Type.PTR), b.load(1, I64), b.load(2, I64)
+    n = b.op("list.len", p)
+    b.jump(hdr, [b.const(I64, 0), t0])
+    b.set_block(hdr)
+    k, t = hdr.params
+    b.br(b.op("lt.i64", k, n), body, [], done, [])
+    b.set_block(body)
+    x = b.op("list.get.i64", p, b.op("wsub.i64", k, shift), snapshot=b.snapshot(2, {1: t}, ExitReason.RANGE, 2))
+    t2 = b.op("add.i64", t, x, snapshot=b.snapshot(3, {1: t}, ExitReason.OVERFLOW, 2))
+    y = b.op("mul.i64", b.op("list.get.i64", p, k, snapshot=b.snapshot(4, {1: t2}, ExitReason.RANGE, 3)),
+             b.const(I64, 2), snapshot=b.snapshot(5, {1: t2}, ExitReason.OVERFLOW, 3))
+    b.op("list.set.i64", p, k, y, snapshot=b.snapshot(6, {1: t2}, ExitReason.RANGE, 3))
+    b.poll(b.snapshot(1, {1: t2}, ExitReason.INTERRUPT, 1))
+    b.jump(hdr, [b.op("wadd.i64", k, b.const(I64, 1)), t2])
+    b.set_block(done)
+    b.exit(b.snapshot(7, {1: t, 0: p}, ExitReason.LOOP_EXIT, 4))
+    return fn
 
 
 def _list_get_case(kind: str, sample: list, ty: Type) -> Case:
@@ -308,7 +435,7 @@ def prepare_window(memory: LinearMemory, frame: int, nslots: int, values: tuple,
     """Fill a window: a recognisable header and slot pattern, then the given slot values."""
     memory.write_bytes(frame, bytes(frame_size(nslots)))
     for word in range(0, HEADER_SIZE, 8):
-        memory._q[(frame + word) >> 3] = -0x5A5A5A5A5A5A5A5B
+        memory.words[(frame + word) >> 3] = -0x5A5A5A5A5A5A5A5B
     memory.set_interrupt(frame, 1 if interrupt else 0)
     for slot in range(nslots):
         memory.write_slot(frame, slot, 0x77, 0x1234567 + slot)  # unlisted slots must stay like this
@@ -384,7 +511,7 @@ def check_backend(backend: object, case: Case, grow: Callable[[LinearMemory], No
 
 def _mirror_lists(memory: LinearMemory, frame: int, lists: dict[int, list]) -> list[int]:
     """Mirror each case list into memory and point its slot at it; returns the object offsets."""
-    from .lists import mirror_in
+    from ..jit.lists import mirror_in
 
     out = []
     for slot, lst in sorted(lists.items()):
@@ -396,22 +523,22 @@ def _mirror_lists(memory: LinearMemory, frame: int, lists: dict[int, list]) -> l
 
 def _window(memory: LinearMemory, frame: int, size: int, objs: list[int]) -> bytes:
     """The frame window with list slots' offsets masked, followed by each list object's bytes."""
-    from .lists import LIST_HEADER
+    from ..jit.layout import CELL_SIZE, LIST_HEADER, LIST_LEN
 
     data = bytearray(memory.read_bytes(frame, size))
     for p in objs:
         for off in range(HEADER_SIZE, size, SLOT_SIZE):
             if int.from_bytes(data[off:off + 8], "little") == Tag.LIST:
                 data[off + 8:off + 16] = bytes(8)
-        n = memory._q[p >> 3]
-        body = bytearray(memory.read_bytes(p, LIST_HEADER + 16 * n))
+        n = memory.words[(p + LIST_LEN) >> 3]
+        body = bytearray(memory.read_bytes(p, LIST_HEADER + CELL_SIZE * n))
         body[16:24] = bytes(8)  # the items offset differs between memories
         data += body
     return bytes(data)
 
 
 def _main(argv: list[str]) -> int:
-    from ..backends.base import get_backend
+    from .base import get_backend
 
     backend = get_backend(argv[0] if argv else "ir")
     failures = 0

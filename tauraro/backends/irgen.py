@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import random
 
-from ...jit.conformance import Case
-from ...jit.ir import BOOL, F64, I64, OPS, Flag, IRBuilder, LoopFunction, Value
-from ...jit.reasons import ExitReason
-from ...jit.semantics import SEMANTICS
+from ..jit.ir import BOOL, F64, I64, OPS, Flag, IRBuilder, LoopFunction, Value
+from ..jit.reasons import ExitReason
+from ..jit.semantics import SEMANTICS
+from .conformance import Case
 
 # Value names that collide with the labels and registers the lowering invents.
 NASTY_NAMES = ["fp", "start", "x.1", "exit.2", "it.b.body", "b.body", "body", "v.3", "0", "1.ok", "e0", None]

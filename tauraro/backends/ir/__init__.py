@@ -1,10 +1,10 @@
 """The "ir" backend: runs loops on the reference IR interpreter (backend 0); every other backend must match it."""
 from __future__ import annotations
 
-from ..jit.ir import LoopFunction
-from ..jit.irinterp import IRInterpreter
-from ..jit.layout import LinearMemory
-from .base import Backend, CompiledLoop
+from ...jit.ir import LoopFunction
+from ...jit.layout import LinearMemory
+from ..base import Backend, CompiledLoop
+from .interp import IRInterpreter
 
 
 class IRCompiledLoop(CompiledLoop):

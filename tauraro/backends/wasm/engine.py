@@ -235,12 +235,3 @@ def take_error(ptr: int) -> str:
     return message
 
 
-def __getattr__(name: str) -> Any:
-    # The backend registry names this module; the Backend subclass itself lives in the package
-    # __init__ (which imports this module), so resolve it lazily to avoid an import cycle.
-    if name == "WasmBackend":
-        from . import WasmBackend
-
-        return WasmBackend
-    raise AttributeError(name)
-

@@ -1,6 +1,6 @@
 """Measurements of the LLVM backend: compile latency, entry cost, loop speed against gcc -O2, memory over many compiles.
 
-``python -m tauraro.backends.llvm.bench [compile|entry|speed|memory|all] [--ir-opt N] [--codegen-opt N]``
+``python -m bench.llvm_backend [compile|entry|speed|memory|all] [--ir-opt N] [--codegen-opt N]``
 prints one block per measurement. Each number is a median over repeats; the machine is shared,
 so expect some percent of noise.
 """
@@ -20,9 +20,9 @@ import timeit
 from pathlib import Path
 from typing import Any
 
-from ...jit.conformance import cases
-from ...jit.ir import LoopFunction
-from ...jit.layout import LinearMemory
+from tauraro.backends.conformance import cases
+from tauraro.jit.ir import LoopFunction
+from tauraro.jit.layout import LinearMemory
 
 # Kernels written once in Tauraro (Python syntax) and once in C with the same arithmetic. The C
 # kernels time themselves (clock_gettime around the loop only) so process start-up is excluded.
@@ -70,7 +70,7 @@ int main(int argc, char **argv) {
 
 
 def _backend(ir_opt: int | None, codegen_opt: int | None) -> Any:
-    from ..base import get_backend
+    from tauraro.backends.base import get_backend
 
     backend = get_backend("llvm")
     if ir_opt is not None:
@@ -87,8 +87,8 @@ def corpus() -> list[LoopFunction]:
     from pathlib import Path
 
     fns = [c.fn for c in cases()]
-    from ...api import run
-    from ..base import get_backend
+    from tauraro.api import run
+    from tauraro.backends.base import get_backend
 
     sources = [src.replace("N)", "300)") for src, _c, _n in KERNELS.values()]
     kernels = Path(__file__).resolve().parents[3] / "bench" / "kernels"
@@ -153,8 +153,8 @@ def _pct(xs: list[float], q: float) -> float:
 
 def measure_entry() -> None:
     """Cost of entering compiled code: run() of a loop that exits at once (ctypes call included)."""
-    from ...jit.ir import IRBuilder
-    from ...jit.reasons import ExitReason
+    from tauraro.jit.ir import IRBuilder
+    from tauraro.jit.reasons import ExitReason
 
     fn = LoopFunction("nop", "bench:1", 1, entry_pc=0)
     b = IRBuilder(fn)
@@ -194,7 +194,7 @@ def _c_time(body: str, n: int, workdir: Path) -> float | None:
 
 def measure_speed(ir_opt: int | None, codegen_opt: int | None) -> None:
     """Native time of each kernel's hot loop (stats.native_seconds) against the same loop in C (gcc -O2)."""
-    from ...api import run
+    from tauraro.api import run
 
     backend = _backend(ir_opt, codegen_opt)
     print(f"speed vs C (ir_opt={backend.ir_opt}, codegen_opt={backend.codegen_opt}; best of 5; C: gcc -O2 -ffp-contract=off):")
@@ -237,7 +237,7 @@ def measure_memory(ir_opt: int | None, n: int = 3000) -> None:
             libc.malloc_trim(0)
             marks.append(rss_kib() - start)
     dt = time.perf_counter() - t0
-    from .runtime import get_engine
+    from tauraro.backends.llvm.engine import get_engine
 
     print(f"memory (loader={get_engine().loader}, ir_opt={backend.ir_opt}): {n} compile+release in {dt:.1f} s; "
           f"RSS growth after each 1000: {', '.join(f'{m} KiB' for m in marks)}")

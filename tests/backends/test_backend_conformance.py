@@ -5,11 +5,12 @@ import shutil
 
 import pytest
 
+from tauraro.backends.base import BACKENDS
+from tauraro.backends.conformance import cases, check_backend, reserved_case
 from tauraro.errors import TauraroError
-from tauraro.jit.conformance import cases, check_backend, reserved_case
 
-# Add a backend with one line; unavailable ones are skipped with the registry's reason.
-BACKEND_NAMES = ["ir", "llvm", "cranelift"]
+# Every registered backend; unavailable ones are skipped with the registry's reason.
+BACKEND_NAMES = list(BACKENDS)
 CASES = {c.name: c for c in cases()}
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from .analysis import Dominators, is_back_edge
-from .ir import F64, RESERVED_OPS, TYPE_TAG, Block, Const, LoopFunction, Type, Value
-from .layout import HDR_EXIT, HDR_INTERRUPT, HDR_ITERATIONS, HEADER_SIZE, LinearMemory
-from .semantics import FAIL, MEMORY_SEMANTICS, SEMANTICS
+from ...jit.analysis import Dominators, is_back_edge
+from ...jit.ir import F64, TYPE_TAG, Block, LoopFunction, Type, Value
+from ...jit.layout import HDR_EXIT, HDR_INTERRUPT, HDR_ITERATIONS, HEADER_SIZE, LinearMemory
+from ...jit.semantics import FAIL, MEMORY_SEMANTICS, SEMANTICS
+from ..common import exit_stores, reject_reserved
 
 # Instruction kinds of the prepared form.
 _COMPUTE, _LOAD, _TAG, _POLL = range(4)
@@ -27,9 +28,7 @@ class IRInterpreter:
     """A prepared LoopFunction bound to one LinearMemory."""
 
     def __init__(self, fn: LoopFunction, memory: LinearMemory) -> None:
-        for op in fn.ops():
-            if op.opcode in RESERVED_OPS:
-                raise NotImplementedError(f"IR op {op.opcode} is reserved and not implemented by the ir backend")
+        reject_reserved(fn, "ir")
         self.fn = fn
         self.memory = memory
         self._numbers: dict[Value, int] = {}
@@ -72,21 +71,21 @@ class IRInterpreter:
             return (_JUMP, edges[0])
         return (_BR, self._reg(term.args[0]), edges[0], edges[1])
 
-    def _prepare_exit(self, snap: Any) -> list[tuple[int, Type, int | None, Any]]:
-        """Per listed slot: (slot, type, register or None, constant value)."""
+    def _prepare_exit(self, snap: Any) -> list[tuple[int, int, int | None, int | None, bool]]:
+        """Per listed slot (deopt.exit_stores): (slot, tag, register or None, constant payload word, is f64)."""
         out = []
-        for slot, v in sorted(snap.slots.items()):
-            if isinstance(v, Const):
-                out.append((slot, v.type, None, v.value))
+        for slot, tag, v, word in exit_stores(snap):
+            if word is not None:
+                out.append((slot, int(tag), None, word, False))
             else:
-                out.append((slot, v.type, self._reg(v), None))
+                out.append((slot, int(tag), self._reg(v), None, v.type is F64))  # type: ignore[arg-type]
         return out
 
     def run(self, frame: int) -> int:
         """Execute on the window at byte offset `frame`; returns the exit number."""
         regs: list[Any] = [None] * len(self._numbers)
         mem = self.memory
-        q = mem._q
+        q = mem.words
         slot_word = (frame + HEADER_SIZE) >> 3
         interrupt_word = (frame + HDR_INTERRUPT) >> 3
         iterations = 0
@@ -122,20 +121,21 @@ class IRInterpreter:
 
     def _exit(self, n: int, regs: list[Any], frame: int, iterations: int) -> int:
         mem = self.memory
-        for slot, ty, reg, const in self._exits[n]:
-            value = const if reg is None else regs[reg]
-            if ty is F64:
-                mem.write_f64(frame, slot, value)
+        for slot, tag, reg, word, is_f64 in self._exits[n]:
+            if reg is None:
+                mem.write_slot(frame, slot, tag, word)  # type: ignore[arg-type]
+            elif is_f64:
+                mem.write_f64(frame, slot, regs[reg])
             else:
-                mem.write_slot(frame, slot, int(TYPE_TAG[ty]), int(value))
-        mem._q[(frame + HDR_EXIT) >> 3] = n
-        mem._q[(frame + HDR_ITERATIONS) >> 3] = _wrap_count(iterations)
+                mem.write_slot(frame, slot, tag, int(regs[reg]))
+        mem.words[(frame + HDR_EXIT) >> 3] = n
+        mem.words[(frame + HDR_ITERATIONS) >> 3] = _wrap_count(iterations)
         return n
 
 
 def _load(mem: LinearMemory, q: Any, word: int, ty: Type) -> Any:
     if ty is F64:
-        return mem._d[word]
+        return mem.doubles[word]
     if ty is Type.BOOL:
         return q[word] != 0
     return q[word]
