@@ -70,7 +70,11 @@ def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", 
             (dump_stream or sys.stderr).write(disassemble(code) + "\n")
         vm = VM(filename=filename, stdout=stdout, jit=jit)
         stats.startup_seconds = time.perf_counter() - t0
-        vm.run_module(code)
+        vm.modules.publish(vm.main)
+        try:
+            vm.run_module(code)
+        finally:
+            vm.modules.close()
     finally:
         if jit is not None:
             jit.finish()

@@ -278,6 +278,7 @@ def repl(args: argparse.Namespace) -> int:
                     "filename": "<stdin>", "use_cache": opts["use_cache"], "target": opts["target"],
                     "jit_code_budget": opts["jit_code_budget"]})
     vm = VM(filename="<stdin>", jit=jit)
+    vm.modules.publish(vm.main)  # for the whole session (the process ends with it)
     vm.builtins["__echo__"] = _echo
     interactive = sys.stdin.isatty()
     save_history = _line_editing() if interactive else None

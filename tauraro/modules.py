@@ -44,17 +44,51 @@ def set_globals(code: CodeObject, namespace: Any) -> None:
         stack.extend(c.children())
 
 
+_ABSENT = object()
+
+
 class ModuleSystem:
-    """The modules of one run: user modules by full name (kept per run, not in the host's sys.modules, so
-    in-process runs do not see each other's), and the search path: the main file's directory, then
-    $TAURARO_PATH. Names not found there are the host's modules (the standard library)."""
+    """The modules of one run: user modules by full name, and the search path: the main file's directory,
+    then $TAURARO_PATH. Names not found there are the host's modules (the standard library). While a
+    program runs (`published`), its main module and user modules are also in the host's sys.modules, as
+    CPython has them (pickle, `sys.modules[__name__]`); `close` puts back what was there before, so
+    in-process runs do not see each other's modules."""
 
     def __init__(self, vm: Any, filename: str) -> None:
         self.vm = vm
         base = os.getcwd() if filename.startswith("<") else os.path.dirname(os.path.abspath(filename))
         self.path = [base, *search_path()]
         self.user: dict[str, ModuleType] = {}
+        self.host: dict[str, Any] = {}  # names found to be host modules: not searched for again
         self.initializing: set[str] = set()
+        self.published = False
+        self.saved: dict[str, Any] = {}  # sys.modules entries replaced while published
+
+    def publish(self, main: ModuleType) -> None:
+        """Put the main module and, from now on, each user module into sys.modules until close()."""
+        self.published = True
+        self._publish("__main__", main)
+        for name, module in self.user.items():
+            self._publish(name, module)
+
+    def _publish(self, name: str, module: Any) -> None:
+        if not self.published:
+            return
+        self.saved.setdefault(name, sys.modules.get(name, _ABSENT))
+        sys.modules[name] = module
+
+    def _unpublish(self, name: str) -> None:
+        old = self.saved.pop(name, _ABSENT)
+        if old is _ABSENT:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = old
+
+    def close(self) -> None:
+        """Restore the host's sys.modules entries that the run replaced."""
+        for name in list(self.saved):
+            self._unpublish(name)
+        self.published = False
 
     # --- import statements -----------------------------------------------------------------------
     def import_module(self, spec: str, G: Any) -> Any:
@@ -104,7 +138,7 @@ class ModuleSystem:
     # --- finding and loading -------------------------------------------------------------------------
     def load(self, fullname: str) -> Any:
         """The module `fullname` (dotted), importing its parents first; user modules before host ones."""
-        module = self.user.get(fullname)
+        module = self.user.get(fullname) or self.host.get(fullname)
         if module is not None:
             return module
         parent, _, last = fullname.rpartition(".")
@@ -114,7 +148,7 @@ class ModuleSystem:
             if module is not None:
                 return module
             if parent not in self.user:
-                return importlib.import_module(fullname)
+                return self._host(fullname)
             paths = getattr(pmod, "__path__", None)
             if paths is None:
                 raise ModuleNotFoundError(f"No module named '{fullname}'; '{parent}' is not a package",
@@ -129,7 +163,11 @@ class ModuleSystem:
             found = _find(fullname, self.path)
             if found is not None:
                 return self._execute(fullname, *found)
-        return importlib.import_module(fullname)
+        return self._host(fullname)
+
+    def _host(self, fullname: str) -> Any:
+        module = self.host[fullname] = importlib.import_module(fullname)
+        return module
 
     def _execute(self, fullname: str, path: str, package_dir: str | None) -> ModuleType:
         """Compile and run a user module on the program's VM; it is registered before it runs (circular
@@ -151,17 +189,20 @@ class ModuleSystem:
             spec.submodule_search_locations = [package_dir]
             module.__path__ = [package_dir]
         module.__file__ = path
+        module.__cached__ = None
         module.__spec__ = spec
         module.__package__ = fullname if package_dir is not None else fullname.rpartition(".")[0]
         module.__builtins__ = self.vm.builtins
         set_globals(code, module.__dict__)
         self.user[fullname] = module
+        self._publish(fullname, module)
         self.initializing.add(fullname)
         spec._initializing = True  # CPython's "partially initialized module" AttributeError reads it
         try:
             run_code(self.vm, code)
         except BaseException:
             self.user.pop(fullname, None)
+            self._unpublish(fullname)
             raise
         finally:
             self.initializing.discard(fullname)
@@ -239,7 +280,12 @@ def run_code(vm: Any, code: CodeObject) -> Any:
 
 
 def init_main(vm: Any, filename: str) -> None:
-    """The main module's namespace: `__name__` is '__main__'; `__file__` is the path as given."""
+    """The main module (vm.main; its namespace is vm.globals): `__name__` is '__main__'; `__file__` is the
+    path as given."""
+    main = ModuleType("__main__")
+    main.__dict__.update(vm.globals)
+    vm.globals = main.__dict__
+    vm.main = main
     G = vm.globals
     G.setdefault("__name__", "__main__")
     G.setdefault("__doc__", None)
@@ -250,6 +296,7 @@ def init_main(vm: Any, filename: str) -> None:
     G.setdefault("__builtins__", vm.builtins)
     if not filename.startswith("<"):
         G.setdefault("__file__", filename)
+        G.setdefault("__cached__", None)
 
 
 # ==== builtins that see the calling Tauraro frame ========================================================

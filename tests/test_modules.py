@@ -71,8 +71,9 @@ def test_in_process_runs_do_not_share_user_modules(tmp_path: Path) -> None:
     (tmp_path / "counter.tr").write_text("n = 0\n", encoding="utf-8")
     src = "import counter\ncounter.n += 1\nprint(counter.n)\n"
     assert run(src, str(tmp_path / "a.tr")) == "1\n"
+    main = sys.modules["__main__"]
     assert run(src, str(tmp_path / "a.tr")) == "1\n"
-    assert "counter" not in sys.modules
+    assert "counter" not in sys.modules and sys.modules["__main__"] is main
 
 
 def test_a_syntax_error_in_a_module_is_a_catchable_syntax_error(tmp_path: Path) -> None:
