@@ -165,7 +165,8 @@ def _tauraro_stages(source: str, filename: str) -> dict[str, float]:
             frontend._check_like_cpython(tree, mapped, filename)
             t["check"] = time.perf_counter() - start
             start = time.perf_counter()
-            frontend.SubsetChecker(filename, mapped).visit(tree)
+            if frontend.SUBSET_CHECK_NEEDED:  # as compile_source does
+                frontend.SubsetChecker(filename, mapped).visit(tree)
             t["subset"] = time.perf_counter() - start
             start = time.perf_counter()
             analyse(tree)
