@@ -186,7 +186,22 @@ _NEXT_TOKEN = re.compile(r"(?:[ \t\f]|\\\r?\n)*+(?:(?P<assign>=(?!=)(?![ \t\f]*[
 # Keywords a statement can start with, then ':' (`else:`): for the others, `word: T` starting a line is
 # an annotated assignment (`func: Callable`), so the word is a name.
 _COLON_KEYWORDS = frozenset({"else", "try", "finally", "except", "lambda"})
-_PREV_WORD = re.compile(r"(?<![\w.])([^\W\d]\w*)(?:[ \t\f]|\\\r?\n)*+$")
+_PREV_WORD = re.compile(r"(?<![\w.])([^\W\d]\w*)(?:[ \t\f]|\\\r?\n)*+$")  # the reference for _prev_word
+# The same read backwards: a match at the start of the reversed text, instead of a search that tries every
+# position of the window (that search was 30% of map_aliases on alias-dense sources). The leading "\n?" is
+# _PREV_WORD's "$", which also matches before a final newline.
+_PREV_WORD_REVERSED = re.compile(r"\n?(?:[ \t\f]|\n\r?\\)*+(\w+)")
+_DIGIT = re.compile(r"\d")
+
+
+def _prev_word(before: str) -> str | None:
+    """The name that ends `before` (blanks and line continuations after it allowed), as _PREV_WORD finds it."""
+    rev = before[::-1]
+    m = _PREV_WORD_REVERSED.match(rev)
+    if m is None or rev[m.end():m.end() + 1] == ".":
+        return None
+    word = m.group(1)[::-1]
+    return None if _DIGIT.match(word) else word
 
 
 class AliasConflict(SyntaxError):
@@ -226,8 +241,8 @@ def _binds_name(source: str, start: int, end: int, keyword: str) -> bool:
         return True
     if m.group("colon") and keyword not in _COLON_KEYWORDS and start <= 64 and not before.strip(" \t\f"):
         return True
-    prev = _PREV_WORD.search(before)
-    if prev and prev.group(1) in _keyword_words()[1]:
+    prev = _prev_word(before)
+    if prev is not None and prev in _keyword_words()[1]:
         return True
     stripped = before.rstrip(" \t\f")
     if stripped.endswith(("(", ",", "*")):

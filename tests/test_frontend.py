@@ -436,3 +436,18 @@ def test_an_alias_used_both_ways_is_a_located_error() -> None:
     err = syntax_error("catch = 1\ntry:\n    pass\ncatch ValueError:\n    pass\n", "c.tr")
     assert (err.line, err.col) == (4, 1)
     assert "'catch' is a name in this module (bound on line 1)" in err.message
+
+
+def test_prev_word_reads_backwards_like_the_reference_regex():
+    """_prev_word (a match on the reversed window) finds what _PREV_WORD's search finds, on random text
+    made of the characters that matter: names, digits, '.', blanks, continuations, newlines."""
+    import random
+
+    from tauraro.frontend import _PREV_WORD, _prev_word
+
+    rng = random.Random(5)
+    alphabet = ["a", "b", "_", "1", "9", ".", " ", "\t", "\\\n", "\\\r\n", "\n", "é", "٣", "(", ",", "²", "\r", "\\", "\f"]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        m = _PREV_WORD.search(text)
+        assert _prev_word(text) == (m.group(1) if m else None), repr(text)
