@@ -35,11 +35,13 @@ import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import TauraroError
-from ..jit.ir import LoopFunction
-from ..jit.layout import DEFAULT_SIZE, LinearMemory
+
+if TYPE_CHECKING:  # the CLI reads this module at start-up: the JIT's modules load when a loop gets hot
+    from ..jit.ir import LoopFunction
+    from ..jit.layout import LinearMemory
 
 
 class BackendCompileError(RuntimeError):
@@ -88,9 +90,11 @@ class Backend(ABC):
         """Take this run's driver options (the keyword options of tauraro.run); called once per run,
         before make_memory. Default: nothing to configure."""
 
-    def make_memory(self, size: int = DEFAULT_SIZE) -> LinearMemory:
-        """The memory compiled code addresses (default: an owned ctypes buffer)."""
-        return LinearMemory(size)
+    def make_memory(self, size: int | None = None) -> LinearMemory:
+        """The memory compiled code addresses (default: an owned ctypes buffer of layout.DEFAULT_SIZE)."""
+        from ..jit.layout import DEFAULT_SIZE, LinearMemory
+
+        return LinearMemory(DEFAULT_SIZE if size is None else size)
 
     def release_memory(self, memory: LinearMemory) -> None:  # noqa: B027 - optional hook
         """The driver is done with `memory` from make_memory: its run finished and every loop compiled
