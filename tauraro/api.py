@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .backends.base import BACKEND_CHOICES, INTERPRETER
-from .compiler import compile_source
+from .codecache import compile_cached
 from .errors import TauraroError, remember_source
 from .modules import MODULE_DUNDERS
 from .stats import JitStats
@@ -64,13 +64,14 @@ def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", 
     jit = None
     try:
         jit = make_jit(backend, jit_threshold, stats, options)
-        code = compile_source(source, filename)
+        code = compile_cached(source, filename, options.get("use_cache", True))
         remember_source(filename, source)
         if "bytecode" in dump:
             from .bytecode import disassemble
 
             (dump_stream or sys.stderr).write(disassemble(code) + "\n")
         vm = VM(filename=filename, stdout=stdout, jit=jit)
+        vm.modules.use_cache = options.get("use_cache", True)
         stats.startup_seconds = time.perf_counter() - t0
         vm.modules.publish(vm.main)
         try:

@@ -63,6 +63,7 @@ class ModuleSystem:
         self.initializing: set[str] = set()
         self.published = False
         self.saved: dict[str, Any] = {}  # sys.modules entries replaced while published
+        self.use_cache = True  # user modules' bytecode comes from the cache (codecache.py) unless --no-cache
 
     def publish(self, main: ModuleType) -> None:
         """Put the main module and, from now on, each user module into sys.modules until close()."""
@@ -172,13 +173,13 @@ class ModuleSystem:
     def _execute(self, fullname: str, path: str, package_dir: str | None) -> ModuleType:
         """Compile and run a user module on the program's VM; it is registered before it runs (circular
         imports see it partially initialised) and removed again if it fails, as CPython does."""
-        from .compiler import compile_source
+        from .codecache import compile_cached
         from .frontend import decode_source
 
         with open(path, "rb") as f:
             source = decode_source(f.read(), path)
         try:
-            code = compile_source(source, path)
+            code = compile_cached(source, path, self.use_cache)
         except TauraroSyntaxError as e:
             raise SyntaxError(e.message, (path, e.line, e.col, _line(source, e.line))) from None
         remember_source(path, source)
