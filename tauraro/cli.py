@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import codeop
-import json
 import os
 import sys
 from typing import Any, Callable, Sequence
@@ -130,7 +128,7 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 
 def _read_source(path: str) -> str:
     """The program's text, decoded as CPython decodes a script (BOM, coding declarations)."""
-    from .frontend import decode_source
+    from .source import decode_source
 
     if path == "-":
         return decode_source(sys.stdin.buffer.read(), "<stdin>")
@@ -211,6 +209,8 @@ def _report_stats(args: argparse.Namespace, stats: Any, outcome: dict[str, Any])
     if args.stats_json:
         try:
             with open(args.stats_json, "w", encoding="utf-8") as f:
+                import json
+
                 json.dump({**stats.to_json(), **outcome}, f, indent=2, sort_keys=True)
         except OSError as e:
             raise UsageError(f"can't write '{args.stats_json}': {e.strerror}") from None
@@ -398,6 +398,8 @@ def _read_block(interactive: bool, to_python: Any) -> str | None:
         if lines[-1].strip() == "" and len(lines) > 1:
             return text
         try:
+            import codeop
+
             complete = codeop.compile_command(to_python(text), "<stdin>", "single")
         except (SyntaxError, OverflowError, ValueError):
             return text  # let the compiler report it

@@ -1,22 +1,21 @@
 """On-disk cache of compiled bytecode per source file (like __pycache__), keyed by source hash and engine version."""
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import sys
 import tempfile
 import time
+import zlib
 
 from . import __version__
 from .bytecode import CodeObject
 from .settings import ENV_CACHE_DIR
 
-MAGIC = b"TAURARO-BYTECODE-1\n"
-DIGEST_SIZE = 32
+MAGIC = b"TAURARO-BYTECODE-2\n"
 MAX_BYTES = 64 << 20  # the directory is trimmed to 3/4 of this, least recently used entries first
 _ENGINE_FILES = (".py", ".tsv")  # the top-level package files: front end, compiler, opcode table, alias table
-_engine: bytes | None = None
+_engine: str | None = None
 
 
 def cache_dir() -> str:
@@ -25,20 +24,20 @@ def cache_dir() -> str:
     return os.path.join(base, "bytecode")
 
 
-def engine_version() -> bytes:
+def engine_version() -> str:
     """What compiled bytecode depends on besides the source: Tauraro's version, the host Python (its
     parser and messages) and the size and modification time of every file of the package's top level,
     where the front end, the compiler and the opcode table live (an edited checkout is another engine)."""
     global _engine
     if _engine is None:
-        h = hashlib.sha256(f"{__version__}\0{sys.implementation.cache_tag}\0{sys.version}".encode())
+        parts = [__version__, sys.implementation.cache_tag, sys.version]
         here = os.path.dirname(os.path.abspath(__file__))
         with os.scandir(here) as it:
             for entry in sorted(it, key=lambda e: e.name):
                 if entry.name.endswith(_ENGINE_FILES):
                     st = entry.stat()
-                    h.update(f"\0{entry.name}\0{st.st_size}\0{st.st_mtime_ns}".encode())
-        _engine = h.digest()
+                    parts.append(f"{entry.name}:{st.st_size}:{st.st_mtime_ns}")
+        _engine = "\0".join(parts)
     return _engine
 
 
@@ -48,38 +47,35 @@ def cacheable(filename: str) -> bool:
 
 
 def entry_path(filename: str) -> str:
-    """One entry per source file (as the program names it): a new version of the file replaces it."""
-    name = hashlib.sha256(f"{os.path.abspath(filename)}\0{filename}".encode("utf-8", "surrogatepass")).hexdigest()
-    return os.path.join(cache_dir(), name[:40] + ".tbc")
-
-
-def source_key(source: str, filename: str) -> bytes:
-    h = hashlib.sha256(engine_version())
-    h.update(filename.encode("utf-8", "surrogatepass") + b"\0")
-    h.update(source.encode("utf-8", "surrogatepass"))
-    return h.digest()
+    """One entry per source file (as the program names it): a new version of the file replaces it. The
+    name is a 64-bit checksum of the path (zlib: hashlib costs a few ms to import); two paths sharing
+    a name only evict each other, since an entry is used only if its recorded file name and source match."""
+    data = f"{os.path.abspath(filename)}\0{filename}".encode("utf-8", "surrogatepass")
+    return os.path.join(cache_dir(), f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}.tbc")
 
 
 def load(source: str, filename: str) -> CodeObject | None:
     """The cached module code of this exact source, or None (missing, stale, corrupt or unreadable:
-    the caller compiles and stores it again). Never raises."""
+    the caller compiles and stores it again). Never raises.
+
+    An entry is MAGIC, the CRC-32 of the payload (4 bytes, little-endian), then the payload: the pickle
+    of (engine version, file name, source, code); the first three must equal this run's exactly."""
     path = entry_path(filename)
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError:
         return None
-    head = len(MAGIC) + 2 * DIGEST_SIZE
+    head = len(MAGIC) + 4
     payload = memoryview(data)[head:]
-    if (data[:len(MAGIC)] != MAGIC or data[len(MAGIC):len(MAGIC) + DIGEST_SIZE] != source_key(source, filename)
-            or hashlib.sha256(payload).digest() != data[head - DIGEST_SIZE:head]):
-        return None  # another version of the file (or of Tauraro), or a damaged entry: rewritten after compiling
+    if data[:len(MAGIC)] != MAGIC or len(data) <= head or zlib.crc32(payload) != int.from_bytes(data[len(MAGIC):head], "little"):
+        return None  # truncated or damaged: rewritten after compiling
     try:
-        code = pickle.loads(payload)
-    except Exception:  # noqa: BLE001 - the digest matched, so only an unpicklable class change gets here: a miss
+        engine, name, text, code = pickle.loads(payload)
+    except Exception:  # noqa: BLE001 - the checksum matched, so only an incompatible class change gets here: a miss
         return None
-    if not isinstance(code, CodeObject) or code.filename != filename:
-        return None
+    if engine != engine_version() or name != filename or text != source or not isinstance(code, CodeObject):
+        return None  # another version of the file or of Tauraro: rewritten after compiling
     try:
         os.utime(path)  # recently used: trimming removes the oldest modification times first
     except OSError:
@@ -91,14 +87,14 @@ def store(source: str, filename: str, code: CodeObject) -> None:
     """Write the entry for this source (before the code runs: the VM's per-run state is not pickled).
     A cache that cannot be written is just a slower next run: never raises."""
     try:
-        payload = pickle.dumps(code, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((engine_version(), filename, source, code), protocol=pickle.HIGHEST_PROTOCOL)
         directory = cache_dir()
         os.makedirs(directory, exist_ok=True)
         # A temporary file renamed over the entry: readers never see a partial entry.
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".tbc")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(MAGIC + source_key(source, filename) + hashlib.sha256(payload).digest() + payload)
+                f.write(MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload)
             os.replace(tmp, entry_path(filename))
         except BaseException:
             try:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import linecache
-import traceback
 from typing import Any
 
 
@@ -54,6 +53,8 @@ def format_exception_only(exc: BaseException) -> list[str]:
     """The lines after the frames: for a SyntaxError its location and source line as CPython shows
     them (the host's own formatting), then the exception line, then any notes (add_note)."""
     if isinstance(exc, SyntaxError):
+        import traceback  # only for this report: not imported by a run that raises nothing
+
         return [ln.rstrip("\n") for ln in traceback.format_exception_only(type(exc), exc)]
     notes = getattr(exc, "__notes__", None)
     extra = [str(n) for n in notes] if isinstance(notes, (list, tuple)) else []

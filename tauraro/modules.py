@@ -174,7 +174,7 @@ class ModuleSystem:
         """Compile and run a user module on the program's VM; it is registered before it runs (circular
         imports see it partially initialised) and removed again if it fails, as CPython does."""
         from .codecache import compile_cached
-        from .frontend import decode_source
+        from .source import decode_source
 
         with open(path, "rb") as f:
             source = decode_source(f.read(), path)

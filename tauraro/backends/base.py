@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import platform
+import os
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ..errors import TauraroError
 
@@ -113,8 +112,7 @@ class Backend(ABC):
         """Release engine-wide resources (called at interpreter shutdown)."""
 
 
-@dataclass(frozen=True)
-class BackendSpec:
+class BackendSpec(NamedTuple):
     """Where a backend lives and which third-party packages it needs."""
 
     module: str
@@ -142,7 +140,17 @@ TARGET_TRIPLES: dict[str, str] = {
 }
 TARGET_ALIASES: dict[str, str] = {"x86_64": "x86-64", "amd64": "x86-64", "arm64": "aarch64",
                                   **{triple: name for name, triple in TARGET_TRIPLES.items()}}
-HOST_TARGET = TARGET_ALIASES.get(platform.machine().lower(), platform.machine().lower())
+
+def _machine() -> str:
+    """platform.machine() without importing platform at start-up (it is os.uname().machine on POSIX)."""
+    if hasattr(os, "uname"):
+        return os.uname().machine.lower()
+    import platform
+
+    return platform.machine().lower()
+
+
+HOST_TARGET = TARGET_ALIASES.get(_machine(), _machine())
 # Dumps printed for every backend (the front end's) and for every JIT backend (the driver's).
 FRONT_END_DUMPS = frozenset({"bytecode"})
 DRIVER_DUMPS = frozenset({"ir", "ir-passes", "snapshots"})
