@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .backends.base import BACKEND_CHOICES, INTERPRETER
 from .codecache import compile_cached
 from .errors import TauraroError, remember_source
 from .modules import MODULE_DUNDERS
+from .record import field, record
 from .stats import JitStats
 from .vm import VM
 
 
-@dataclass
+@record
 class RunResult:
     """What a run leaves: the module globals (Python values) and the JIT statistics."""
 

@@ -1,7 +1,6 @@
 """Imports (host standard-library modules, Tauraro user modules on the same VM) and the frame-aware builtins."""
 from __future__ import annotations
 
-import ast
 import builtins as _py
 import importlib
 import importlib.machinery
@@ -375,8 +374,13 @@ def _source_text(source: Any, what: str) -> str:
     return source
 
 
+_PyCF_ONLY_AST = 0x400  # ast.PyCF_ONLY_AST (the ast module loads only when a program compiles text)
+
+
 def _check(source: str, filename: str, mode: str) -> None:
     """Raise the host SyntaxError CPython raises for bad source (aliases mapped first)."""
+    import ast
+
     from .frontend import to_python
 
     text = to_python(source)
@@ -442,7 +446,7 @@ def frame_builtins(vm: Any) -> dict[str, Any]:
 
     def compile(source: Any, filename: Any, mode: str, flags: int = 0, dont_inherit: bool = False,  # noqa: A001
                 optimize: int = -1, *, _feature_version: int = -1) -> Any:
-        if flags & ast.PyCF_ONLY_AST:
+        if flags & _PyCF_ONLY_AST:
             from .frontend import to_python
 
             return _py.compile(to_python(_source_text(source, "compile")), filename, mode, flags, dont_inherit,

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
+from .record import field, record
 
-@dataclass
+
+@record
 class JitStats:
     """Counters and timings of one run; `to_json` gives the documented --stats-json object."""
 
