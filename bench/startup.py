@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,14 +28,16 @@ SECTION = "startup"
 TARGET = 1.5  # issue 13: tauraro run empty.tr <= 1.5x python3 -c pass
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    """Wall time of one run; the run must succeed and print nothing."""
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall time, CPU time: user + system) of one run; the run must succeed and print nothing."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0 or done.stdout or done.stderr:
         raise RuntimeError(f"{' '.join(cmd)}: exit {done.returncode}: {done.stderr.decode(errors='replace')[-300:]}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def cases(backends: list[str], trees: dict[str, str], program: str) -> list[tuple[str, list[str], str | None, str]]:
@@ -48,7 +51,8 @@ def cases(backends: list[str], trees: dict[str, str], program: str) -> list[tupl
     return out
 
 
-def measure(repeat: int, backends: list[str], trees: dict[str, str]) -> dict[str, float]:
+def measure(repeat: int, backends: list[str], trees: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Best (wall, CPU) seconds per case label."""
     work = Path(tempfile.mkdtemp(prefix="tauraro-startup-"))
     try:
         program = work / "empty.tr"
@@ -58,7 +62,7 @@ def measure(repeat: int, backends: list[str], trees: dict[str, str]) -> dict[str
         dropped = ("TAURARO_BACKEND", "TAURARO_JIT_THRESHOLD", "PYTHONDONTWRITEBYTECODE")
         base_env = {k: v for k, v in os.environ.items() if k not in dropped}
         warm_dir = work / "warm-cache"
-        best: dict[str, float] = {}
+        best: dict[str, tuple[float, float]] = {}
         for round_no in range(repeat + 1):  # round 0 primes the warm cache and the OS file cache: not counted
             for label, cmd, tree, mode in runs:
                 env = dict(base_env)
@@ -67,30 +71,33 @@ def measure(repeat: int, backends: list[str], trees: dict[str, str]) -> dict[str
                     cold_dir = work / "cold-cache"
                     shutil.rmtree(cold_dir, ignore_errors=True)
                     env["TAURARO_CACHE_DIR"] = str(cold_dir if mode == "cold" else warm_dir / label.split()[0])
-                elapsed = timed(cmd, env)
+                wall, cpu = timed(cmd, env)
                 if round_no:
-                    best[label] = min(best.get(label, elapsed), elapsed)
+                    old = best.get(label, (wall, cpu))
+                    best[label] = (min(old[0], wall), min(old[1], cpu))
         return best
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def table(best: dict[str, float], backends: list[str], trees: dict[str, str], repeat: int) -> str:
+def table(best: dict[str, tuple[float, float]], backends: list[str], trees: dict[str, str], repeat: int) -> str:
     base = best["python -c pass"]
-    head = ["| run | " + " | ".join(f"{t} ms | {t} / python" for t in trees) + " |",
-            "| --- |" + " ---: | ---: |" * len(trees)]
-    rows = ["| `python -c pass` |" + f" {base * 1000:.1f} | 1.00× |" * len(trees)]
+    head = ["| run | " + " | ".join(f"{t} wall ms | {t} wall / python | {t} CPU ms | {t} CPU / python"
+                                     for t in trees) + " |",
+            "| --- |" + " ---: | ---: | ---: | ---: |" * len(trees)]
+    rows = ["| `python -c pass` |" + f" {base[0] * 1000:.1f} | 1.00× | {base[1] * 1000:.1f} | 1.00× |" * len(trees)]
     for backend in backends:
         for mode in ("cold", "warm"):
             cells = []
             for t in trees:
-                v = best[f"{t} {backend} {mode}"]
-                cells.append(f" {v * 1000:.1f} | {v / base:.2f}× |")
+                wall, cpu = best[f"{t} {backend} {mode}"]
+                cells.append(f" {wall * 1000:.1f} | {wall / base[0]:.2f}× | {cpu * 1000:.1f} | {cpu / base[1]:.2f}× |")
             rows.append(f"| `tauraro run empty.tr --backend {backend}`, {mode} cache |" + "".join(cells))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     return "\n".join([
         "## Start-up: `python -m bench.startup` (issue 13)", "",
-        f"Wall time of a whole process, best of {repeat} interleaved runs ({machine}). *cold*: an empty "
+        f"Wall and CPU (user + system) time of a whole process, each the best of {repeat} interleaved runs "
+        f"({machine}). *cold*: an empty "
         "bytecode cache (front end, compiler and the cache write run); *warm*: the entry of an earlier run is "
         f"used. Target: at most {TARGET}× `python -c pass`.", "", *head, *rows, ""])
 

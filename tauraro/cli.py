@@ -62,23 +62,33 @@ main file's), {ENV_CACHE_DIR} (compiled-module cache, default
 130 Ctrl-C."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS = ("run", "dis", "exec", "repl")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; `only` (a command name) builds just that subcommand: each subparser costs
+    ~1 ms at start-up (argparse looks up gettext translations for every one), and the others are
+    needed only for `tauraro --help` and for an unknown command's error."""
     parser = OneLineParser(prog="tauraro", description="Tauraro: Python syntax, Hausa keywords, a loop JIT.",
                            usage=USAGE, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"tauraro {__version__}")
     # Shown for --help only: `-c` is turned into the exec command before parsing (_normalise_argv).
     parser.add_argument("-c", metavar="CODE", dest="code_option", help="run CODE, then exit (= exec CODE)")
     sub = parser.add_subparsers(dest="command", prog="tauraro")
-    run = sub.add_parser("run", help="run a program")
-    run.add_argument("file", help="the .tr program ('-' reads standard input)")
-    _add_run_options(run)
-    dis = sub.add_parser("dis", help="print the register bytecode of every function")
-    dis.add_argument("file")
-    ccmd = sub.add_parser("exec", help="run the code given as an argument (same as -c)")
-    ccmd.add_argument("code")
-    _add_run_options(ccmd)
-    repl = sub.add_parser("repl", help="interactive prompt")
-    _add_run_options(repl)
+    if only in (None, "run"):
+        run = sub.add_parser("run", help="run a program")
+        run.add_argument("file", help="the .tr program ('-' reads standard input)")
+        _add_run_options(run)
+    if only in (None, "dis"):
+        dis = sub.add_parser("dis", help="print the register bytecode of every function")
+        dis.add_argument("file")
+    if only in (None, "exec"):
+        ccmd = sub.add_parser("exec", help="run the code given as an argument (same as -c)")
+        ccmd.add_argument("code")
+        _add_run_options(ccmd)
+    if only in (None, "repl"):
+        repl = sub.add_parser("repl", help="interactive prompt")
+        _add_run_options(repl)
     return parser
 
 
@@ -119,7 +129,7 @@ def _normalise_argv(argv: list[str]) -> list[str]:
         return ["repl"]
     if argv[0] == "-c":
         return ["exec", *argv[1:]]
-    if argv[0] in ("run", "dis", "exec", "repl", "-h", "--help", "--version"):
+    if argv[0] in (*COMMANDS, "-h", "--help", "--version"):
         return argv
     positional = [a for i, a in enumerate(argv)
                   if not a.startswith("-") and not (i and argv[i - 1] in TAKES_VALUE)]
@@ -248,7 +258,7 @@ def _main(argv: list[str]) -> int:
     if argv[0] in ("run", "exec"):
         ours, program_args = split_program_args(argv[1:])
         argv = [argv[0], *ours]
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv[0] if argv[0] in COMMANDS else None).parse_args(argv)
     if args.command == "run":
         return _execute(lambda: _read_source(args.file), args.file if args.file != "-" else "<stdin>", args,
                         [args.file, *program_args])

@@ -1,18 +1,18 @@
-"""On-disk cache of compiled bytecode per source file (like __pycache__), keyed by source hash and engine version."""
+"""On-disk cache of compiled bytecode per source file (like __pycache__), keyed by source text and engine version."""
 from __future__ import annotations
 
+import marshal
 import os
-import pickle
 import sys
 import tempfile
 import time
 import zlib
 
 from . import __version__
-from .bytecode import CodeObject
+from .bytecode import CodeObject, ExceptEntry, Instr, LoopInfo
 from .settings import ENV_CACHE_DIR
 
-MAGIC = b"TAURARO-BYTECODE-2\n"
+MAGIC = b"TAURARO-BYTECODE-3\n"
 MAX_BYTES = 64 << 20  # the directory is trimmed to 3/4 of this, least recently used entries first
 _ENGINE_FILES = (".py", ".tsv")  # the top-level package files: front end, compiler, opcode table, alias table
 _engine: str | None = None
@@ -58,8 +58,8 @@ def load(source: str, filename: str) -> CodeObject | None:
     """The cached module code of this exact source, or None (missing, stale, corrupt or unreadable:
     the caller compiles and stores it again). Never raises.
 
-    An entry is MAGIC, the CRC-32 of the payload (4 bytes, little-endian), then the payload: the pickle
-    of (engine version, file name, source, code); the first three must equal this run's exactly."""
+    An entry is MAGIC, the CRC-32 of the payload (4 bytes, little-endian), then the payload: the marshal
+    of (engine version, file name, source, encoded code); the first three must equal this run's exactly."""
     path = entry_path(filename)
     try:
         with open(path, "rb") as f:
@@ -71,11 +71,12 @@ def load(source: str, filename: str) -> CodeObject | None:
     if data[:len(MAGIC)] != MAGIC or len(data) <= head or zlib.crc32(payload) != int.from_bytes(data[len(MAGIC):head], "little"):
         return None  # truncated or damaged: rewritten after compiling
     try:
-        engine, name, text, code = pickle.loads(payload)
-    except Exception:  # noqa: BLE001 - the checksum matched, so only an incompatible class change gets here: a miss
+        engine, name, text, encoded = marshal.loads(payload)
+        if engine != engine_version() or name != filename or text != source:
+            return None  # another version of the file or of Tauraro: rewritten after compiling
+        code = decode(encoded)
+    except Exception:  # noqa: BLE001 - the checksum matched, so only a format change gets here: a miss
         return None
-    if engine != engine_version() or name != filename or text != source or not isinstance(code, CodeObject):
-        return None  # another version of the file or of Tauraro: rewritten after compiling
     try:
         os.utime(path)  # recently used: trimming removes the oldest modification times first
     except OSError:
@@ -87,7 +88,7 @@ def store(source: str, filename: str, code: CodeObject) -> None:
     """Write the entry for this source (before the code runs: the VM's per-run state is not pickled).
     A cache that cannot be written is just a slower next run: never raises."""
     try:
-        payload = pickle.dumps((engine_version(), filename, source, code), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = marshal.dumps((engine_version(), filename, source, encode(code)))
         directory = cache_dir()
         os.makedirs(directory, exist_ok=True)
         # A temporary file renamed over the entry: readers never see a partial entry.
@@ -105,6 +106,51 @@ def store(source: str, filename: str, code: CodeObject) -> None:
         trim(directory)
     except Exception:  # noqa: BLE001 - unwritable directory, full disk, unpicklable constant: no entry
         return
+
+
+_PER_RUN = ("runtime", "globals")  # filled by the VM when the code runs: never stored
+_DERIVED = ("_liveness",)  # recomputed on demand
+
+
+class Uncacheable(Exception):
+    """A code object holding something the encoding does not know (it is then compiled every time)."""
+
+
+def encode(code: CodeObject) -> tuple:
+    """The code object as nested tuples, lists, dicts and constants only, for marshal (builtin, no
+    import, and faster than pickle): (field values..., in CodeObject's field order). marshal.dumps
+    raises ValueError for a constant it cannot store; Uncacheable for state it must not store."""
+    state = code.__dict__
+    if any(state.get(name) is not None for name in _PER_RUN) or not set(state) <= _KNOWN:
+        raise Uncacheable(code.qualname)
+    out = []
+    for name in CodeObject.__record_fields__:
+        value = state[name]
+        if name == "instrs":
+            value = [(i.op, i.a, i.b, i.c, i.line) for i in value]
+        elif name == "consts":
+            value = [(1, encode(c)) if isinstance(c, CodeObject) else (0, c) for c in value]
+        elif name == "except_table":
+            value = [(e.start, e.end, e.handler, e.reg, e.handled_depth) for e in value]
+        elif name == "loops":
+            value = [(i.loop_id, i.setup, i.header, i.pop, i.line, i.kind) for i in value]
+        out.append(value)
+    return tuple(out)
+
+
+def decode(data: tuple) -> CodeObject:
+    """The inverse of encode."""
+    code = CodeObject.__new__(CodeObject)
+    state = dict(zip(CodeObject.__record_fields__, data))
+    state["instrs"] = [Instr(*t) for t in state["instrs"]]
+    state["consts"] = [decode(c) if tag else c for tag, c in state["consts"]]
+    state["except_table"] = [ExceptEntry(*t) for t in state["except_table"]]
+    state["loops"] = [LoopInfo(*t) for t in state["loops"]]
+    code.__dict__.update(state)
+    return code
+
+
+_KNOWN = frozenset(CodeObject.__record_fields__) | frozenset(_DERIVED)
 
 
 def trim(directory: str, max_bytes: int = MAX_BYTES) -> None:
