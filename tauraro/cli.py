@@ -43,7 +43,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help=f"comma list of: {', '.join(DUMP_KINDS)} (printed on stderr)")
     p.add_argument("--stats", action="store_true", help="print JIT statistics on stderr at exit")
     p.add_argument("--stats-json", metavar="PATH", help="write JIT statistics as JSON at exit")
-    p.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
+    p.add_argument("--no-cache", action="store_true", help="do not use the compiled-bytecode and compiled-module caches")
     p.add_argument("--jit-code-budget", default=None, metavar="BYTES",
                    help="memory compiled loops may keep, e.g. 64M (default 64M; env TAURARO_JIT_CODE_BUDGET); "
                         "the least recently used are evicted beyond it")
@@ -56,7 +56,7 @@ USAGE = """tauraro FILE [ARGS] [options]   run a program, ARGS its sys.argv[1:] 
        tauraro dis FILE                  print the register bytecode"""
 EPILOG = f"""options of run, exec and repl: tauraro run --help.
 environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_PATH} (user-module directories searched after the
-main file's), {ENV_CACHE_DIR} (compiled-module cache, default
+main file's), {ENV_CACHE_DIR} (compiled-bytecode and compiled-module caches, default
 ~/.cache/tauraro), {ENV_DATA_HOME} (REPL history in $XDG_DATA_HOME/tauraro/history, default
 ~/.local/share/tauraro/history). Exit status: 0 ok, 1 uncaught exception, 2 syntax or usage error,
 130 Ctrl-C."""
