@@ -6,13 +6,13 @@ import bisect
 import contextlib
 import re
 import sys
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Iterator
 
 from .astwalk import FastVisitor, child_fields
 from .errors import TauraroSyntaxError
+from .record import field, record
 from .source import decode_source  # noqa: F401 - its home before source.py; the CLI and modules import it from there
 
 
@@ -29,7 +29,7 @@ def keyword_aliases() -> dict[tuple[str, ...], str]:
     return table
 
 
-@dataclass
+@record
 class LineMap:
     """Maps columns of one mapped (Python) line back to the user's Tauraro line."""
 
@@ -47,7 +47,7 @@ class LineMap:
         return col + self.shifts[i]
 
 
-@dataclass
+@record
 class MappedSource:
     """Python source produced from Tauraro source, with the column maps for error positions."""
 
