@@ -28,11 +28,13 @@ SECTION = "startup"
 TARGET = 1.5  # issue 13: tauraro run empty.tr <= 1.5x python3 -c pass
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall time, CPU time: user + system) of one run; the run must succeed and print nothing."""
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(wall time, CPU time: user + system) of one run; the run must succeed and print nothing. `cwd` must
+    not be a checkout: `python -m` puts the current directory first on sys.path, before PYTHONPATH."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                          cwd=cwd)
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0 or done.stdout or done.stderr:
@@ -71,7 +73,7 @@ def measure(repeat: int, backends: list[str], trees: dict[str, str]) -> dict[str
                     cold_dir = work / "cold-cache"
                     shutil.rmtree(cold_dir, ignore_errors=True)
                     env["TAURARO_CACHE_DIR"] = str(cold_dir if mode == "cold" else warm_dir / label.split()[0])
-                wall, cpu = timed(cmd, env)
+                wall, cpu = timed(cmd, env, work)
                 if round_no:
                     old = best.get(label, (wall, cpu))
                     best[label] = (min(old[0], wall), min(old[1], cpu))
