@@ -82,7 +82,8 @@ def measure(repeat: int, backends: list[str], trees: dict[str, str]) -> dict[str
         shutil.rmtree(work, ignore_errors=True)
 
 
-def table(best: dict[str, tuple[float, float]], backends: list[str], trees: dict[str, str], repeat: int) -> str:
+def table(best: dict[str, tuple[float, float]], backends: list[str], trees: dict[str, str], repeat: int,
+          load: tuple[float, float]) -> str:
     base = best["python -c pass"]
     head = ["| run | " + " | ".join(f"{t} wall ms | {t} wall / python | {t} CPU ms | {t} CPU / python"
                                      for t in trees) + " |",
@@ -101,7 +102,9 @@ def table(best: dict[str, tuple[float, float]], backends: list[str], trees: dict
         f"Wall and CPU (user + system) time of a whole process, each the best of {repeat} interleaved runs "
         f"({machine}). *cold*: an empty "
         "bytecode cache (front end, compiler and the cache write run); *warm*: the entry of an earlier run is "
-        f"used. Target: at most {TARGET}× `python -c pass`.", "", *head, *rows, ""])
+        f"used. Target: at most {TARGET}× `python -c pass`. Load average {load[0]:.1f} before the runs, "
+        f"{load[1]:.1f} after: on a machine loaded beyond its cores, wall times are noise (a process waits for a "
+        "core) and the CPU times are the measure.", "", *head, *rows, ""])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     trees = {"after": str(REPO_ROOT)} if args.before else {"tauraro": str(REPO_ROOT)}
     if args.before:
         trees = {"before": str(Path(args.before).resolve()), **trees}
+    load_before = os.getloadavg()[0]
     best = measure(args.repeat, backends, trees)
-    text = table(best, backends, trees, args.repeat)
+    text = table(best, backends, trees, args.repeat, (load_before, os.getloadavg()[0]))
     print(text)
     if not args.no_write:
         from .report import put_section
