@@ -219,3 +219,24 @@ def test_jit_usage_errors_are_still_reported_before_the_program_runs(tmp_path: P
     r = subprocess.run([sys.executable, "-m", "tauraro", "run", str(prog), "--backend", "ir"], capture_output=True,
                        text=True, timeout=120, env=dict(env, TAURARO_JIT_THRESHOLD="", TAURARO_JIT_CODE_BUDGET="x"))
     assert (r.returncode, r.stdout) == (2, "") and "TAURARO_JIT_CODE_BUDGET" in r.stderr
+
+
+def test_exceptions_caught_before_the_driver_exists_count_against_compiling() -> None:
+    """jit/hot.py hands the exceptions caught while the loop warmed up over to the driver: the first
+    hot back-edge sees them, as if the driver had counted from the start."""
+    import tauraro
+
+    require_backend("ir")
+    src = "t = 0\nfor i in range(200):\n    try:\n        t += 1 // (i - i)\n    except ZeroDivisionError:\n" \
+          "        t += i\nprint(t)\n"
+    stats = tauraro.run(src, "ir", jit_threshold=10).stats
+    assert [a["reason"] for a in stats.aborts] == ["exceptions"] and stats.loops_compiled == 0
+
+
+def test_the_startup_benchmark_runs(tmp_path: Path) -> None:
+    from bench import startup
+
+    best = startup.measure(1, ["interp"], {"tauraro": str(REPO_ROOT)})
+    assert set(best) == {"python -c pass", "tauraro interp cold", "tauraro interp warm"}
+    text = startup.table(best, ["interp"], {"tauraro": str(REPO_ROOT)}, 1, (0.0, 0.0))
+    assert "`tauraro run empty.tr --backend interp`, warm cache" in text
