@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .backends.base import BACKEND_CHOICES, INTERPRETER
-from .compiler import compile_source
+from .codecache import compile_cached
 from .errors import TauraroError, remember_source
 from .modules import MODULE_DUNDERS
+from .record import field, record
 from .stats import JitStats
 from .vm import VM
 
 
-@dataclass
+@record
 class RunResult:
     """What a run leaves: the module globals (Python values) and the JIT statistics."""
 
@@ -33,16 +33,18 @@ def make_jit(backend: str, jit_threshold: int | None, stats: JitStats, options: 
         check_dump_request(backend, options.get("dump", ()), options.get("target"))
     if backend == INTERPRETER:
         return None
-    from .backends.base import check_backend, get_backend
+    from importlib.util import find_spec
 
-    try:
-        from .jit.driver import JitDriver
-    except ImportError as e:
-        raise TauraroError(f"backend '{backend}' is not available: the JIT is not built ({e})") from None
+    from .backends.base import check_backend, get_backend
+    from .jit.hot import HotCounter
+
+    if find_spec("tauraro.jit.driver") is None:
+        raise TauraroError(f"backend '{backend}' is not available: the JIT is not built") from None
     name = check_backend(backend)  # unknown or not installed: a usage error now
-    # The driver gets a loader, not the backend: importing it and its engine costs 0.1-0.3 s, which a
-    # run whose loops never get hot does not pay (see JitDriver.backend).
-    return JitDriver(name, lambda: get_backend(name), jit_threshold, stats, options)
+    # The driver and its compile pipeline are imported when a loop first gets hot (jit/hot.py), and the
+    # backend when the first loop translates: importing them costs ~0.1 s and 0.1-0.3 s, which a run
+    # whose loops never get hot does not pay (see JitDriver.backend).
+    return HotCounter(name, lambda: get_backend(name), jit_threshold, stats, options)
 
 
 def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", jit_threshold: int | None = None,
@@ -62,13 +64,14 @@ def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", 
     jit = None
     try:
         jit = make_jit(backend, jit_threshold, stats, options)
-        code = compile_source(source, filename)
+        code = compile_cached(source, filename, options.get("use_cache", True))
         remember_source(filename, source)
         if "bytecode" in dump:
             from .bytecode import disassemble
 
             (dump_stream or sys.stderr).write(disassemble(code) + "\n")
         vm = VM(filename=filename, stdout=stdout, jit=jit)
+        vm.modules.use_cache = options.get("use_cache", True)
         stats.startup_seconds = time.perf_counter() - t0
         vm.modules.publish(vm.main)
         try:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+from .record import field, record
 
 # Operand kinds: r register, k constant index, n name index, j jump target (pc), i immediate int, - unused.
 OPERAND_KINDS = {"r": "register", "k": "constant", "n": "name", "j": "jump target", "i": "immediate", "-": "unused"}
@@ -202,7 +203,7 @@ class Instr:
         return f"Instr({self.op}, {self.a}, {self.b}, {self.c}, line={self.line})"
 
 
-@dataclass
+@record
 class ExceptEntry:
     """Instructions in [start, end) that raise jump to `handler` with the exception in register `reg`."""
 
@@ -213,7 +214,7 @@ class ExceptEntry:
     handled_depth: int = 0  # how many except blocks were active at the try: restored on entry
 
 
-@dataclass
+@record
 class LoopInfo:
     """A loop's markers: SetupLoop at `setup`, header at `header`, PopBlock at `pop`."""
 
@@ -225,7 +226,7 @@ class LoopInfo:
     kind: str  # "while" or "for"
 
 
-@dataclass
+@record
 class CodeObject:
     """A compiled function, class body, comprehension or module."""
 

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import codeop
-import json
 import os
 import sys
 from typing import Any, Callable, Sequence
@@ -45,7 +43,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help=f"comma list of: {', '.join(DUMP_KINDS)} (printed on stderr)")
     p.add_argument("--stats", action="store_true", help="print JIT statistics on stderr at exit")
     p.add_argument("--stats-json", metavar="PATH", help="write JIT statistics as JSON at exit")
-    p.add_argument("--no-cache", action="store_true", help="do not use the compiled-module cache")
+    p.add_argument("--no-cache", action="store_true", help="do not use the compiled-bytecode and compiled-module caches")
     p.add_argument("--jit-code-budget", default=None, metavar="BYTES",
                    help="memory compiled loops may keep, e.g. 64M (default 64M; env TAURARO_JIT_CODE_BUDGET); "
                         "the least recently used are evicted beyond it")
@@ -58,29 +56,39 @@ USAGE = """tauraro FILE [ARGS] [options]   run a program, ARGS its sys.argv[1:] 
        tauraro dis FILE                  print the register bytecode"""
 EPILOG = f"""options of run, exec and repl: tauraro run --help.
 environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_PATH} (user-module directories searched after the
-main file's), {ENV_CACHE_DIR} (compiled-module cache, default
+main file's), {ENV_CACHE_DIR} (compiled-bytecode and compiled-module caches, default
 ~/.cache/tauraro), {ENV_DATA_HOME} (REPL history in $XDG_DATA_HOME/tauraro/history, default
 ~/.local/share/tauraro/history). Exit status: 0 ok, 1 uncaught exception, 2 syntax or usage error,
 130 Ctrl-C."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS = ("run", "dis", "exec", "repl")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; `only` (a command name) builds just that subcommand: each subparser costs
+    ~1 ms at start-up (argparse looks up gettext translations for every one), and the others are
+    needed only for `tauraro --help` and for an unknown command's error."""
     parser = OneLineParser(prog="tauraro", description="Tauraro: Python syntax, Hausa keywords, a loop JIT.",
                            usage=USAGE, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"tauraro {__version__}")
     # Shown for --help only: `-c` is turned into the exec command before parsing (_normalise_argv).
     parser.add_argument("-c", metavar="CODE", dest="code_option", help="run CODE, then exit (= exec CODE)")
     sub = parser.add_subparsers(dest="command", prog="tauraro")
-    run = sub.add_parser("run", help="run a program")
-    run.add_argument("file", help="the .tr program ('-' reads standard input)")
-    _add_run_options(run)
-    dis = sub.add_parser("dis", help="print the register bytecode of every function")
-    dis.add_argument("file")
-    ccmd = sub.add_parser("exec", help="run the code given as an argument (same as -c)")
-    ccmd.add_argument("code")
-    _add_run_options(ccmd)
-    repl = sub.add_parser("repl", help="interactive prompt")
-    _add_run_options(repl)
+    if only in (None, "run"):
+        run = sub.add_parser("run", help="run a program")
+        run.add_argument("file", help="the .tr program ('-' reads standard input)")
+        _add_run_options(run)
+    if only in (None, "dis"):
+        dis = sub.add_parser("dis", help="print the register bytecode of every function")
+        dis.add_argument("file")
+    if only in (None, "exec"):
+        ccmd = sub.add_parser("exec", help="run the code given as an argument (same as -c)")
+        ccmd.add_argument("code")
+        _add_run_options(ccmd)
+    if only in (None, "repl"):
+        repl = sub.add_parser("repl", help="interactive prompt")
+        _add_run_options(repl)
     return parser
 
 
@@ -121,7 +129,7 @@ def _normalise_argv(argv: list[str]) -> list[str]:
         return ["repl"]
     if argv[0] == "-c":
         return ["exec", *argv[1:]]
-    if argv[0] in ("run", "dis", "exec", "repl", "-h", "--help", "--version"):
+    if argv[0] in (*COMMANDS, "-h", "--help", "--version"):
         return argv
     positional = [a for i, a in enumerate(argv)
                   if not a.startswith("-") and not (i and argv[i - 1] in TAKES_VALUE)]
@@ -130,7 +138,7 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 
 def _read_source(path: str) -> str:
     """The program's text, decoded as CPython decodes a script (BOM, coding declarations)."""
-    from .frontend import decode_source
+    from .source import decode_source
 
     if path == "-":
         return decode_source(sys.stdin.buffer.read(), "<stdin>")
@@ -211,6 +219,8 @@ def _report_stats(args: argparse.Namespace, stats: Any, outcome: dict[str, Any])
     if args.stats_json:
         try:
             with open(args.stats_json, "w", encoding="utf-8") as f:
+                import json
+
                 json.dump({**stats.to_json(), **outcome}, f, indent=2, sort_keys=True)
         except OSError as e:
             raise UsageError(f"can't write '{args.stats_json}': {e.strerror}") from None
@@ -248,7 +258,7 @@ def _main(argv: list[str]) -> int:
     if argv[0] in ("run", "exec"):
         ours, program_args = split_program_args(argv[1:])
         argv = [argv[0], *ours]
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv[0] if argv[0] in COMMANDS else None).parse_args(argv)
     if args.command == "run":
         return _execute(lambda: _read_source(args.file), args.file if args.file != "-" else "<stdin>", args,
                         [args.file, *program_args])
@@ -398,6 +408,8 @@ def _read_block(interactive: bool, to_python: Any) -> str | None:
         if lines[-1].strip() == "" and len(lines) > 1:
             return text
         try:
+            import codeop
+
             complete = codeop.compile_command(to_python(text), "<stdin>", "single")
         except (SyntaxError, OverflowError, ValueError):
             return text  # let the compiler report it

@@ -4,12 +4,12 @@ from __future__ import annotations
 import ast
 import gc
 import math
-from dataclasses import dataclass, field
 from typing import Callable
 
 from .bytecode import CodeObject, ExceptEntry, Instr, LoopInfo
 from .errors import TauraroSyntaxError
 from .frontend import FRONT_END_RECURSION_LIMIT, MappedSource, parse, recursion_limit
+from .record import field, record
 from .scopes import Scope, analyse
 
 BINOPS = {
@@ -27,7 +27,7 @@ CONVERSIONS = {-1: 0, ord("s"): 1, ord("r"): 2, ord("a"): 3}
 NO_VALUE = -1
 
 
-@dataclass
+@record
 class Block:
     """A compile-time block on the unwind stack: loop, finally or except."""
 

@@ -1,8 +1,7 @@
 """User-facing error types: everything the CLI turns into a one-line message and an exit status."""
 from __future__ import annotations
 
-import linecache
-import traceback
+import sys
 from typing import Any
 
 
@@ -54,6 +53,8 @@ def format_exception_only(exc: BaseException) -> list[str]:
     """The lines after the frames: for a SyntaxError its location and source line as CPython shows
     them (the host's own formatting), then the exception line, then any notes (add_note)."""
     if isinstance(exc, SyntaxError):
+        import traceback  # only for this report: not imported by a run that raises nothing
+
         return [ln.rstrip("\n") for ln in traceback.format_exception_only(type(exc), exc)]
     notes = getattr(exc, "__notes__", None)
     extra = [str(n) for n in notes] if isinstance(notes, (list, tuple)) else []
@@ -127,7 +128,7 @@ def format_frames(frames: list[tuple[str, int, str]]) -> list[str]:
             last, count = frame, 1
         filename, line, func = frame
         lines.append(f'  File "{filename}", line {line}, in {func}')
-        text = linecache.getline(filename, line).strip()
+        text = source_line(filename, line).strip()
         if text:
             lines.append(f"    {text}")
     _repeated(lines, count)
@@ -140,10 +141,28 @@ def _repeated(lines: list[str], count: int) -> None:
         lines.append(f"  [Previous line repeated {n} more time{'s' if n > 1 else ''}]")
 
 
+_SOURCES: dict[str, list[str]] = {}  # remembered program texts, by file name, as lines
+
+
 def remember_source(filename: str, source: str) -> None:
-    """Make a program's text what tracebacks quote for `filename` (also when it was not read from a file)."""
+    """Make a program's text what tracebacks quote for `filename` (also when it was not read from a file).
+    Kept here, and in linecache only if something imported it already: importing linecache (and tokenize)
+    costs ~1.5 ms at start-up, which a run that reports nothing does not pay."""
     if not filename.startswith("<"):
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        lines = _SOURCES[filename] = source.splitlines(True)
+        linecache = sys.modules.get("linecache")
+        if linecache is not None:
+            linecache.cache[filename] = (len(source), None, lines, filename)
+
+
+def source_line(filename: str, line: int) -> str:
+    """Line `line` of `filename` as tracebacks quote it: a remembered program's text, else linecache's."""
+    lines = _SOURCES.get(filename)
+    if lines is not None:
+        return lines[line - 1] if 1 <= line <= len(lines) else ""
+    import linecache
+
+    return linecache.getline(filename, line)
 
 
 def system_exit_status(e: BaseException) -> tuple[int, str | None]:

@@ -1,7 +1,6 @@
 """Imports (host standard-library modules, Tauraro user modules on the same VM) and the frame-aware builtins."""
 from __future__ import annotations
 
-import ast
 import builtins as _py
 import importlib
 import importlib.machinery
@@ -63,6 +62,7 @@ class ModuleSystem:
         self.initializing: set[str] = set()
         self.published = False
         self.saved: dict[str, Any] = {}  # sys.modules entries replaced while published
+        self.use_cache = True  # user modules' bytecode comes from the cache (codecache.py) unless --no-cache
 
     def publish(self, main: ModuleType) -> None:
         """Put the main module and, from now on, each user module into sys.modules until close()."""
@@ -172,13 +172,13 @@ class ModuleSystem:
     def _execute(self, fullname: str, path: str, package_dir: str | None) -> ModuleType:
         """Compile and run a user module on the program's VM; it is registered before it runs (circular
         imports see it partially initialised) and removed again if it fails, as CPython does."""
-        from .compiler import compile_source
-        from .frontend import decode_source
+        from .codecache import compile_cached
+        from .source import decode_source
 
         with open(path, "rb") as f:
             source = decode_source(f.read(), path)
         try:
-            code = compile_source(source, path)
+            code = compile_cached(source, path, self.use_cache)
         except TauraroSyntaxError as e:
             raise SyntaxError(e.message, (path, e.line, e.col, _line(source, e.line))) from None
         remember_source(path, source)
@@ -374,8 +374,13 @@ def _source_text(source: Any, what: str) -> str:
     return source
 
 
+_PyCF_ONLY_AST = 0x400  # ast.PyCF_ONLY_AST (the ast module loads only when a program compiles text)
+
+
 def _check(source: str, filename: str, mode: str) -> None:
     """Raise the host SyntaxError CPython raises for bad source (aliases mapped first)."""
+    import ast
+
     from .frontend import to_python
 
     text = to_python(source)
@@ -441,7 +446,7 @@ def frame_builtins(vm: Any) -> dict[str, Any]:
 
     def compile(source: Any, filename: Any, mode: str, flags: int = 0, dont_inherit: bool = False,  # noqa: A001
                 optimize: int = -1, *, _feature_version: int = -1) -> Any:
-        if flags & ast.PyCF_ONLY_AST:
+        if flags & _PyCF_ONLY_AST:
             from .frontend import to_python
 
             return _py.compile(to_python(_source_text(source, "compile")), filename, mode, flags, dont_inherit,

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 
 from .astwalk import FastVisitor
+from .record import field, record
 
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
                   ast.GeneratorExp)
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-@dataclass
+@record
 class Scope:
     """Names of one module, class or function-like scope, resolved as Python resolves them."""
 

@@ -8,6 +8,6 @@ DEFAULT_BACKEND = "cranelift"  # the backend names: tauraro.backends.base.BACKEN
 
 ENV_BACKEND = "TAURARO_BACKEND"
 ENV_JIT_THRESHOLD = "TAURARO_JIT_THRESHOLD"
-ENV_CACHE_DIR = "TAURARO_CACHE_DIR"  # compiled-module cache (cranelift): $TAURARO_CACHE_DIR/wasm
+ENV_CACHE_DIR = "TAURARO_CACHE_DIR"  # caches: $TAURARO_CACHE_DIR/bytecode (codecache.py), .../wasm (cranelift)
 ENV_DATA_HOME = "XDG_DATA_HOME"  # REPL history: $XDG_DATA_HOME/tauraro/history
 ENV_PATH = "TAURARO_PATH"  # extra directories searched for user modules after the main file's directory

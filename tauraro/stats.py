@@ -1,13 +1,13 @@
 """JIT statistics: one object per run, filled by the JIT driver, printed by --stats, dumped by --stats-json."""
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
+from .record import field, record
 
-@dataclass
+
+@record
 class JitStats:
     """Counters and timings of one run; `to_json` gives the documented --stats-json object."""
 
@@ -79,6 +79,8 @@ class JitStats:
         }
 
     def dumps(self) -> str:
+        import json
+
         return json.dumps(self.to_json(), indent=2, sort_keys=True)
 
     def table(self) -> str:

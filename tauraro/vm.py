@@ -398,8 +398,22 @@ _FAST = {
     "FastIntGreaterEqual": "x >= y", "FastIntEqual": "x == y", "FastIntNotEqual": "x != y",
     "FastFloatLess": "x < y", "FastFloatGreater": "x > y",
 }
+
+
+def _on_first_use(expr: str, typename: str) -> Factory:
+    """_fast_binary's factory, generated when first needed: generating all of them costs ~2 ms at every
+    start-up, and a program needs only those of the operations it quickens."""
+    made: list[Factory] = []
+
+    def factory(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
+        if not made:
+            made.append(_fast_binary(expr, typename))
+        return made[0](vm, code, pc, ins)
+    return factory
+
+
 for _name, _expr in _FAST.items():
-    HANDLER_FACTORIES[_name] = _fast_binary(_expr, "int" if "Int" in _name else "float")
+    HANDLER_FACTORIES[_name] = _on_first_use(_expr, "int" if "Int" in _name else "float")
 
 
 # ==== loads, stores, names ===============================================================================

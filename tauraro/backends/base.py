@@ -30,16 +30,17 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import platform
+import os
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ..errors import TauraroError
-from ..jit.ir import LoopFunction
-from ..jit.layout import DEFAULT_SIZE, LinearMemory
+
+if TYPE_CHECKING:  # the CLI reads this module at start-up: the JIT's modules load when a loop gets hot
+    from ..jit.ir import LoopFunction
+    from ..jit.layout import LinearMemory
 
 
 class BackendCompileError(RuntimeError):
@@ -88,9 +89,11 @@ class Backend(ABC):
         """Take this run's driver options (the keyword options of tauraro.run); called once per run,
         before make_memory. Default: nothing to configure."""
 
-    def make_memory(self, size: int = DEFAULT_SIZE) -> LinearMemory:
-        """The memory compiled code addresses (default: an owned ctypes buffer)."""
-        return LinearMemory(size)
+    def make_memory(self, size: int | None = None) -> LinearMemory:
+        """The memory compiled code addresses (default: an owned ctypes buffer of layout.DEFAULT_SIZE)."""
+        from ..jit.layout import DEFAULT_SIZE, LinearMemory
+
+        return LinearMemory(DEFAULT_SIZE if size is None else size)
 
     def release_memory(self, memory: LinearMemory) -> None:  # noqa: B027 - optional hook
         """The driver is done with `memory` from make_memory: its run finished and every loop compiled
@@ -109,8 +112,7 @@ class Backend(ABC):
         """Release engine-wide resources (called at interpreter shutdown)."""
 
 
-@dataclass(frozen=True)
-class BackendSpec:
+class BackendSpec(NamedTuple):
     """Where a backend lives and which third-party packages it needs."""
 
     module: str
@@ -138,7 +140,17 @@ TARGET_TRIPLES: dict[str, str] = {
 }
 TARGET_ALIASES: dict[str, str] = {"x86_64": "x86-64", "amd64": "x86-64", "arm64": "aarch64",
                                   **{triple: name for name, triple in TARGET_TRIPLES.items()}}
-HOST_TARGET = TARGET_ALIASES.get(platform.machine().lower(), platform.machine().lower())
+
+def _machine() -> str:
+    """platform.machine() without importing platform at start-up (it is os.uname().machine on POSIX)."""
+    if hasattr(os, "uname"):
+        return os.uname().machine.lower()
+    import platform
+
+    return platform.machine().lower()
+
+
+HOST_TARGET = TARGET_ALIASES.get(_machine(), _machine())
 # Dumps printed for every backend (the front end's) and for every JIT backend (the driver's).
 FRONT_END_DUMPS = frozenset({"bytecode"})
 DRIVER_DUMPS = frozenset({"ir", "ir-passes", "snapshots"})

@@ -12,7 +12,6 @@ the memory compiled loops keep is bounded by the code budget (jit/budget.py).
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,11 +19,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..bytecode import DEFS_ON_FALLTHROUGH, CodeObject, Instr
 from ..errors import InternalJitError, TauraroError
-from ..settings import DEFAULT_JIT_THRESHOLD, ENV_JIT_THRESHOLD
+from ..settings import DEFAULT_JIT_THRESHOLD
 from ..stats import JitStats
 from ..vm import globals_of
 from .budget import CodeBudget, code_budget, retained_bytes
 from .deopt import ExitPlan, apply_exit, plans_for
+from .hot import default_threshold
 from .interrupt import InterruptWatcher
 from .irtext import print_function as format_function
 from .layout import Tag, box
@@ -43,19 +43,6 @@ if TYPE_CHECKING:
 DEFAULT_THRESHOLD = DEFAULT_JIT_THRESHOLD  # measured: see tauraro/settings.py
 MAX_VARIANTS = 4  # type signatures compiled per loop before it is blacklisted
 BIG_LIST = 1 << 16  # elements: an inner loop defers to its enclosing loop rather than copy such a list
-
-
-def default_threshold() -> int:
-    env = os.environ.get(ENV_JIT_THRESHOLD)
-    if env:
-        try:
-            value = int(env)
-        except ValueError:
-            raise TauraroError(f"TAURARO_JIT_THRESHOLD must be an integer, not {env!r}") from None
-        if value < 1:
-            raise TauraroError("TAURARO_JIT_THRESHOLD must be at least 1")
-        return value
-    return DEFAULT_THRESHOLD
 
 
 @dataclass(eq=False)
@@ -224,15 +211,16 @@ class JitDriver:
         self._install(vm, state)
         return self.enter(vm, state, R, header)
 
-    def caught(self, code: CodeObject, handler: int) -> None:
-        """The VM caught an exception at `handler`: count it for the loops around the handler
-        (called for every caught exception, so it is one dict lookup and an increment per loop)."""
+    def caught(self, code: CodeObject, handler: int, count: int = 1) -> None:
+        """The VM caught an exception at `handler` (`count` of them: those jit/hot.py counted before
+        the driver existed): count it for the loops around the handler (called for every caught
+        exception, so it is one dict lookup and an increment per loop)."""
         states = self._handler_loops.get((id(code), handler))
         if states is None:
             states = self._handler_loops[(id(code), handler)] = [
                 self._state(code, info.loop_id) for info in code.loops if info.header <= handler < info.pop]
         for state in states:
-            state.caught += 1
+            state.caught += count
 
     def _state(self, code: CodeObject, loop_id: int) -> LoopState:
         state = self.loops.get((id(code), loop_id))
