@@ -110,11 +110,11 @@ def _spread(items: list, limit: int) -> list:
 
 def random_loops(seed: int, count: int) -> list[CheckLoop]:
     """Random loops from the backend fuzzer, with their inputs as window bytes."""
-    from tauraro.backends.irgen import random_functions
+    from tauraro.backends.irgen import random_cases
 
     mem = LinearMemory(MEMORY)
     out = []
-    for case in random_functions(seed, count):
+    for case in random_cases(seed, count):
         frame = mem.alloc_frame(case.fn.nslots)
         images = []
         for values in case.inputs:
