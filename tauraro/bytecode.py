@@ -17,6 +17,9 @@ class OpInfo(NamedTuple):
     operands: str  # three kind letters for a, b, c
     doc: str
     quickens: str | None = None  # the generic opcode this one is a quickened form of
+    flow: str = "next"  # normal-flow successors: "next" pc+1; "jump" the j operand; "branch" both; "stop" none
+    operand_type: type | None = None  # a quickened form's operand type (both operands are of it)
+    numbers_like: str | None = None  # on two ints or two floats it computes what this op does (in-place ops)
 
 
 def _binary(name: str, sym: str) -> OpInfo:
@@ -24,7 +27,7 @@ def _binary(name: str, sym: str) -> OpInfo:
 
 
 def _inplace(name: str, sym: str) -> OpInfo:
-    return OpInfo(name, "rrr", f"R[a] = R[b] {sym}= R[c] (in-place protocol)")
+    return OpInfo(name, "rrr", f"R[a] = R[b] {sym}= R[c] (in-place protocol)", numbers_like="Binary" + name[7:])
 
 
 _OPS: list[OpInfo] = [
@@ -81,22 +84,22 @@ _OPS: list[OpInfo] = [
     OpInfo("CompareIsNotRR", "rrr", "R[a] = R[b] is not R[c]"),
     OpInfo("CompareInRR", "rrr", "R[a] = R[b] in R[c]"),
     OpInfo("CompareNotInRR", "rrr", "R[a] = R[b] not in R[c]"),
-    OpInfo("Jump", "j--", "pc = a"),
-    OpInfo("JumpIfTrue", "rj-", "if R[a] is truthy: pc = b"),
-    OpInfo("JumpIfFalse", "rj-", "if R[a] is falsy: pc = b"),
-    OpInfo("JumpBack", "ji-", "loop back-edge of loop b to its header a; counts towards hot-loop detection"),
+    OpInfo("Jump", "j--", "pc = a", flow="jump"),
+    OpInfo("JumpIfTrue", "rj-", "if R[a] is truthy: pc = b", flow="branch"),
+    OpInfo("JumpIfFalse", "rj-", "if R[a] is falsy: pc = b", flow="branch"),
+    OpInfo("JumpBack", "ji-", "loop back-edge of loop b to its header a; counts towards hot-loop detection", flow="jump"),
     OpInfo("SetupLoop", "ijj", "marks the start of loop a; its header is at b, its PopBlock at c"),
     OpInfo("PopBlock", "i--", "marks the normal exit of loop a (else clause and break target follow)"),
     OpInfo("GetIter", "rr-", "R[a] = iter(R[b])"),
     OpInfo("GetAIter", "rr-", "R[a] = R[b].__aiter__() ('async for'; TypeError like CPython)"),
     OpInfo("GetANext", "rr-", "R[a] = the awaitable of R[b].__anext__() ('async for')"),
-    OpInfo("ForIter", "rrj", "R[a] = next(R[b]), or pc = c when the iterator is exhausted"),
+    OpInfo("ForIter", "rrj", "R[a] = next(R[b]), or pc = c when the iterator is exhausted", flow="branch"),
     OpInfo("UnpackSequence", "rri", "R[a..a+c-1] = the c items of R[b] (ValueError like Python otherwise)"),
     OpInfo("CallFunction", "rri", "R[a] = R[b](R[b+1], ..., R[b+c])"),
     OpInfo("CallFunctionKw", "rrk", "R[a] = R[b](positional..., name=value...) with (argc, kwnames) = consts[c]"),
     OpInfo("CallMethod", "rrk", "R[a] = R[b].name(R[b+1], ..., R[b+argc]) with (name, argc, kwnames) = consts[c]"),
     OpInfo("CallFunctionEx", "rri", "R[a] = R[b](*R[b+1]) (c = 0) or R[b](*R[b+1], **R[b+2]) (c = 1)"),
-    OpInfo("ReturnValue", "r--", "return R[a] from the current function"),
+    OpInfo("ReturnValue", "r--", "return R[a] from the current function", flow="stop"),
     OpInfo("YieldValue", "rr-", "suspend the generator frame producing R[a]; on resume R[b] = the value sent"),
     OpInfo("YieldFrom", "rri", "delegate to R[a] (c = 0: iter(R[a]), yield from; c = 1: its awaitable, await); "
                                "R[b] = the delegate's return value"),
@@ -135,8 +138,8 @@ _OPS: list[OpInfo] = [
                                "dict, cells in R[c+2...]"),
     OpInfo("ImportModule", "rn-", "R[a] = the module names[b] (leading dots: relative; see tauraro/modules.py)"),
     OpInfo("ImportFrom", "rrn", "R[a] = attribute names[c] of module R[b] ('*': all public names into the globals)"),
-    OpInfo("Raise", "rr-", "raise R[a] (a < 0: re-raise the exception being handled) from R[b] (b < 0: no cause)"),
-    OpInfo("RaiseAssert", "r--", "raise AssertionError(R[a]) (a < 0: no message)"),
+    OpInfo("Raise", "rr-", "raise R[a] (a < 0: re-raise the exception being handled) from R[b] (b < 0: no cause)", flow="stop"),
+    OpInfo("RaiseAssert", "r--", "raise AssertionError(R[a]) (a < 0: no message)", flow="stop"),
     OpInfo("ExceptMatch", "rrr", "R[a] = isinstance(R[b], R[c]) for an except clause (TypeError if R[c] is no class)"),
     OpInfo("PushExcept", "r--", "enter an except block handling R[a] (for bare raise)"),
     OpInfo("PopExcept", "---", "leave the innermost except block"),
@@ -144,28 +147,28 @@ _OPS: list[OpInfo] = [
                                      "R[c] (None: no match); R[b] becomes the state on first use"),
     OpInfo("ExceptStarReraise", "rr-", "after except* clauses: raise what is left in state R[a] combined with what "
                                        "the handlers raised (list R[b]) as CPython does; nothing left: go on"),
-    OpInfo("Reraise", "r--", "re-raise R[a] keeping its traceback (end of finally / unmatched except)"),
+    OpInfo("Reraise", "r--", "re-raise R[a] keeping its traceback (end of finally / unmatched except)", flow="stop"),
     # Quickened forms: the interpreter rewrites a generic op into one of these after seeing the types it
     # names, and back when the guess fails. They are the type profile the JIT reads.
-    OpInfo("FastIntAdd", "rrr", "R[a] = R[b] + R[c] for two ints", "BinaryAddRR"),
-    OpInfo("FastIntSub", "rrr", "R[a] = R[b] - R[c] for two ints", "BinarySubRR"),
-    OpInfo("FastIntMul", "rrr", "R[a] = R[b] * R[c] for two ints", "BinaryMulRR"),
-    OpInfo("FastIntFloorDiv", "rrr", "R[a] = R[b] // R[c] for two ints", "BinaryFloorDivRR"),
-    OpInfo("FastIntMod", "rrr", "R[a] = R[b] % R[c] for two ints", "BinaryModRR"),
-    OpInfo("FastFloatAdd", "rrr", "R[a] = R[b] + R[c] for two floats", "BinaryAddRR"),
-    OpInfo("FastFloatSub", "rrr", "R[a] = R[b] - R[c] for two floats", "BinarySubRR"),
-    OpInfo("FastFloatMul", "rrr", "R[a] = R[b] * R[c] for two floats", "BinaryMulRR"),
-    OpInfo("FastFloatDiv", "rrr", "R[a] = R[b] / R[c] for two floats", "BinaryDivRR"),
-    OpInfo("FastIntLess", "rrr", "R[a] = R[b] < R[c] for two ints", "CompareLessRR"),
-    OpInfo("FastIntLessEqual", "rrr", "R[a] = R[b] <= R[c] for two ints", "CompareLessEqualRR"),
-    OpInfo("FastIntGreater", "rrr", "R[a] = R[b] > R[c] for two ints", "CompareGreaterRR"),
-    OpInfo("FastIntGreaterEqual", "rrr", "R[a] = R[b] >= R[c] for two ints", "CompareGreaterEqualRR"),
-    OpInfo("FastIntEqual", "rrr", "R[a] = R[b] == R[c] for two ints", "CompareEqualRR"),
-    OpInfo("FastIntNotEqual", "rrr", "R[a] = R[b] != R[c] for two ints", "CompareNotEqualRR"),
-    OpInfo("FastFloatLess", "rrr", "R[a] = R[b] < R[c] for two floats", "CompareLessRR"),
-    OpInfo("FastFloatGreater", "rrr", "R[a] = R[b] > R[c] for two floats", "CompareGreaterRR"),
-    OpInfo("FastForIterRange", "rrj", "ForIter over a range iterator", "ForIter"),
-    OpInfo("FastForIterList", "rrj", "ForIter over a list iterator", "ForIter"),
+    OpInfo("FastIntAdd", "rrr", "R[a] = R[b] + R[c] for two ints", "BinaryAddRR", operand_type=int),
+    OpInfo("FastIntSub", "rrr", "R[a] = R[b] - R[c] for two ints", "BinarySubRR", operand_type=int),
+    OpInfo("FastIntMul", "rrr", "R[a] = R[b] * R[c] for two ints", "BinaryMulRR", operand_type=int),
+    OpInfo("FastIntFloorDiv", "rrr", "R[a] = R[b] // R[c] for two ints", "BinaryFloorDivRR", operand_type=int),
+    OpInfo("FastIntMod", "rrr", "R[a] = R[b] % R[c] for two ints", "BinaryModRR", operand_type=int),
+    OpInfo("FastFloatAdd", "rrr", "R[a] = R[b] + R[c] for two floats", "BinaryAddRR", operand_type=float),
+    OpInfo("FastFloatSub", "rrr", "R[a] = R[b] - R[c] for two floats", "BinarySubRR", operand_type=float),
+    OpInfo("FastFloatMul", "rrr", "R[a] = R[b] * R[c] for two floats", "BinaryMulRR", operand_type=float),
+    OpInfo("FastFloatDiv", "rrr", "R[a] = R[b] / R[c] for two floats", "BinaryDivRR", operand_type=float),
+    OpInfo("FastIntLess", "rrr", "R[a] = R[b] < R[c] for two ints", "CompareLessRR", operand_type=int),
+    OpInfo("FastIntLessEqual", "rrr", "R[a] = R[b] <= R[c] for two ints", "CompareLessEqualRR", operand_type=int),
+    OpInfo("FastIntGreater", "rrr", "R[a] = R[b] > R[c] for two ints", "CompareGreaterRR", operand_type=int),
+    OpInfo("FastIntGreaterEqual", "rrr", "R[a] = R[b] >= R[c] for two ints", "CompareGreaterEqualRR", operand_type=int),
+    OpInfo("FastIntEqual", "rrr", "R[a] = R[b] == R[c] for two ints", "CompareEqualRR", operand_type=int),
+    OpInfo("FastIntNotEqual", "rrr", "R[a] = R[b] != R[c] for two ints", "CompareNotEqualRR", operand_type=int),
+    OpInfo("FastFloatLess", "rrr", "R[a] = R[b] < R[c] for two floats", "CompareLessRR", operand_type=float),
+    OpInfo("FastFloatGreater", "rrr", "R[a] = R[b] > R[c] for two floats", "CompareGreaterRR", operand_type=float),
+    OpInfo("FastForIterRange", "rrj", "ForIter over a range iterator", "ForIter", flow="branch"),
+    OpInfo("FastForIterList", "rrj", "ForIter over a list iterator", "ForIter", flow="branch"),
 ]
 
 OPCODES: dict[str, OpInfo] = {op.name: op for op in _OPS}
@@ -180,10 +183,9 @@ for _op in _OPS:
 GENERIC_OF: dict[str, str] = {op.name: op.quickens for op in _OPS if op.quickens}
 JUMPS: frozenset[str] = frozenset(op.name for op in _OPS if "j" in op.operands)
 CALLS: frozenset[str] = frozenset(op.name for op in _OPS if op.name.startswith("Call"))  # callee/receiver in b
-TERMINATORS: frozenset[str] = frozenset({"Jump", "JumpBack", "ReturnValue", "Raise", "Reraise", "RaiseAssert"})
-BINARY_SYMBOLS: dict[str, str] = {
-    op.name: op.doc.split()[3] for op in _OPS if op.name.startswith(("Binary", "Inplace"))
-}
+FLOWS = ("next", "jump", "branch", "stop")
+assert all(op.flow in FLOWS and (op.flow in ("next", "stop") or "j" in op.operands) for op in _OPS)
+QUICK_TYPES: dict[str, type] = {op.name: op.operand_type for op in _OPS if op.operand_type is not None}
 
 
 class Instr:
@@ -411,7 +413,7 @@ for _name in ("BuildList", "BuildTuple", "BuildSet", "BuildSlice", "BuildString"
     REGISTER_EFFECTS[_name] = lambda i, c: (_span(i.b, i.c), [i.a])
 for _name in ("UnaryNeg", "UnaryPos", "UnaryNot", "UnaryInvert"):
     REGISTER_EFFECTS[_name] = lambda i, c: ([i.b], [i.a])
-for _name in ("ForIter", "FastForIterRange", "FastForIterList"):
+for _name in ("ForIter", *QUICKENED["ForIter"]):
     REGISTER_EFFECTS[_name] = lambda i, c: ([i.b], [i.a])
 for _info in _OPS:
     if _info.name not in REGISTER_EFFECTS:
@@ -425,17 +427,15 @@ def register_effects(ins: Instr, code: CodeObject) -> tuple[list[int], list[int]
 
 
 def successors(ins: Instr, pc: int) -> list[int]:
-    """Normal-flow successor pcs of the instruction at pc (exception edges not included)."""
-    op = ins.op
-    if op in ("Jump", "JumpBack"):
-        return [ins.a]
-    if op in ("JumpIfTrue", "JumpIfFalse"):
-        return [pc + 1, ins.b]
-    if OPCODES[op].operands == "rrj":  # ForIter and its quickened forms
-        return [pc + 1, ins.c]
-    if op in ("ReturnValue", "Raise", "Reraise", "RaiseAssert"):
+    """Normal-flow successor pcs of the instruction at pc (exception edges not included), from its flow."""
+    info = OPCODES[ins.op]
+    flow = info.flow
+    if flow == "next":
+        return [pc + 1]
+    if flow == "stop":
         return []
-    return [pc + 1]
+    target = getattr(ins, "abc"[info.operands.index("j")])
+    return [target] if flow == "jump" else [pc + 1, target]
 
 
 # Ops whose register write happens only on the fall-through edge: an exhausted ForIter jumps away

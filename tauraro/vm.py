@@ -12,7 +12,7 @@ import types
 from types import MethodType
 from typing import Any, Callable
 
-from .bytecode import OPCODES, QUICKENED, CodeObject, Instr
+from .bytecode import OPCODES, QUICK_TYPES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
 from .matching import match
 from .modules import ModuleSystem, frame_builtins, init_main
@@ -324,13 +324,7 @@ def generic_function(op: str) -> Callable[[Any, Any], Any]:
 
 def quicken_candidates(op: str) -> list[str]:
     """Quickened forms of a generic op; in-place ops on ints and floats behave like the binary op."""
-    if op.startswith("Inplace"):
-        op = "Binary" + op[7:]
-    return QUICKENED.get(op, [])
-
-
-QUICK_TYPES = {name: (int if "Int" in name else float) for names in QUICKENED.values() for name in names
-               if name.startswith("Fast") and ("Int" in name or "Float" in name) and "ForIter" not in name}
+    return QUICKENED.get(OPCODES[op].numbers_like or op, [])
 
 
 def _settled(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
