@@ -20,6 +20,7 @@ class OpInfo(NamedTuple):
     flow: str = "next"  # normal-flow successors: "next" pc+1; "jump" the j operand; "branch" both; "stop" none
     operand_type: type | None = None  # a quickened form's operand type (both operands are of it)
     numbers_like: str | None = None  # on two ints or two floats it computes what this op does (in-place ops)
+    calls: bool = False  # calls the object in register b (a callee or a method's receiver): arbitrary code runs
 
 
 def _binary(name: str, sym: str) -> OpInfo:
@@ -95,10 +96,10 @@ _OPS: list[OpInfo] = [
     OpInfo("GetANext", "rr-", "R[a] = the awaitable of R[b].__anext__() ('async for')"),
     OpInfo("ForIter", "rrj", "R[a] = next(R[b]), or pc = c when the iterator is exhausted", flow="branch"),
     OpInfo("UnpackSequence", "rri", "R[a..a+c-1] = the c items of R[b] (ValueError like Python otherwise)"),
-    OpInfo("CallFunction", "rri", "R[a] = R[b](R[b+1], ..., R[b+c])"),
-    OpInfo("CallFunctionKw", "rrk", "R[a] = R[b](positional..., name=value...) with (argc, kwnames) = consts[c]"),
-    OpInfo("CallMethod", "rrk", "R[a] = R[b].name(R[b+1], ..., R[b+argc]) with (name, argc, kwnames) = consts[c]"),
-    OpInfo("CallFunctionEx", "rri", "R[a] = R[b](*R[b+1]) (c = 0) or R[b](*R[b+1], **R[b+2]) (c = 1)"),
+    OpInfo("CallFunction", "rri", "R[a] = R[b](R[b+1], ..., R[b+c])", calls=True),
+    OpInfo("CallFunctionKw", "rrk", "R[a] = R[b](positional..., name=value...) with (argc, kwnames) = consts[c]", calls=True),
+    OpInfo("CallMethod", "rrk", "R[a] = R[b].name(R[b+1], ..., R[b+argc]) with (name, argc, kwnames) = consts[c]", calls=True),
+    OpInfo("CallFunctionEx", "rri", "R[a] = R[b](*R[b+1]) (c = 0) or R[b](*R[b+1], **R[b+2]) (c = 1)", calls=True),
     OpInfo("ReturnValue", "r--", "return R[a] from the current function", flow="stop"),
     OpInfo("YieldValue", "rr-", "suspend the generator frame producing R[a]; on resume R[b] = the value sent"),
     OpInfo("YieldFrom", "rri", "delegate to R[a] (c = 0: iter(R[a]), yield from; c = 1: its awaitable, await); "
@@ -182,7 +183,7 @@ for _op in _OPS:
         QUICKENED.setdefault(_op.quickens, []).append(_op.name)
 GENERIC_OF: dict[str, str] = {op.name: op.quickens for op in _OPS if op.quickens}
 JUMPS: frozenset[str] = frozenset(op.name for op in _OPS if "j" in op.operands)
-CALLS: frozenset[str] = frozenset(op.name for op in _OPS if op.name.startswith("Call"))  # callee/receiver in b
+CALLS: frozenset[str] = frozenset(op.name for op in _OPS if op.calls)  # callee/receiver in b
 FLOWS = ("next", "jump", "branch", "stop")
 assert all(op.flow in FLOWS and (op.flow in ("next", "stop") or "j" in op.operands) for op in _OPS)
 QUICK_TYPES: dict[str, type] = {op.name: op.operand_type for op in _OPS if op.operand_type is not None}
