@@ -89,6 +89,8 @@ def test_the_reported_combinations() -> None:
     """The three from issue 10: a Python error text, a silent nothing, and a silent nothing."""
     expected_refusals = [("cranelift", "asm", "aarch64"), ("llvm", "asm", "riscv"), ("interp", "llvm", None)]
     for backend, kind, target in expected_refusals:
+        if target == HOST_TARGET:  # cranelift emits this machine's code: on AArch64 it is no refusal
+            continue
         if backend_status(backend) is None:
             error = attempt(backend, kind, target)[0]
             assert error is not None and "not supported" in error, (backend, kind, target, error)
