@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import signal
-import socket
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import socket
 
 
 class InterruptWatcher:
@@ -25,6 +28,8 @@ class InterruptWatcher:
         if threading.current_thread() is not threading.main_thread():
             return
         try:
+            import socket  # on start only: 7 ms of imports a run whose loops never compile does not pay
+
             reader, writer = socket.socketpair()
             reader.setblocking(True)
             writer.setblocking(False)
@@ -58,7 +63,7 @@ class InterruptWatcher:
         self.sockets = None
         try:
             writer.close()
-            reader.shutdown(socket.SHUT_RDWR)
+            reader.shutdown(2)  # socket.SHUT_RDWR
         except OSError:
             pass
         reader.close()

@@ -17,7 +17,6 @@ other than Python's own prints its bits as `nan:0x7ff8000000000001`), bool `true
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -109,6 +108,8 @@ _RAW_NAME = re.compile(r'[^\s"]+')
 
 
 def format_header(fn: LoopFunction) -> str:
+    import json  # on use: the JIT's import at the first hot loop is on a program's time
+
     words = ["loop", fn.name, json.dumps(fn.location)]
     if fn.entry_pc is not None:
         words.append(f"pc={fn.entry_pc}")
@@ -278,6 +279,8 @@ class _Parser:
             raise IRError(f"line {n}: {e}") from None
 
     def _header(self, n: int, line: str) -> LoopFunction:
+        import json
+
         m = _HEADER.match(line.strip())
         if m is None:
             raise IRError(f"line {n}: expected 'loop NAME \"LOCATION\" [pc=N] slots=N', got {line.strip()!r}")
