@@ -5,12 +5,10 @@ import marshal
 import os
 import sys
 import tempfile
-import time
 import zlib
 
-from . import __version__
+from . import __version__, cachedir
 from .bytecode import CodeObject, ExceptEntry, Instr, LoopInfo
-from .settings import ENV_CACHE_DIR
 
 MAGIC = b"TAURARO-BYTECODE-3\n"
 MAX_BYTES = 64 << 20  # the directory is trimmed to 3/4 of this, least recently used entries first
@@ -20,8 +18,7 @@ _engine: str | None = None
 
 def cache_dir() -> str:
     """$TAURARO_CACHE_DIR/bytecode, else ~/.cache/tauraro/bytecode (next to the cranelift module cache)."""
-    base = os.environ.get(ENV_CACHE_DIR) or os.path.join(os.path.expanduser("~"), ".cache", "tauraro")
-    return os.path.join(base, "bytecode")
+    return os.path.join(cachedir.cache_root(), "bytecode")
 
 
 def engine_version() -> str:
@@ -154,27 +151,8 @@ _KNOWN = frozenset(CodeObject.__record_fields__) | frozenset(_DERIVED)
 
 
 def trim(directory: str, max_bytes: int = MAX_BYTES) -> None:
-    """Trim the directory to 3/4 of max_bytes if it holds more (oldest first); drop stale temp files."""
-    try:
-        entries = []
-        now = time.time()
-        with os.scandir(directory) as it:
-            for entry in it:
-                st = entry.stat()
-                if entry.name.startswith(".tmp-") and now - st.st_mtime > 3600:
-                    os.unlink(entry.path)  # left by a process killed while writing
-                elif entry.name.endswith(".tbc"):
-                    entries.append((st.st_mtime, st.st_size, entry.path))
-        total = sum(size for _, size, _ in entries)
-        if total <= max_bytes:
-            return
-        for _, size, path in sorted(entries):
-            os.unlink(path)
-            total -= size
-            if total <= max_bytes * 3 // 4:
-                break
-    except OSError:
-        pass  # another process trimming at the same time, or an unreadable directory
+    """Trim the bytecode cache to 3/4 of max_bytes if it holds more (oldest entries first)."""
+    cachedir.trim(directory, ".tbc", max_bytes)
 
 
 def compile_cached(source: str, filename: str, use_cache: bool = True) -> CodeObject:

@@ -4,12 +4,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import wasmtime
 
-from ...settings import ENV_CACHE_DIR
+from ... import cachedir
 
 MAGIC = b"TAURARO-CWASM-1\n"
 DIGEST_SIZE = 32
@@ -19,9 +18,7 @@ EVICT_EVERY = 256  # stores between two size checks (the first store of a proces
 
 def default_cache_dir() -> Path:
     """$TAURARO_CACHE_DIR, else ~/.cache/tauraro; modules go to its `wasm` subdirectory."""
-    env = os.environ.get(ENV_CACHE_DIR)
-    base = Path(env) if env else Path.home() / ".cache" / "tauraro"
-    return base / "wasm"
+    return Path(cachedir.cache_root()) / "wasm"
 
 
 class ModuleCache:
@@ -96,27 +93,7 @@ class ModuleCache:
 
     def evict(self) -> None:
         """Trim the directory to 3/4 of max_bytes if it holds more (oldest first); drop stale temp files."""
-        try:
-            entries = []
-            now = time.time()
-            with os.scandir(self.directory) as it:
-                for entry in it:
-                    st = entry.stat()
-                    if entry.name.startswith(".tmp-") and now - st.st_mtime > 3600:
-                        os.unlink(entry.path)  # left by a process killed while writing
-                    elif entry.name.endswith(".cwasm"):
-                        entries.append((st.st_mtime, st.st_size, entry.path))
-            total = sum(size for _, size, _ in entries)
-            if total <= self.max_bytes:
-                return
-            for _, size, path in sorted(entries):
-                os.unlink(path)
-                self.evicted += 1
-                total -= size
-                if total <= self.max_bytes * 3 // 4:
-                    break
-        except OSError:
-            pass  # another process evicting at the same time, or an unreadable directory
+        self.evicted += cachedir.trim(str(self.directory), ".cwasm", self.max_bytes)
 
     def _reject(self, path: Path) -> None:
         self.errors += 1
