@@ -24,7 +24,7 @@ from ..stats import JitStats
 from ..vm import globals_of
 from .budget import CodeBudget, code_budget, retained_bytes
 from .deopt import ExitPlan, apply_exit, plans_for
-from .hot import default_threshold
+from .hot import counting_handler, default_threshold
 from .interrupt import InterruptWatcher
 from .irtext import print_function as format_function
 from .layout import Tag, box
@@ -178,19 +178,10 @@ class JitDriver:
     def back_edge_handler(self, vm: Any, code: CodeObject, pc: int, ins: Instr) -> Callable[[list], int]:
         target, loop_id = ins.a, ins.b
         key = (id(code), loop_id)
-        count = self.counters.setdefault(key, [0])  # shared by the loop's back-edges (continue, end)
-        threshold = self.threshold
-
-        def h(R: list) -> int:
-            count[0] += 1
-            if count[0] < threshold:
-                return target
-            count[0] = 0
-            return self.hot(vm, code, loop_id, R, target)
-
         if key in self.loops and self.loops[key].variants and not self.loops[key].blacklisted:
             return self._entry_handler(vm, self.loops[key], target)
-        return h
+        count = self.counters.setdefault(key, [0])  # shared by the loop's back-edges (continue, end)
+        return counting_handler(count, self.threshold, target, lambda R: self.hot(vm, code, loop_id, R, target))
 
     def hot(self, vm: Any, code: CodeObject, loop_id: int, R: list, header: int) -> int:
         if self._closed:  # a function of a finished run called later: it stays in the interpreter

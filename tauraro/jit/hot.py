@@ -67,18 +67,11 @@ class HotCounter:
             return self.driver.back_edge_handler(vm, code, pc, ins)
         target, loop_id = ins.a, ins.b
         count = self.counters.setdefault((id(code), loop_id), [0])  # shared by the loop's back-edges
-        threshold = self.threshold
 
-        def h(R: list) -> int:
-            count[0] += 1
-            if count[0] < threshold:
-                return target
-            count[0] = 0
-            if self._closed:
-                return target
-            return self.start_driver().hot(vm, code, loop_id, R, target)
+        def on_hot(R: list) -> int:
+            return target if self._closed else self.start_driver().hot(vm, code, loop_id, R, target)
 
-        return h
+        return counting_handler(count, self.threshold, target, on_hot)
 
     def caught(self, code: CodeObject, handler: int) -> None:
         """The VM caught an exception at `handler` (see JitDriver.caught)."""
@@ -97,3 +90,17 @@ class HotCounter:
             self.driver.finish()
         else:
             self.stats.loops = []
+
+
+def counting_handler(count: list[int], threshold: int, target: int,
+                     on_hot: Callable[[list], int]) -> Callable[[list], int]:
+    """A back-edge handler: jump to `target`, and every `threshold`-th time (the count is shared by a loop's
+    back-edges) hand the registers to `on_hot`, which returns the pc to go on at. The interpreter's hot path:
+    one increment and one compare per iteration."""
+    def h(R: list) -> int:
+        count[0] += 1
+        if count[0] < threshold:
+            return target
+        count[0] = 0
+        return on_hot(R)
+    return h
