@@ -186,16 +186,16 @@ _NEXT_TOKEN = re.compile(r"(?:[ \t\f]|\\\r?\n)*+(?:(?P<assign>=(?!=)(?![ \t\f]*[
 # Keywords a statement can start with, then ':' (`else:`): for the others, `word: T` starting a line is
 # an annotated assignment (`func: Callable`), so the word is a name.
 _COLON_KEYWORDS = frozenset({"else", "try", "finally", "except", "lambda"})
-_PREV_WORD = re.compile(r"(?<![\w.])([^\W\d]\w*)(?:[ \t\f]|\\\r?\n)*+$")  # the reference for _prev_word
-# The same read backwards: a match at the start of the reversed text, instead of a search that tries every
+# The name before an alias, read backwards: a match at the start of the reversed text, not a search that tries every
 # position of the window (that search was 30% of map_aliases on alias-dense sources). The leading "\n?" is
-# _PREV_WORD's "$", which also matches before a final newline.
+# the forward pattern's "$" (r"(?<![\w.])([^\W\d]\w*)(?:[ \t\f]|\\\r?\n)*+$", kept in the tests as the
+# reference), which also matches before a final newline.
 _PREV_WORD_REVERSED = re.compile(r"\n?(?:[ \t\f]|\n\r?\\)*+(\w+)")
 _DIGIT = re.compile(r"\d")
 
 
 def _prev_word(before: str) -> str | None:
-    """The name that ends `before` (blanks and line continuations after it allowed), as _PREV_WORD finds it."""
+    """The name that ends `before` (blanks and line continuations after it allowed), as a backward search would find it."""
     rev = before[::-1]
     m = _PREV_WORD_REVERSED.match(rev)
     if m is None or rev[m.end():m.end() + 1] == ".":
