@@ -3,8 +3,9 @@
 `python -m bench.compile [--quick] [--repeat 3] [--shapes list,lines,...] [--no-write]` generates sources of
 growing size in several shapes (a big list literal, many lines, many functions, deep nesting, Hausa
 keywords throughout, a ~10 MB mixed program), and for each measures, in a fresh child process:
-CPython's own `compile(src, filename, 'exec')`, and Tauraro's `compile_source` (alias mapping, parse, CPython's
-compile-time checks, subset check, scopes, bytecode) split by stage; best time of --repeat, peak RSS.
+CPython's own `compile(src, filename, 'exec')`, and Tauraro's `compile_source` (alias mapping, parse, scopes with
+the precheck, CPython's compile-time check where the precheck asks for it, subset check, bytecode) split by
+stage; best time of --repeat, peak RSS.
 The table goes to stdout, bench/compile.md and a marked section of bench/results.md.
 """
 from __future__ import annotations
@@ -147,6 +148,7 @@ def _tauraro_stages(source: str, filename: str) -> dict[str, float]:
 
     from tauraro import frontend
     from tauraro.compiler import Compiler, compile_source
+    from tauraro.precheck import precheck
     from tauraro.scopes import analyse
 
     t = {}
@@ -160,24 +162,27 @@ def _tauraro_stages(source: str, filename: str) -> dict[str, float]:
             start = time.perf_counter()
             tree = frontend._parse_like_cpython(mapped, filename)
             t["parse"] = time.perf_counter() - start
+        start = time.perf_counter()
+        scopes, risk = precheck(tree, mapped.python)  # the scope pass, which also decides on the check
+        t["scopes"] = time.perf_counter() - start
         with frontend.recursion_limit(frontend.FRONT_END_RECURSION_LIMIT):
             start = time.perf_counter()
-            frontend._check_like_cpython(tree, mapped, filename)
+            if risk is not None:  # as compile_source does
+                frontend.check_like_cpython(tree, mapped, filename)
+                if scopes is None:
+                    scopes = analyse(tree)
             t["check"] = time.perf_counter() - start
             start = time.perf_counter()
             if frontend.SUBSET_CHECK_NEEDED:  # as compile_source does
                 frontend.SubsetChecker(filename, mapped).visit(tree)
             t["subset"] = time.perf_counter() - start
-            start = time.perf_counter()
-            analyse(tree)
-            t["scopes"] = time.perf_counter() - start
-            compiler = Compiler(tree, mapped, filename)
+            compiler = Compiler(tree, mapped, filename, scopes)
             start = time.perf_counter()
             compiler.compile_module()
             t["bytecode"] = time.perf_counter() - start
     finally:
         gc.enable()
-    del tree, mapped, compiler
+    del tree, mapped, compiler, scopes
     gc.collect()
     t["total"] = _timed(lambda: compile_source(source, filename))
     return t

@@ -9,6 +9,7 @@ from typing import Callable
 from .bytecode import CodeObject, ExceptEntry, Instr, LoopInfo
 from .errors import TauraroSyntaxError
 from .frontend import FRONT_END_RECURSION_LIMIT, MappedSource, parse, recursion_limit
+from .precheck import scopes_after_check
 from .record import field, record
 from .scopes import Scope, analyse
 
@@ -1486,11 +1487,12 @@ def _copy(s: set[str] | None) -> set[str] | None:
 class Compiler:
     """Compiles a whole program; owns the scope table and the source for error positions."""
 
-    def __init__(self, tree: ast.Module, mapped: MappedSource, filename: str) -> None:
+    def __init__(self, tree: ast.Module, mapped: MappedSource, filename: str,
+                 scopes: dict[ast.AST, Scope] | None = None) -> None:
         self.tree = tree
         self.mapped = mapped
         self.filename = filename
-        self.scopes = analyse(tree)
+        self.scopes = analyse(tree) if scopes is None else scopes
         self.future_annotations = any(
             isinstance(s, ast.ImportFrom) and s.module == "__future__" and any(a.name == "annotations" for a in s.names)
             for s in tree.body)
@@ -1590,9 +1592,10 @@ def compile_source(source: str, filename: str = "<string>") -> CodeObject:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        tree, mapped = parse(source, filename)
+        tree, mapped = parse(source, filename, cpython_check=False)
+        scopes = scopes_after_check(tree, mapped, filename)
         with recursion_limit(FRONT_END_RECURSION_LIMIT):
-            return Compiler(tree, mapped, filename).compile_module()
+            return Compiler(tree, mapped, filename, scopes).compile_module()
     except RecursionError:  # nesting CPython accepts but deeper than our passes allow: say so, no traceback
         raise TauraroSyntaxError(filename, 1, 1, "too deeply nested to compile") from None
     finally:
