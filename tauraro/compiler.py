@@ -23,6 +23,7 @@ COMPARES = {
     ast.GtE: "CompareGreaterEqualRR", ast.Eq: "CompareEqualRR", ast.NotEq: "CompareNotEqualRR",
     ast.Is: "CompareIsRR", ast.IsNot: "CompareIsNotRR", ast.In: "CompareInRR", ast.NotIn: "CompareNotInRR",
 }
+BINARY_OPS = {k: "Binary" + v + "RR" for k, v in BINOPS.items()}  # op class -> the opcode of `a op b`
 UNARY = {ast.USub: "UnaryNeg", ast.UAdd: "UnaryPos", ast.Not: "UnaryNot", ast.Invert: "UnaryInvert"}
 CONVERSIONS = {-1: 0, ord("s"): 1, ord("r"): 2, ord("a"): 3}
 NO_VALUE = -1
@@ -42,6 +43,7 @@ class Block:
 
 
 _EXPR_METHODS: dict[type, Callable[..., int]] = {}  # node class -> FunctionCompiler.expr_X
+_STMT_METHODS: dict[type, Callable[..., None]] = {}  # node class -> FunctionCompiler.stmt_X
 
 
 class FunctionCompiler:
@@ -147,10 +149,13 @@ class FunctionCompiler:
     def stmt(self, node: ast.stmt) -> None:
         self.line = node.lineno
         mark = self.top
-        method = getattr(self, "stmt_" + type(node).__name__, None)
+        method = _STMT_METHODS.get(node.__class__)
         if method is None:
-            raise self.error(node, f"'{type(node).__name__}' statement is not supported")
-        method(node)
+            method = getattr(FunctionCompiler, "stmt_" + type(node).__name__, None)
+            if method is None:
+                raise self.error(node, f"'{type(node).__name__}' statement is not supported")
+            _STMT_METHODS[node.__class__] = method
+        method(self, node)
         self.top = mark
 
     def stmt_Expr(self, node: ast.Expr) -> None:
@@ -808,8 +813,14 @@ class FunctionCompiler:
         return self.alloc() if dst is None else dst
 
     def expr_Constant(self, node: ast.Constant, dst: int | None) -> int:
-        dst = self.target(dst)
-        self.emit("LoadConst", dst, self.const(node.value))
+        if dst is None:
+            dst = self.alloc()
+        value = node.value
+        t = value.__class__
+        index = self.const_index.get((t, value)) if t is int or t is str else None  # const()'s key for these
+        if index is None:
+            index = self.const(value)
+        self.code.instrs.append(Instr("LoadConst", dst, index, 0, self.line))  # emit(), inlined: the commonest
         return dst
 
     def expr_Name(self, node: ast.Name, dst: int | None) -> int:
@@ -837,17 +848,18 @@ class FunctionCompiler:
 
     def _two_operands(self, op: str, node: ast.expr, left: ast.expr, right: ast.expr, dst: int | None) -> int:
         """Evaluate `left` and `right` into registers, then `op dst, left, right` at node's line."""
-        dst = self.target(dst)
+        if dst is None:
+            dst = self.alloc()
         mark = self.top
         a = self.expr(left)
         b = self.expr(right)
         self.top = mark
-        self.line = node.lineno
-        self.emit(op, dst, a, b)
+        self.line = line = node.lineno
+        self.code.instrs.append(Instr(op, dst, a, b, line))  # emit(), inlined
         return dst
 
     def expr_BinOp(self, node: ast.BinOp, dst: int | None) -> int:
-        return self._two_operands("Binary" + BINOPS[type(node.op)] + "RR", node, node.left, node.right, dst)
+        return self._two_operands(BINARY_OPS[node.op.__class__], node, node.left, node.right, dst)
 
     def expr_UnaryOp(self, node: ast.UnaryOp, dst: int | None) -> int:
         if (isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
@@ -1453,25 +1465,6 @@ def _docstring(body: list[ast.stmt]) -> str | None:
     return None
 
 
-def _has_annotations(body: list[ast.stmt]) -> bool:
-    """Whether a module or class body has an annotated name (outside nested scopes): CPython then
-    creates its __annotations__ dict first."""
-    todo = list(body)
-    while todo:
-        s = todo.pop()
-        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.simple:
-            return True
-        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for name in ("body", "orelse", "finalbody"):
-            todo.extend(getattr(s, name, []) or [])
-        for h in getattr(s, "handlers", []) or []:
-            todo.extend(h.body)
-        for c in getattr(s, "cases", []) or []:
-            todo.extend(c.body)
-    return False
-
-
 def _meet(a: set[str] | None, b: set[str] | None) -> set[str] | None:
     if a is None:
         return b
@@ -1506,7 +1499,7 @@ class Compiler:
     def compile_module(self) -> CodeObject:
         code = CodeObject("<module>", "<module>", self.filename, 1, "module")
         fc = FunctionCompiler(self, self.scopes[self.tree], code)
-        if _has_annotations(self.tree.body):
+        if fc.scope.annotated:
             ann = fc.alloc()
             fc.emit("BuildDict", ann, 0, 0)
             fc.emit("StoreGlobal", ann, fc.name("__annotations__"))
@@ -1524,7 +1517,7 @@ class Compiler:
         fc = FunctionCompiler(self, scope, code)
         fc.line = code.firstline
         fc.prologue()
-        if kind == "class" and _has_annotations(body):
+        if kind == "class" and scope.annotated:
             fc.line = code.firstline
             ann = fc.alloc()
             fc.emit("BuildDict", ann, 0, 0)
