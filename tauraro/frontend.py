@@ -282,7 +282,27 @@ def _in_parameter_list(source: str, pos: int) -> bool:
     return False
 
 
-_ASSIGN_OR_COLON_NEXT = re.compile(r"(?:[ \t\f]|\\\r?\n)*+[=:]")
+@cache
+def _binding_candidates() -> re.Pattern[str]:
+    """_may_bind for a whole text at once: where a single-word alias is followed by '=' (or starts a line and
+    is followed by ':'), or is preceded by '(', ',', '*', a line continuation or a blank line, or a binding
+    keyword. Each alternative consumes only up to the word, never past it, so no candidate hides another."""
+    words = "|".join(sorted(map(re.escape, _single_word_aliases()), key=len, reverse=True))
+    binders = "|".join(sorted(map(re.escape, _keyword_words()[1]), key=len, reverse=True))
+    first = "".join(sorted({re.escape(w[0]) for w in (*_single_word_aliases(), *_keyword_words()[1])}))
+    blanks = r"(?:[ \t\f]|\\\r?\n)*+"
+    return re.compile(rf"(?=[{first}(,*\\\n;])(?:(?<!\w)(?P<a>{words})(?={blanks}:?=)"
+                      rf"|[\n;][ \t\f]*+(?P<d>{words})(?={blanks}:)"
+                      rf"|(?:[(,*]|\\\r?\n|\n[ \t\f]*+\r?\n)(?=[ \t\f]*+(?P<b>{words})(?!\w))"
+                      rf"|(?<!\w)(?:{binders})(?=[^\S\r]*+(?P<c>{words})(?!\w)))")
+
+
+def _candidate_starts(source: str) -> set[int]:
+    # (prefixed by a line break: the first line starts like any other; offsets then shift by one)
+    return {m.start(m.lastgroup) - 1 for m in _binding_candidates().finditer("\n" + source)}
+
+
+_ASSIGN_OR_COLON_NEXT = re.compile(r"(?:[ \t\f]|\\\r?\n)*+:?=?")
 
 
 @cache
@@ -292,22 +312,28 @@ def _binder_suffixes() -> tuple[str, ...]:
 
 def _may_bind(source: str, start: int, end: int) -> bool:
     """A quick test that holds wherever _binds_name does (it reads the same text, less precisely): the word
-    is followed by '=' or ':', or preceded by '(', ',', '*' or a binding keyword. 5-10x cheaper than
-    _binds_name, which then decides for the few words that pass."""
-    if _ASSIGN_OR_COLON_NEXT.match(source, end):
+    is followed by '=' (or starts a line and is followed by ':'), or preceded by '(', ',', '*' or a binding
+    keyword. 5-10x cheaper than _binds_name, which then decides for the few words that pass."""
+    after = _ASSIGN_OR_COLON_NEXT.match(source, end).group()
+    if after.endswith("="):
         return True
-    before = source[max(0, start - 64):start].rstrip(" \t\f")
+    before = source[max(0, start - 64):start]
+    if after.endswith(":") and (not before.strip(" \t\f") or before.rstrip(" \t\f").endswith(("\n", ";"))):
+        return True
+    before = before.rstrip(" \t\f")
     if before.endswith("\n"):  # _prev_word allows one line break right before the word
         before = before[:-1].rstrip(" \t\f")
     # (a line continuation or another line break: _prev_word may read on past them, so let it decide)
-    return before.endswith(("(", ",", "*", "\\", "\n")) or before.endswith(_binder_suffixes())
+    return before.endswith(("(", ",", "*", "\\", "\\\r", "\n")) or before.endswith(_binder_suffixes())
 
 
 def _names_kept(source: str, reps: list[Replacement]) -> list[Replacement]:
     """The replacements left once aliases the module uses as names are kept as names (see the rule above)."""
     bound: dict[str, int] = {}
+    # Alias-dense text (Hausa throughout): one regex pass over it costs less than a test per alias (measured).
+    dense = _candidate_starts(source) if len(reps) * 16 > len(source) else None
     for start, end, kw in reps:
-        if not _may_bind(source, start, end):
+        if not (start in dense if dense is not None else _may_bind(source, start, end)):
             continue
         word = source[start:end]
         if word not in bound and word.isidentifier() and _binds_name(source, start, end, kw):
