@@ -4,9 +4,10 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable, ClassVar
 
-# Fields that never hold a node (names, flags, the expression context) or, for Constant, a plain value.
+# Fields that never hold a node with children (names, flags, the expression context, operators) or, for
+# Constant, a plain value.
 _SCALAR_FIELDS = frozenset({"ctx", "id", "arg", "attr", "name", "kind", "level", "module", "conversion",
-                            "is_async", "type_comment", "tag", "lineno", "col_offset"})
+                            "is_async", "type_comment", "tag", "lineno", "col_offset", "op", "ops"})
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: (), ast.Global: (), ast.Nonlocal: ()}
 
 

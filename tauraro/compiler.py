@@ -188,9 +188,14 @@ class FunctionCompiler:
             self.expr(node.annotation)
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
-        if isinstance(target, ast.Name) and self.scope.kind_of(target.id) == "local":
-            self.expr(value, self.vars[target.id])
-            self.mark_defined(target.id)
+        if target.__class__ is ast.Name:
+            if self.scope.kind_of(target.id) == "local":
+                self.expr(value, self.vars[target.id])
+                self.mark_defined(target.id)
+                return
+            src = self.expr(value)
+            self.line = getattr(target, "lineno", self.line)  # as store() does
+            self.store_name(target.id, src)
             return
         if (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
                 and len(target.elts) == len(value.elts)
@@ -813,8 +818,11 @@ class FunctionCompiler:
         return self.alloc() if dst is None else dst
 
     def expr_Constant(self, node: ast.Constant, dst: int | None) -> int:
-        if dst is None:
-            dst = self.alloc()
+        if dst is None:  # self.alloc(), inlined
+            dst = self.top
+            self.top = dst + 1
+            if dst >= self.code.nregs:
+                self.code.nregs = dst + 1
         value = node.value
         t = value.__class__
         index = self.const_index.get((t, value)) if t is int or t is str else None  # const()'s key for these
@@ -851,8 +859,17 @@ class FunctionCompiler:
         if dst is None:
             dst = self.alloc()
         mark = self.top
-        a = self.expr(left)
-        b = self.expr(right)
+        # self.expr(left), self.expr(right), inlined: operands are most of the nodes of an expression
+        line = getattr(left, "lineno", None)
+        if line is not None:
+            self.line = line
+        method = _EXPR_METHODS.get(left.__class__)
+        a = method(self, left, None) if method is not None else self.expr(left)
+        line = getattr(right, "lineno", None)
+        if line is not None:
+            self.line = line
+        method = _EXPR_METHODS.get(right.__class__)
+        b = method(self, right, None) if method is not None else self.expr(right)
         self.top = mark
         self.line = line = node.lineno
         self.code.instrs.append(Instr(op, dst, a, b, line))  # emit(), inlined

@@ -197,12 +197,16 @@ class ScopeBuilder(FastVisitor):
         self._comprehension(node, [node.key, node.value])
 
     def visit_Name(self, node: ast.Name) -> None:
+        name = node.id
         if node.ctx.__class__ is ast.Load:
-            self.current.used.add(node.id)
-            if node.id == "super" and self.current.kind == "function":
+            self.current.used.add(name)
+            if name == "super" and self.current.kind == "function":
                 self.current.used.add("__class__")
         else:
-            self._bind_name(node.id)
+            scope = self.current  # scope.bind(name), inlined: a binding per assignment
+            if name not in scope.bound_set:
+                scope.bound_set.add(name)
+                scope.bound.append(name)
 
     def visit_Global(self, node: ast.Global) -> None:
         self.current.declared_global.update(node.names)
