@@ -779,10 +779,11 @@ class FunctionCompiler:
     def test(self, node: ast.expr, jump_if: bool) -> list[int]:
         """Emit a test of `node`; returns jumps taken when its truth equals `jump_if` (to patch)."""
         self.line = getattr(node, "lineno", self.line)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        cls = node.__class__
+        if cls is ast.UnaryOp and node.op.__class__ is ast.Not:
             return self.test(node.operand, not jump_if)
-        if isinstance(node, ast.BoolOp):
-            is_and = isinstance(node.op, ast.And)
+        if cls is ast.BoolOp:
+            is_and = node.op.__class__ is ast.And
             if is_and != jump_if:  # and/jump-if-false or or/jump-if-true: any operand decides
                 jumps = []
                 for v in node.values:
@@ -927,7 +928,7 @@ class FunctionCompiler:
 
     def expr_Compare(self, node: ast.Compare, dst: int | None) -> int:
         if len(node.ops) == 1:
-            return self._two_operands(COMPARES[type(node.ops[0])], node, node.left, node.comparators[0], dst)
+            return self._two_operands(COMPARES[node.ops[0].__class__], node, node.left, node.comparators[0], dst)
         reg, final = self._private_target(dst)
         left = self.expr(node.left, self.alloc())
         jumps = []

@@ -22,7 +22,8 @@ from .scopes import Scope, ScopeBuilder, analyse
 #   - 'break'/'continue' outside a loop; more than 20 statically nested blocks (loops, try, with items);
 #   - global, nonlocal, `from __future__`, `import *` below module level, :=, starred expressions outside
 #     call arguments, match statements (pattern errors), except* blocks;
-#   - the SyntaxWarnings: calling or subscripting a literal, `is` with a literal, asserting a tuple (the
+#   - the SyntaxWarnings: calling a literal, subscripting one (or a sequence literal with an index that is not
+#     an int or a slice), `is` with a literal, asserting a tuple (the
 #     operands are tested after CPython's constant folding, so any operand that may fold is suspect);
 #   - __debug__ written anywhere (tested on the text), annotations of locals (CPython's symtable reads them,
 #     the scope pass does not), and nesting deep enough to meet CPython's recursion bound (SCOPE_DEPTH_BUDGET).
@@ -43,6 +44,20 @@ def _literal_is_operand(node: ast.expr) -> bool:
     if node.__class__ is ast.Constant:
         return not any(node.value is s for s in _SINGLETONS)
     return not isinstance(node, _PLAIN_OPERANDS)
+
+
+def _is_sequence_literal(node: ast.expr) -> bool:
+    """A literal CPython lets be subscripted (it warns only about the index: _is_plain_index)."""
+    if node.__class__ is ast.Constant:
+        return isinstance(node.value, (str, bytes, tuple))
+    return isinstance(node, (ast.List, ast.Tuple, ast.ListComp, ast.Dict, ast.DictComp, ast.JoinedStr))
+
+
+def _is_plain_index(node: ast.expr) -> bool:
+    """An index CPython does not warn about on a literal: an int, a slice, or what never folds to a literal."""
+    if node.__class__ is ast.Constant:
+        return isinstance(node.value, int)
+    return isinstance(node, (*_PLAIN_OPERANDS, ast.Slice))
 
 
 class CheckingScopeBuilder(ScopeBuilder):
@@ -213,7 +228,8 @@ class CheckingScopeBuilder(ScopeBuilder):
             self.visit(k.value)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
-        if not isinstance(node.value, _PLAIN_OPERANDS):
+        value = node.value
+        if not isinstance(value, _PLAIN_OPERANDS) and not (_is_sequence_literal(value) and _is_plain_index(node.slice)):
             self._flag("literal subscripted")
         self.generic_visit(node)
 
