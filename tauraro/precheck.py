@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import unicodedata
 
 from .frontend import (
     FRONT_END_RECURSION_LIMIT,
@@ -242,6 +243,13 @@ class CheckingScopeBuilder(ScopeBuilder):
         self.generic_visit(node)
 
 
+def _mentions_debug(source: str) -> bool:
+    """Whether any name could be __debug__ (identifiers are NFKC-normalized: `__ｄebug__` is __debug__ too)."""
+    if "__debug__" in source:
+        return True
+    return not source.isascii() and "__debug__" in unicodedata.normalize("NFKC", source)
+
+
 def precheck(tree: ast.Module, python_source: str) -> tuple[dict[ast.AST, Scope] | None, str | None]:
     """(the scope table, why CPython's check must run: None when it cannot find anything in this program).
     The table is None when the scope pass did not finish (nesting deeper than its budget, ...)."""
@@ -251,7 +259,7 @@ def precheck(tree: ast.Module, python_source: str) -> tuple[dict[ast.AST, Scope]
             scopes = builder.build(tree)
     except Exception:  # deeper than the budget (RecursionError) or a tree the pass trips on: CPython judges first
         return None, "scope pass did not finish"
-    if builder.risk is None and "__debug__" in python_source:
+    if builder.risk is None and _mentions_debug(python_source):
         return scopes, "__debug__"
     return scopes, builder.risk
 

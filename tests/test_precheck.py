@@ -33,7 +33,7 @@ SNIPPETS = [
     "x is -1", "x is ()", "x is not 'a'", "x is y.z", "1 is x", "x == 1 is y", "x is (1 + 2)", "assert (x, 1)",
     "assert x, 1", "assert ()", "assert (x)", "(x := 1)", "[y := 1 for z in w]", "[z for z in (y := w)]",
     "[await q for q in w]", "[q async for q in w]", "async for a in b:\n    pass", "async with a:\n    pass",
-    "__debug__ = 1", "x = __debug__", "def h(a, a):\n    pass", "def h(a, *, b, **a):\n    pass",
+    "__debug__ = 1", "x = __debug__", "__\uff44ebug__ = 1", "x.__debug__ = 1", "f(__debug__=1)", "def h(a, a):\n    pass", "def h(a, *, b, **a):\n    pass",
     "lambda a, a: 0", "lambda a, b: 0", "class D(x=1, x=2):\n    pass", "class D(B, x=1):\n    pass",
     "match x:\n    case 1:\n        pass", "try:\n    pass\nexcept:\n    pass\nexcept E:\n    pass",
     "try:\n    pass\nexcept E:\n    pass\nexcept:\n    pass", "try:\n    pass\nexcept* E:\n    pass",
