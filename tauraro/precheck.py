@@ -21,7 +21,8 @@ from .scopes import Scope, ScopeBuilder, analyse
 #   - 'return' outside a function or with a value in an async generator; 'yield'/'yield from'/'await'
 #     outside the function kind that allows it; async for/with/comprehensions outside an async function;
 #   - 'break'/'continue' outside a loop; more than 20 statically nested blocks (loops, try, with items);
-#   - global, nonlocal, `from __future__`, `import *` below module level, :=, starred expressions outside
+#   - global after a use, binding or annotation of the name in its scope (or annotated after it), nonlocal,
+#     `from __future__`, `import *` below module level, :=, starred expressions outside
 #     call arguments, match statements (pattern errors), except* blocks;
 #   - the SyntaxWarnings: calling a literal, subscripting one (or a sequence literal with an index that is not
 #     an int or a slice), `is` with a literal, asserting a tuple (the
@@ -69,6 +70,7 @@ class CheckingScopeBuilder(ScopeBuilder):
         self.risk: str | None = None
         self.loops = 0  # loops enclosing the current statement in this function
         self.blocks = 0  # over-approximation of CPython's static block stack in this function
+        self.annotated: dict[ast.AST, set[str]] = {}  # module and class scopes -> the names they annotate
 
     def _flag(self, reason: str) -> None:
         if self.risk is None:
@@ -181,8 +183,18 @@ class CheckingScopeBuilder(ScopeBuilder):
         self.generic_visit(node)
 
     def visit_Global(self, node: ast.Global) -> None:
-        self._flag("global")
+        # CPython rejects a global declaration of a name the scope has already used, bound (parameters too),
+        # declared nonlocal or annotated (checked in build: an annotation after it counts too).
+        scope = self.current
+        if any(n in scope.used or n in scope.bound_set or n in scope.declared_nonlocal for n in node.names):
+            self._flag("global after use")
         ScopeBuilder.visit_Global(self, node)
+
+    def build(self, tree: ast.Module) -> dict[ast.AST, Scope]:
+        scopes = ScopeBuilder.build(self, tree)
+        if any(names & self.scopes[node].declared_global for node, names in self.annotated.items()):
+            self._flag("annotated global")
+        return scopes
 
     def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
         self._flag("nonlocal")
@@ -204,6 +216,8 @@ class CheckingScopeBuilder(ScopeBuilder):
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if self.current.kind == "function":
             self._flag("local annotation")
+        elif node.target.__class__ is ast.Name:
+            self.annotated.setdefault(self.current.node, set()).add(node.target.id)
         ScopeBuilder.visit_AnnAssign(self, node)
 
     def visit_Assert(self, node: ast.Assert) -> None:

@@ -22,7 +22,11 @@ PROGRAMS = sorted((Path(__file__).parent / "programs").rglob("*.tr"))
 # Statements and expressions around every construct CPython's compiler judges, both sides of each rule.
 SNIPPETS = [
     "pass", "return", "return 1", "break", "continue", "yield", "yield 1", "x = yield", "yield from y", "await z",
-    "x = await z", "global x", "nonlocal x", "x = 1\nglobal x", "from m import *", "from m import a",
+    "x = await z", "global x", "nonlocal x", "x = 1\nglobal x", "global x\nx = 1", "global x, x", "print(x)\nglobal x",
+    "global x\nx: int = 1", "x: int\nglobal x", "global x\nx: int", "nonlocal x\nglobal x", "global x\nnonlocal x",
+    "del x\nglobal x", "for x in y:\n    global x", "import x\nglobal x", "x += 1\nglobal x", "global y\nx = y",
+    "def x():\n    pass\nglobal x", "class x:\n    pass\nglobal x", "[x for x in y]\nglobal x",
+    "[(x := 1) for y in z]\nglobal x", "lambda: x\nglobal x", "global x\ndef g():\n    global x\n    x = 1", "from m import *", "from m import a",
     "from __future__ import annotations", "from __future__ import braces", "x: int = 1", "x.y: int = 1",
     "x: (yield) = 1", "a, *b = c", "*b, = c", "*a, *b = c", "[*a, *b] = c", "print(*a)", "x = [*a, *b]",
     "x = *a,", "f(a=1, a=2)", "f(a=1, **k)", "f(**k, **k)", "1(2)", "(1, 2)(3)", "[x](1)", "(lambda: 1)()",
@@ -49,7 +53,7 @@ CONTEXTS = [
     "class C:\n    {s}", "def g():\n    class C:\n        {s}", "for i in x:\n    def f():\n        {s}",
     "try:\n    {s}\nexcept E:\n    {s}\nfinally:\n    {s}", "with a as b, c:\n    {s}",
     "def f():\n    for i in x:\n        pass\n    else:\n        {s}", "def f(x):\n    def g():\n        {s}",
-    "async def f():\n    for i in x:\n        {s}",
+    "async def f():\n    for i in x:\n        {s}", "def f(x, *y, **z):\n    {s}", "class C:\n    x = 1\n    {s}",
 ]
 
 
