@@ -4,9 +4,10 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable, ClassVar
 
-# Fields that never hold a node (names, flags, the expression context) or, for Constant, a plain value.
+# Fields that never hold a node with children (names, flags, the expression context, operators) or, for
+# Constant, a plain value.
 _SCALAR_FIELDS = frozenset({"ctx", "id", "arg", "attr", "name", "kind", "level", "module", "conversion",
-                            "is_async", "type_comment", "tag", "lineno", "col_offset"})
+                            "is_async", "type_comment", "tag", "lineno", "col_offset", "op", "ops"})
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: (), ast.Global: (), ast.Nonlocal: ()}
 
 
@@ -47,9 +48,21 @@ class FastVisitor:
 
     def generic_visit(self, node: ast.AST) -> None:
         dispatch = self._dispatch  # the children's methods are called directly: one call less per node
-        for name in child_fields(node.__class__):
+        fields = _CHILD_FIELDS.get(node.__class__)
+        if fields is None:
+            fields = child_fields(node.__class__)
+        for name in fields:
             value = getattr(node, name, None)
-            for item in (value if value.__class__ is list else (value,)):
+            if value.__class__ is not list:  # one child (or None): no 1-tuple to loop over
+                fn = dispatch.get(value.__class__)
+                if fn is None:
+                    if not isinstance(value, ast.AST):
+                        continue
+                    fn = self._method(value.__class__)
+                if fn is not _skip:
+                    fn(self, value)
+                continue
+            for item in value:
                 fn = dispatch.get(item.__class__)
                 if fn is None:
                     if not isinstance(item, ast.AST):

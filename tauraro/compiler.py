@@ -9,6 +9,7 @@ from typing import Callable
 from .bytecode import CodeObject, ExceptEntry, Instr, LoopInfo
 from .errors import TauraroSyntaxError
 from .frontend import FRONT_END_RECURSION_LIMIT, MappedSource, parse, recursion_limit
+from .precheck import scopes_after_check
 from .record import field, record
 from .scopes import Scope, analyse
 
@@ -22,6 +23,7 @@ COMPARES = {
     ast.GtE: "CompareGreaterEqualRR", ast.Eq: "CompareEqualRR", ast.NotEq: "CompareNotEqualRR",
     ast.Is: "CompareIsRR", ast.IsNot: "CompareIsNotRR", ast.In: "CompareInRR", ast.NotIn: "CompareNotInRR",
 }
+BINARY_OPS = {k: "Binary" + v + "RR" for k, v in BINOPS.items()}  # op class -> the opcode of `a op b`
 UNARY = {ast.USub: "UnaryNeg", ast.UAdd: "UnaryPos", ast.Not: "UnaryNot", ast.Invert: "UnaryInvert"}
 CONVERSIONS = {-1: 0, ord("s"): 1, ord("r"): 2, ord("a"): 3}
 NO_VALUE = -1
@@ -41,6 +43,7 @@ class Block:
 
 
 _EXPR_METHODS: dict[type, Callable[..., int]] = {}  # node class -> FunctionCompiler.expr_X
+_STMT_METHODS: dict[type, Callable[..., None]] = {}  # node class -> FunctionCompiler.stmt_X
 
 
 class FunctionCompiler:
@@ -146,10 +149,13 @@ class FunctionCompiler:
     def stmt(self, node: ast.stmt) -> None:
         self.line = node.lineno
         mark = self.top
-        method = getattr(self, "stmt_" + type(node).__name__, None)
+        method = _STMT_METHODS.get(node.__class__)
         if method is None:
-            raise self.error(node, f"'{type(node).__name__}' statement is not supported")
-        method(node)
+            method = getattr(FunctionCompiler, "stmt_" + type(node).__name__, None)
+            if method is None:
+                raise self.error(node, f"'{type(node).__name__}' statement is not supported")
+            _STMT_METHODS[node.__class__] = method
+        method(self, node)
         self.top = mark
 
     def stmt_Expr(self, node: ast.Expr) -> None:
@@ -182,9 +188,14 @@ class FunctionCompiler:
             self.expr(node.annotation)
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
-        if isinstance(target, ast.Name) and self.scope.kind_of(target.id) == "local":
-            self.expr(value, self.vars[target.id])
-            self.mark_defined(target.id)
+        if target.__class__ is ast.Name:
+            if self.scope.kind_of(target.id) == "local":
+                self.expr(value, self.vars[target.id])
+                self.mark_defined(target.id)
+                return
+            src = self.expr(value)
+            self.line = getattr(target, "lineno", self.line)  # as store() does
+            self.store_name(target.id, src)
             return
         if (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
                 and len(target.elts) == len(value.elts)
@@ -768,10 +779,11 @@ class FunctionCompiler:
     def test(self, node: ast.expr, jump_if: bool) -> list[int]:
         """Emit a test of `node`; returns jumps taken when its truth equals `jump_if` (to patch)."""
         self.line = getattr(node, "lineno", self.line)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        cls = node.__class__
+        if cls is ast.UnaryOp and node.op.__class__ is ast.Not:
             return self.test(node.operand, not jump_if)
-        if isinstance(node, ast.BoolOp):
-            is_and = isinstance(node.op, ast.And)
+        if cls is ast.BoolOp:
+            is_and = node.op.__class__ is ast.And
             if is_and != jump_if:  # and/jump-if-false or or/jump-if-true: any operand decides
                 jumps = []
                 for v in node.values:
@@ -807,8 +819,17 @@ class FunctionCompiler:
         return self.alloc() if dst is None else dst
 
     def expr_Constant(self, node: ast.Constant, dst: int | None) -> int:
-        dst = self.target(dst)
-        self.emit("LoadConst", dst, self.const(node.value))
+        if dst is None:  # self.alloc(), inlined
+            dst = self.top
+            self.top = dst + 1
+            if dst >= self.code.nregs:
+                self.code.nregs = dst + 1
+        value = node.value
+        t = value.__class__
+        index = self.const_index.get((t, value)) if t is int or t is str else None  # const()'s key for these
+        if index is None:
+            index = self.const(value)
+        self.code.instrs.append(Instr("LoadConst", dst, index, 0, self.line))  # emit(), inlined: the commonest
         return dst
 
     def expr_Name(self, node: ast.Name, dst: int | None) -> int:
@@ -836,17 +857,27 @@ class FunctionCompiler:
 
     def _two_operands(self, op: str, node: ast.expr, left: ast.expr, right: ast.expr, dst: int | None) -> int:
         """Evaluate `left` and `right` into registers, then `op dst, left, right` at node's line."""
-        dst = self.target(dst)
+        if dst is None:
+            dst = self.alloc()
         mark = self.top
-        a = self.expr(left)
-        b = self.expr(right)
+        # self.expr(left), self.expr(right), inlined: operands are most of the nodes of an expression
+        line = getattr(left, "lineno", None)
+        if line is not None:
+            self.line = line
+        method = _EXPR_METHODS.get(left.__class__)
+        a = method(self, left, None) if method is not None else self.expr(left)
+        line = getattr(right, "lineno", None)
+        if line is not None:
+            self.line = line
+        method = _EXPR_METHODS.get(right.__class__)
+        b = method(self, right, None) if method is not None else self.expr(right)
         self.top = mark
-        self.line = node.lineno
-        self.emit(op, dst, a, b)
+        self.line = line = node.lineno
+        self.code.instrs.append(Instr(op, dst, a, b, line))  # emit(), inlined
         return dst
 
     def expr_BinOp(self, node: ast.BinOp, dst: int | None) -> int:
-        return self._two_operands("Binary" + BINOPS[type(node.op)] + "RR", node, node.left, node.right, dst)
+        return self._two_operands(BINARY_OPS[node.op.__class__], node, node.left, node.right, dst)
 
     def expr_UnaryOp(self, node: ast.UnaryOp, dst: int | None) -> int:
         if (isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
@@ -897,7 +928,7 @@ class FunctionCompiler:
 
     def expr_Compare(self, node: ast.Compare, dst: int | None) -> int:
         if len(node.ops) == 1:
-            return self._two_operands(COMPARES[type(node.ops[0])], node, node.left, node.comparators[0], dst)
+            return self._two_operands(COMPARES[node.ops[0].__class__], node, node.left, node.comparators[0], dst)
         reg, final = self._private_target(dst)
         left = self.expr(node.left, self.alloc())
         jumps = []
@@ -1452,25 +1483,6 @@ def _docstring(body: list[ast.stmt]) -> str | None:
     return None
 
 
-def _has_annotations(body: list[ast.stmt]) -> bool:
-    """Whether a module or class body has an annotated name (outside nested scopes): CPython then
-    creates its __annotations__ dict first."""
-    todo = list(body)
-    while todo:
-        s = todo.pop()
-        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.simple:
-            return True
-        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for name in ("body", "orelse", "finalbody"):
-            todo.extend(getattr(s, name, []) or [])
-        for h in getattr(s, "handlers", []) or []:
-            todo.extend(h.body)
-        for c in getattr(s, "cases", []) or []:
-            todo.extend(c.body)
-    return False
-
-
 def _meet(a: set[str] | None, b: set[str] | None) -> set[str] | None:
     if a is None:
         return b
@@ -1486,11 +1498,12 @@ def _copy(s: set[str] | None) -> set[str] | None:
 class Compiler:
     """Compiles a whole program; owns the scope table and the source for error positions."""
 
-    def __init__(self, tree: ast.Module, mapped: MappedSource, filename: str) -> None:
+    def __init__(self, tree: ast.Module, mapped: MappedSource, filename: str,
+                 scopes: dict[ast.AST, Scope] | None = None) -> None:
         self.tree = tree
         self.mapped = mapped
         self.filename = filename
-        self.scopes = analyse(tree)
+        self.scopes = analyse(tree) if scopes is None else scopes
         self.future_annotations = any(
             isinstance(s, ast.ImportFrom) and s.module == "__future__" and any(a.name == "annotations" for a in s.names)
             for s in tree.body)
@@ -1504,7 +1517,7 @@ class Compiler:
     def compile_module(self) -> CodeObject:
         code = CodeObject("<module>", "<module>", self.filename, 1, "module")
         fc = FunctionCompiler(self, self.scopes[self.tree], code)
-        if _has_annotations(self.tree.body):
+        if fc.scope.annotated:
             ann = fc.alloc()
             fc.emit("BuildDict", ann, 0, 0)
             fc.emit("StoreGlobal", ann, fc.name("__annotations__"))
@@ -1522,7 +1535,7 @@ class Compiler:
         fc = FunctionCompiler(self, scope, code)
         fc.line = code.firstline
         fc.prologue()
-        if kind == "class" and _has_annotations(body):
+        if kind == "class" and scope.annotated:
             fc.line = code.firstline
             ann = fc.alloc()
             fc.emit("BuildDict", ann, 0, 0)
@@ -1590,9 +1603,10 @@ def compile_source(source: str, filename: str = "<string>") -> CodeObject:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        tree, mapped = parse(source, filename)
+        tree, mapped = parse(source, filename, cpython_check=False)
+        scopes = scopes_after_check(tree, mapped, filename)
         with recursion_limit(FRONT_END_RECURSION_LIMIT):
-            return Compiler(tree, mapped, filename).compile_module()
+            return Compiler(tree, mapped, filename, scopes).compile_module()
     except RecursionError:  # nesting CPython accepts but deeper than our passes allow: say so, no traceback
         raise TauraroSyntaxError(filename, 1, 1, "too deeply nested to compile") from None
     finally:

@@ -29,6 +29,9 @@ def keyword_aliases() -> dict[tuple[str, ...], str]:
     return table
 
 
+Replacement = tuple[int, int, str]  # start and end offsets of an alias in the source, its keyword
+
+
 @record
 class LineMap:
     """Maps columns of one mapped (Python) line back to the user's Tauraro line."""
@@ -49,15 +52,22 @@ class LineMap:
 
 @record
 class MappedSource:
-    """Python source produced from Tauraro source, with the column maps for error positions."""
+    """Python source produced from Tauraro source, with what error positions need to map columns back."""
 
     python: str
     user: str
-    line_maps: dict[int, LineMap]
+    replacements: list[Replacement]  # the aliases replaced, in source order
 
     def user_col(self, line: int, col: int) -> int:
-        m = self.line_maps.get(line)
+        m = self.line_maps().get(line)
         return m.to_user(col) if m else col
+
+    def line_maps(self) -> dict[int, LineMap]:
+        """Per mapped line with an alias, its column map (built on first use: only errors need it)."""
+        maps = self.__dict__.get("_line_maps")
+        if maps is None:
+            maps = self.__dict__["_line_maps"] = _line_maps(self.user, self.replacements)
+        return maps
 
 
 # Python's line breaks (what ast numbers lines by): str.splitlines also splits at \x0c, \u2028, ... .
@@ -74,9 +84,6 @@ _STRING = (r"(?P<prefix>(?<!\w)[rRbBuUfF]{1,2}|)(?:"
 # the name after a '.' on the same logical line (an attribute: `obj.idan`), but not after '...' (Ellipsis).
 _SKIPPED = r"\#[^\r\n]*+|(?<![\w.])\d[\d_]*+\.|(?<!\.)\.(?:[ \t\f]|\\\r?\n)*+[^\W\d]\w*+"
 _BRACE = re.compile(r"\{\{|\}\}|\{|\}")
-
-Replacement = tuple[int, int, str]  # start and end offsets of an alias in the source, its keyword
-
 
 @cache
 def _scanner() -> tuple[re.Pattern[str], re.Pattern[str]]:
@@ -104,13 +111,21 @@ def _alias_replacements(source: str) -> list[Replacement]:
     return out
 
 
+@cache
+def _single_word_aliases() -> dict[str, str]:
+    return {k[0]: v for k, v in keyword_aliases().items() if len(k) == 1}
+
+
 def _scan(text: str, pos: int, end: int, out: list[Replacement]) -> None:
     scanner, any_alias = _scanner()
     aliases = keyword_aliases()
+    single = _single_word_aliases()
     for m in scanner.finditer(text, pos, end):
         kind = m.lastgroup
         if kind == "alias":
-            out.append((m.start(), m.end(), aliases[tuple(m.group().split())]))
+            word = m.group()
+            kw = single.get(word)
+            out.append((m.start(), m.end(), kw if kw is not None else aliases[tuple(word.split())]))
         elif kind == "s" and "f" in m.group("prefix").lower():
             body = m.start() + len(m.group("prefix"))
             quote = 3 if text.startswith(text[body] * 3, body) and m.end() - body >= 6 else 1
@@ -267,10 +282,59 @@ def _in_parameter_list(source: str, pos: int) -> bool:
     return False
 
 
+@cache
+def _binding_candidates() -> re.Pattern[str]:
+    """_may_bind for a whole text at once: where a single-word alias is followed by '=' (or starts a line and
+    is followed by ':'), or is preceded by '(', ',', '*', a line continuation or a blank line, or a binding
+    keyword. Each alternative consumes only up to the word, never past it, so no candidate hides another."""
+    words = "|".join(sorted(map(re.escape, _single_word_aliases()), key=len, reverse=True))
+    binders = "|".join(sorted(map(re.escape, _keyword_words()[1]), key=len, reverse=True))
+    first = "".join(sorted({re.escape(w[0]) for w in (*_single_word_aliases(), *_keyword_words()[1])}))
+    blanks = r"(?:[ \t\f]|\\\r?\n)*+"
+    return re.compile(rf"(?=[{first}(,*\\\n;])(?:(?<!\w)(?P<a>{words})(?={blanks}:?=)"
+                      rf"|[\n;][ \t\f]*+(?P<d>{words})(?={blanks}:)"
+                      rf"|(?:[(,*]|\\\r?\n|\n[ \t\f]*+\r?\n)(?=[ \t\f]*+(?P<b>{words})(?!\w))"
+                      rf"|(?<!\w)(?:{binders})(?=[^\S\r]*+(?P<c>{words})(?!\w)))")
+
+
+def _candidate_starts(source: str) -> set[int]:
+    # (prefixed by a line break: the first line starts like any other; offsets then shift by one)
+    return {m.start(m.lastgroup) - 1 for m in _binding_candidates().finditer("\n" + source)}
+
+
+_ASSIGN_OR_COLON_NEXT = re.compile(r"(?:[ \t\f]|\\\r?\n)*+:?=?")
+
+
+@cache
+def _binder_suffixes() -> tuple[str, ...]:
+    return tuple(_keyword_words()[1])
+
+
+def _may_bind(source: str, start: int, end: int) -> bool:
+    """A quick test that holds wherever _binds_name does (it reads the same text, less precisely): the word
+    is followed by '=' (or starts a line and is followed by ':'), or preceded by '(', ',', '*' or a binding
+    keyword. 5-10x cheaper than _binds_name, which then decides for the few words that pass."""
+    after = _ASSIGN_OR_COLON_NEXT.match(source, end).group()
+    if after.endswith("="):
+        return True
+    before = source[max(0, start - 64):start]
+    if after.endswith(":") and (not before.strip(" \t\f") or before.rstrip(" \t\f").endswith(("\n", ";"))):
+        return True
+    before = before.rstrip(" \t\f")
+    if before.endswith("\n"):  # _prev_word allows one line break right before the word
+        before = before[:-1].rstrip(" \t\f")
+    # (a line continuation or another line break: _prev_word may read on past them, so let it decide)
+    return before.endswith(("(", ",", "*", "\\", "\\\r", "\n")) or before.endswith(_binder_suffixes())
+
+
 def _names_kept(source: str, reps: list[Replacement]) -> list[Replacement]:
     """The replacements left once aliases the module uses as names are kept as names (see the rule above)."""
     bound: dict[str, int] = {}
+    # Alias-dense text (Hausa throughout): one regex pass over it costs less than a test per alias (measured).
+    dense = _candidate_starts(source) if len(reps) * 16 > len(source) else None
     for start, end, kw in reps:
+        if not (start in dense if dense is not None else _may_bind(source, start, end)):
+            continue
         word = source[start:end]
         if word not in bound and word.isidentifier() and _binds_name(source, start, end, kw):
             bound[word] = start
@@ -292,20 +356,26 @@ def _names_kept(source: str, reps: list[Replacement]) -> list[Replacement]:
 
 
 def map_aliases(source: str) -> MappedSource:
-    """Rewrite alias keywords to Python keywords; keep line numbers, remember column shifts. Aliases the
-    module uses as names stay names (_names_kept)."""
+    """Rewrite alias keywords to Python keywords; keep line numbers (column maps for errors come from the
+    replacements, on first use). Aliases the module uses as names stay names (_names_kept)."""
     reps = _names_kept(source, _alias_replacements(source))
     if not reps:
-        return MappedSource(source, source, {})
-    starts = line_starts(source)
-    line_maps: dict[int, LineMap] = {}
+        return MappedSource(source, source, [])
     pieces = []
     pos = 0
-    line, shift = 0, 0  # shift: user_col - new_col after the edits so far on this line
     for start, end, kw in reps:
         pieces.append(source[pos:start])
         pieces.append(kw)
         pos = end
+    pieces.append(source[pos:])
+    return MappedSource("".join(pieces), source, reps)
+
+
+def _line_maps(source: str, reps: list[Replacement]) -> dict[int, LineMap]:
+    starts = line_starts(source)
+    line_maps: dict[int, LineMap] = {}
+    line, shift = 0, 0  # shift: user_col - new_col after the edits so far on this line
+    for start, end, kw in reps:
         at = bisect.bisect_right(starts, start)
         if at != line:
             line, shift = at, 0
@@ -317,8 +387,7 @@ def map_aliases(source: str) -> MappedSource:
         lm.lengths.append(len(kw))
         shift += (end - start) - len(kw)
         lm.shifts.append(shift)
-    pieces.append(source[pos:])
-    return MappedSource("".join(pieces), source, line_maps)
+    return line_maps
 
 
 def to_python(source: str) -> str:
@@ -356,8 +425,9 @@ def recursion_limit(limit: int) -> Iterator[None]:
         sys.setrecursionlimit(saved)
 
 
-def parse(source: str, filename: str = "<string>") -> tuple[ast.Module, MappedSource]:
-    """Parse Tauraro source into a checked Python AST; raise TauraroSyntaxError with user positions."""
+def parse(source: str, filename: str = "<string>", cpython_check: bool = True) -> tuple[ast.Module, MappedSource]:
+    """Parse Tauraro source into a checked Python AST; raise TauraroSyntaxError with user positions.
+    cpython_check=False leaves CPython's compile-time check to the caller (precheck.scopes_after_check)."""
     try:
         mapped = map_aliases(source)
     except AliasConflict as e:
@@ -371,7 +441,8 @@ def parse(source: str, filename: str = "<string>") -> tuple[ast.Module, MappedSo
     # Compiling a tree validates it first, counting each level several times (bound: ~1000 levels at the
     # default limit, 2986 from source): the parse above has bounded the depth already, so give it room.
     with recursion_limit(FRONT_END_RECURSION_LIMIT):
-        _check_like_cpython(tree, mapped, filename)
+        if cpython_check:
+            check_like_cpython(tree, mapped, filename)
         if SUBSET_CHECK_NEEDED:  # a walk of the whole tree (0.3-0.5x CPython's compile): only where it finds something
             SubsetChecker(filename, mapped).visit(tree)
     return tree, mapped
@@ -396,7 +467,7 @@ def _parse_like_cpython(mapped: MappedSource, filename: str) -> ast.Module:
         raise TauraroSyntaxError(filename, 1, 1, str(e) or type(e).__name__) from None
 
 
-def _check_like_cpython(tree: ast.Module, mapped: MappedSource, filename: str) -> None:
+def check_like_cpython(tree: ast.Module, mapped: MappedSource, filename: str) -> None:
     """CPython's own compiler finds the errors `ast.parse` lets through (duplicate arguments, misplaced
     global/nonlocal, 'continue' outside a loop, ...): let it, so they are reported exactly as CPython does.
     It compiles the tree already parsed: 0.55-0.85x the time of compiling the source again (measured)."""

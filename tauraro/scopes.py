@@ -32,6 +32,7 @@ class Scope:
     local_set: set[str] = field(default_factory=set)
     free_set: set[str] = field(default_factory=set)
     generator: bool = False  # the function contains yield / yield from
+    annotated: bool = False  # a module or class body annotates a name (CPython then makes __annotations__)
     has_await: bool = False
 
     def bind(self, name: str) -> None:
@@ -196,12 +197,16 @@ class ScopeBuilder(FastVisitor):
         self._comprehension(node, [node.key, node.value])
 
     def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load):
-            self.current.used.add(node.id)
-            if node.id == "super" and self.current.kind == "function":
+        name = node.id
+        if node.ctx.__class__ is ast.Load:
+            self.current.used.add(name)
+            if name == "super" and self.current.kind == "function":
                 self.current.used.add("__class__")
         else:
-            self._bind_name(node.id)
+            scope = self.current  # scope.bind(name), inlined: a binding per assignment
+            if name not in scope.bound_set:
+                scope.bound_set.add(name)
+                scope.bound.append(name)
 
     def visit_Global(self, node: ast.Global) -> None:
         self.current.declared_global.update(node.names)
@@ -228,6 +233,8 @@ class ScopeBuilder(FastVisitor):
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.simple and isinstance(node.target, ast.Name):
+            self.current.annotated = True
         self.visit(node.target)
         if self.current.kind != "function":  # module and class annotations are evaluated
             self.visit(node.annotation)

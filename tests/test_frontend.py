@@ -453,3 +453,29 @@ def test_prev_word_reads_backwards_like_the_reference_regex():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         m = forward.search(text)
         assert _prev_word(text) == (m.group(1) if m else None), repr(text)
+
+
+def test_the_quick_binding_test_holds_wherever_binds_name_does():
+    """_may_bind and _candidate_starts (the cheap filters in front of _binds_name, per alias and per text) never
+    rule out an alias _binds_name would call a binding, on random text made of aliases, binding keywords and
+    the characters _binds_name reads."""
+    import random
+
+    from tauraro.frontend import _alias_replacements, _binds_name, _candidate_starts, _may_bind
+
+    rng = random.Random(8)
+    words = ["idan", "duk", "aiki", "iri", "babu", "shine", "ko", "def", "for", "as", "import", "lambda", "x", "f"]
+    alphabet = words * 3 + [" ", "\t", "\f", "\\\n", "\\\r\n", "\n", "\r\n", "\n    ", "(", ")", ",", "*", "=",
+                            "==", ":", ":=", ";", ".", "1", "}", "!", "#", "'"]
+    checked = bound = 0
+    for _ in range(6000):
+        text = "".join(rng.choice(alphabet) + rng.choice(["", " "]) for _ in range(rng.randint(1, 14)))
+        candidates = _candidate_starts(text)
+        for start, end, kw in _alias_replacements(text):
+            if " " in text[start:end]:
+                continue
+            checked += 1
+            if _binds_name(text, start, end, kw):
+                bound += 1
+                assert _may_bind(text, start, end) and start in candidates, (text, start)
+    assert checked > 5000 and bound > 1000, (checked, bound)
