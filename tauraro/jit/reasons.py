@@ -69,6 +69,7 @@ class AbortReason(Reason):
 
     NO_ITERATION = ("no_iteration", "no iteration can run in compiled code: {detail}")
     EXCEPTIONS = ("exceptions", "{detail}")
+    SHORT_RANGE = ("short_range", "{detail}")
     UNSUPPORTED_OP = ("unsupported_op", "the {backend} backend cannot compile an operation of this loop ({detail})")
     UNSUPPORTED_TYPE = ("unsupported_type", "a value of this loop has no native form ({detail})")
     TOO_LARGE = ("too_large", "the loop is too large to compile ({detail})")
