@@ -26,17 +26,14 @@ from .budget import CodeBudget, code_budget, retained_bytes
 from .deopt import ExitPlan, apply_exit, plans_for
 from .hot import counting_handler, default_threshold
 from .interrupt import InterruptWatcher
-from .irtext import print_function as format_function
 from .judge import Judged, loop_summary, quiet_handlers, record_abort, record_blacklist
 from .layout import Tag, box
 from .lists import mirror_in, mirror_out
 from .lists import release as release_mirror
-from .pipeline import optimize
 from .policy import Ledger
 from .reasons import AbortReason, GiveUp
 from .region import RANGE_ITERATOR, LoopRegion, classify, range_iterator_state
 from .translate import Abort, Translator, describe_value
-from .verify import VerifyError
 
 if TYPE_CHECKING:
     from ..backends.base import Backend
@@ -320,6 +317,8 @@ class JitDriver:
         except Abort as e:
             return self._compile_failed(vm, state, sig, e.reason, e.detail)
         except Exception as e:  # noqa: BLE001 - a JIT failure never changes the program's behaviour
+            from .verify import VerifyError
+
             reason = (AbortReason.UNSUPPORTED_OP if isinstance(e, NotImplementedError) else
                       AbortReason.VERIFY if isinstance(e, VerifyError) else AbortReason.BACKEND)
             return self._compile_failed(vm, state, sig, reason, f"{type(e).__name__}: {e}".splitlines()[0])
@@ -598,3 +597,17 @@ class JitDriver:
 
 
 _DEAD = object()  # the value of a slot whose register is dead at loop entry (never loaded)
+
+
+# The passes and the IR printer are imported when first used: a hot loop that does not translate
+# (most JIT-hostile loops, bench/hostile) never pays for them.
+def optimize(fn: Any, **options: Any) -> Any:
+    from .pipeline import optimize as run_passes
+
+    return run_passes(fn, **options)
+
+
+def format_function(fn: Any) -> str:
+    from .irtext import print_function
+
+    return print_function(fn)

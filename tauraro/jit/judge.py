@@ -91,8 +91,8 @@ class Judged:
         self.longest = max(self.longest, total)
         if self.short_tries < SHORT_TRIES:
             return None
-        return (f"it runs at most {self.longest} iterations per entry (its range), which save less than the "
-                f"~{cost:.0f} interpreted instructions entering compiled code costs")
+        return (f"its range had at most {self.longest} values each time it started; so few iterations save "
+                f"less than entering compiled code costs (about {cost:.0f} interpreted instructions)")
 
     def has_inner_loop(self) -> bool:
         header, pop = self.region.header, self.region.end
