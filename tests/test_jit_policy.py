@@ -271,3 +271,58 @@ def test_caught_exceptions_stop_being_reported_once_the_loop_is_given_up(monkeyp
     assert [a["reason"] for a in stats["aborts"]] == ["exceptions"]
     assert stats["loops_compiled"] == (1 if driver_first else 0)
     assert len(reports) <= 10, len(reports)  # 750 exceptions caught; the loop is judged after 10 back-edges
+
+
+def test_never_compiled_opcodes_have_no_translation() -> None:
+    """jit/judge.py rejects a loop from its bytecode when every path runs an instruction of
+    NEVER_COMPILED: none of them may have a translation (op_ method), quickened forms included."""
+    from tauraro.bytecode import GENERIC_OF, OPCODES
+    from tauraro.jit import judge
+    from tauraro.jit.translate import Translator
+
+    assert judge.NEVER_COMPILED <= set(OPCODES)
+    translated = [op for op in OPCODES if GENERIC_OF.get(op, op) in judge.NEVER_COMPILED
+                  and hasattr(Translator, "op_" + op)]
+    assert not translated, f"remove from judge.NEVER_COMPILED (the translator compiles them now): {translated}"
+
+
+def test_bytecode_verdict_agrees_with_the_translator(monkeypatch) -> None:
+    """Over the conformance programs and bench/hostile, every loop the bytecode check rejects is one
+    the translator finds no iteration in (run with the check only observing)."""
+    from corpus import PROGRAMS_DIR
+
+    from tauraro.jit import judge
+    from tauraro.stats import JitStats
+
+    verdicts: dict[str, str] = {}
+    original = judge.Judged.blocked
+
+    def observe(self: judge.Judged) -> None:
+        detail = original(self)
+        if detail is not None:
+            verdicts[judge.location(self.region.code, self.region.loop.loop_id)] = detail
+        return None
+
+    monkeypatch.setattr(judge.Judged, "blocked", observe)
+    files = sorted(PROGRAMS_DIR.glob("*.tr")) + sorted((REPO_ROOT / "bench" / "hostile" / "programs").glob("*.tr"))
+    checked = 0
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        if "input(" in source:
+            continue
+        verdicts.clear()
+        stats = JitStats()
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                tauraro.run(source, backend="ir", filename=path.name, jit_threshold=1, stdout=io.StringIO(),
+                            stats=stats)
+        except (tauraro.TauraroError, tauraro.TauraroRuntimeError, SystemExit):
+            pass  # the error programs: their loops were judged all the same
+        translated = {a["loop"]: a for a in stats.aborts}
+        compiled = {loop["loop"] for loop in stats.loops if loop["compiles"]}
+        for where, detail in verdicts.items():
+            assert where not in compiled, f"{where}: judged '{detail}' but it compiled"
+            if where in translated and translated[where]["reason"] != "exceptions":
+                assert translated[where]["reason"] == "no_iteration", (where, detail, translated[where])
+                checked += 1
+    assert checked >= 20, checked

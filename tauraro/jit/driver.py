@@ -185,7 +185,8 @@ class JitDriver:
         caught, state.caught = state.caught, 0
         if caught and not state.variants and self._exceptions_outweigh(vm, state, caught):
             return header
-        if not state.variants and (self._copies_outweigh(vm, state, R) or self._too_short(vm, state, R)):
+        if not state.variants and (self._blocked(vm, state) or self._copies_outweigh(vm, state, R)
+                                   or self._too_short(vm, state, R)):
             return header
         if self.enter_or_compile(vm, state, R) is None:
             return header
@@ -242,6 +243,17 @@ class JitDriver:
         elements, total = copies
         self.blacklist(vm, state, GiveUp.LIST_COPIES, elements=elements, iterations=total)
         self._heat_enclosing(state)
+        return True
+
+    def _blocked(self, vm: Any, state: LoopState) -> bool:
+        """Whether every path through the loop runs an instruction compiled code never runs: then it
+        is not compiled (judged from the bytecode, before translating; jit/judge.py)."""
+        self._ensure_region(state)
+        detail = state.judge.blocked()
+        if detail is None:
+            return False
+        self.abort(state, AbortReason.NO_ITERATION, detail)
+        self.blacklist(vm, state, GiveUp.NOT_COMPILED, detail=AbortReason.NO_ITERATION.explain(detail=detail))
         return True
 
     def _too_short(self, vm: Any, state: LoopState, R: list) -> bool:

@@ -101,6 +101,10 @@ class HotCounter:
             if detail is not None:
                 self._give_up(key, "exceptions", detail)
                 return True
+        detail = judge.blocked()
+        if detail is not None:
+            self._give_up(key, "no_iteration", detail)
+            return True
         detail = judge.too_short(R, self.threshold)
         if detail is not None:
             self._give_up(key, "short_range", detail)

@@ -8,12 +8,13 @@ jit/policy.py), what an entry of compiled code would save against what it costs.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
-from ..bytecode import DEFS_ON_FALLTHROUGH, CodeObject, LoopInfo
+from ..bytecode import DEFS_ON_FALLTHROUGH, GENERIC_OF, CodeObject, Instr, LoopInfo, successors
 from ..settings import DEFAULT_JIT_THRESHOLD
 from .policy import COPY_COST, ENTRY_COST, SLOT_COST, Ledger
-from .reasons import AbortReason, GiveUp
+from .reasons import AbortReason, GiveUp, Unsupported, bytecode_what
 from .region import RANGE_ITERATOR, LoopRegion, extract_region, range_length
 
 # A range loop found too short to pay for an entry at this many hot moments in a row is not
@@ -24,6 +25,28 @@ SHORT_TRIES = 4
 # loops early (the test suites and the fuzzer stress compiled code with thresholds 1 to 10), and
 # the entry ledger then gives up a loop whose entries do not pay.
 SHORT_EVIDENCE = DEFAULT_JIT_THRESHOLD
+
+
+# Generic opcodes the translator never compiles (they end their path with an `unsupported` exit
+# whatever the types): tests/test_jit_policy.py checks each has no Translator.op_ method. A method
+# call compiles only as a math function (`math.sqrt(x)`), see `never_compiled`.
+NEVER_COMPILED = frozenset({
+    "CallFunctionKw", "BuildList", "BuildTuple", "BuildSet", "BuildDict", "BuildSlice", "BuildString",
+    "FormatValue", "ListAppend", "SetAdd", "MapAdd", "SubscrDelete", "StoreAttr", "DeleteAttr",
+    "MakeFunction", "MakeClass", "ImportModule", "Raise", "RaiseAssert", "UnpackSequence", "DeleteFast",
+    "DeleteGlobal", "LoadName", "StoreName", "MakeCell", "LoadDeref", "StoreDeref", "YieldValue", "YieldFrom",
+    "CallFunctionEx", "SetupWith", "WithExit", "ListExtend", "SetUpdate", "DictUpdate", "DictMerge",
+    "ListToTuple", "UnpackEx", "DeleteDeref", "DeleteName", "MatchPattern", "GetAIter", "GetANext",
+})
+
+
+def never_compiled(code: CodeObject, ins: Instr) -> bool:
+    """Whether compiled code never runs this instruction, whatever the values (see NEVER_COMPILED)."""
+    generic = GENERIC_OF.get(ins.op, ins.op)
+    if generic == "CallMethod":
+        name, _npos, kwnames = code.consts[ins.c]
+        return bool(kwnames) or not callable(getattr(math, name, None))
+    return generic in NEVER_COMPILED
 
 
 class Judged:
@@ -51,6 +74,29 @@ class Judged:
             return None
         return (f"it raised and caught an exception every {between:.1f} iterations while interpreted; each "
                 f"one leaves compiled code, and so few iterations between them do not pay for entering it")
+
+    def blocked(self) -> str | None:
+        """The abort detail when every path from the header back to it runs an instruction compiled
+        code never runs (the translator would find no iteration either), else None. Names the
+        first such instruction in bytecode order, as the translator does."""
+        region, code = self.region, self.region.code
+        seen, stack, first = {region.header}, [region.header], None
+        while stack:
+            pc = stack.pop()
+            ins = code.instrs[pc]
+            if never_compiled(code, ins):
+                first = pc if first is None else min(first, pc)
+                continue
+            if ins.op == "JumpBack" and ins.a == region.header:
+                return None
+            for s in successors(ins, pc):
+                if region.contains(s) and s not in seen:
+                    seen.add(s)
+                    stack.append(s)
+        if first is None:
+            return None  # every path leaves the loop: the translator says so
+        ins = code.instrs[first]
+        return f"line {ins.line}: the loop " + Unsupported.BYTECODE.explain(what=bytecode_what(code, ins))
 
     def range_length(self, R: list) -> int | None:
         """How many values the range of a `for` loop over a range has (None for other loops)."""
@@ -160,6 +206,7 @@ def not_compiled(stats: Any, log: Any, code: CodeObject, loop_id: int, reason: A
     an abort and its blacklisting, its back-edges made plain jumps, its handlers quiet."""
     where = location(code, loop_id)
     record_abort(stats, log, where, code.loops[loop_id].line, reason, reason.explain(detail=detail))
-    record_blacklist(stats, log, where, GiveUp.NOT_COMPILED, GiveUp.NOT_COMPILED.explain(detail=detail))
+    record_blacklist(stats, log, where, GiveUp.NOT_COMPILED,
+                     GiveUp.NOT_COMPILED.explain(detail=reason.explain(detail=detail)))
     plain_back_edges(code, loop_id)
     quiet_handlers(code, given_up)

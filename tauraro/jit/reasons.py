@@ -180,6 +180,20 @@ BYTECODE_WHAT: dict[str, str] = {
 }
 
 
+def bytecode_what(code: Any, ins: Any) -> str:
+    """What an instruction the translator does not model does, in user terms (BYTECODE_WHAT)."""
+    from ..bytecode import GENERIC_OF
+
+    generic = GENERIC_OF.get(ins.op, ins.op)
+    text = BYTECODE_WHAT.get(generic, f"runs '{generic}'")
+    fields = {}
+    if generic == "CallMethod":
+        fields["method"] = code.consts[ins.c][0]
+    elif generic in ("StoreAttr", "DeleteAttr"):
+        fields["attr"] = code.names[ins.b]
+    return text.format(**fields)
+
+
 def _check_bytecode_table() -> None:
     from ..bytecode import OPCODES
 

@@ -41,7 +41,7 @@ from .ir import (
 )
 from .layout import Tag, is_i64
 from .lists import NOTHING, first_uncopyable
-from .reasons import BYTECODE_WHAT, AbortReason, ExitReason, Unsupported
+from .reasons import AbortReason, ExitReason, Unsupported, bytecode_what
 from .region import LoopRegion, classify, is_list_key
 
 _ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
@@ -433,14 +433,7 @@ class Translator:
 
     def what_bytecode(self, ins: Instr) -> str:
         """What an instruction the translator does not model does, in user terms."""
-        generic = GENERIC_OF.get(ins.op, ins.op)
-        text = BYTECODE_WHAT.get(generic, f"runs '{generic}'")
-        fields = {}
-        if generic == "CallMethod":
-            fields["method"] = self.code.consts[ins.c][0]
-        elif generic in ("StoreAttr", "DeleteAttr"):
-            fields["attr"] = self.code.names[ins.b]
-        return text.format(**fields)
+        return bytecode_what(self.code, ins)
 
     # --- describing values for explanations --------------------------------------------------------
     def callee_name(self, reg: int) -> str:
