@@ -54,7 +54,7 @@ def handler(*names: str) -> Callable[[Factory], Factory]:
 class CodeRuntime:
     """Per code object state of one VM: handlers, the generic op of each pc, quickening counters."""
 
-    __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code")
+    __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code", "quiet")
 
     def __init__(self, vm: VM, code: CodeObject) -> None:
         self.code = code
@@ -66,6 +66,7 @@ class CodeRuntime:
         self.resume = code.nregs + 1
         self.fill = [UNBOUND] * (code.nregs - len(code.params)) + [None, None]
         self.handlers = [vm.make_handler(code, pc) for pc in range(len(code.instrs))]
+        self.quiet: set[int] = set()  # handler pcs whose caught exceptions the JIT no longer wants to hear of
 
 
 class VM:
@@ -146,7 +147,7 @@ class VM:
                 del handled[base + entry.handled_depth:]
                 R[entry.reg] = e
                 pc = entry.handler
-                if self.jit is not None:
+                if self.jit is not None and pc not in code.runtime.quiet:
                     self.jit.caught(code, pc)  # exceptions inside a loop: evidence against compiling it
 
     def resume(self, frame: Frame, pc: int, thrown: BaseException | None) -> tuple[int, Any, int]:

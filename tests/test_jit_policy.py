@@ -194,3 +194,135 @@ def test_stats_json_has_the_entry_and_budget_counters(tmp_path) -> None:
         assert key in stats, key
     assert stats["blacklists"][0]["reason"] == "short" and stats["blacklists"][0]["explanation"]
     assert {"loop", "entries", "failed_entries", "native_iterations", "compiles", "blacklisted"} <= set(stats["loops"][0])
+
+
+SHORT_RANGE_NESTED = """
+def work(n):
+    log = []
+    s = 0
+    for k in range(n):
+        log.append(k)
+        for j in range(3):
+            s += j * k
+    return s, len(log)
+print(work(3000))
+"""
+
+
+@pytest.mark.parametrize("backend", JIT_BACKENDS)
+def test_short_range_loop_is_not_compiled_at_the_default_threshold(backend: str) -> None:
+    """At the default threshold a range loop too short for any entry to pay is judged from its
+    range (jit/judge.py) and never compiled, so no backend is loaded for it."""
+    require_backend(backend)
+    stats = run(SHORT_RANGE_NESTED, backend, threshold=None)
+    assert "short_range" in [a["reason"] for a in stats["aborts"]], stats["aborts"]
+    assert stats["loops_compiled"] == 0 and stats["loop_entries"] == 0
+    assert "backend_load" not in stats["compile_seconds_by_phase"]
+    inner = [loop for loop in stats["loops"] if loop["loop"].endswith(":7")]
+    assert inner and inner[0]["blacklisted"] == "not_compiled" and inner[0]["compiles"] == 0
+
+
+def test_short_range_verdict_waits_for_evidence() -> None:
+    """Below the default threshold short loops compile (the suites stress compiled code that way)
+    and the entry ledger judges them; a range that grows (a triangular nest) compiles."""
+    require_backend("cranelift")
+    stats = run(SHORT_RANGE_NESTED, "cranelift", threshold=10)
+    assert "short_range" not in [a["reason"] for a in stats["aborts"]] and stats["loops_compiled"] >= 1
+    triangle = "s = 0\nfor i in range(400):\n    for j in range(i):\n        s += j\nprint(s)\n"
+    stats = run(triangle, "cranelift", threshold=None)
+    assert stats["loops_compiled"] >= 1 and stats["native_iterations"] > 50_000, stats["loops"]
+
+
+def test_loop_rejected_by_the_cheap_checks_never_imports_the_driver(tmp_path) -> None:
+    """A program whose hot loops the checks of jit/judge.py reject pays neither the driver's import
+    nor a backend's; the stats say what the driver would have said."""
+    require_backend("cranelift")
+    prog = tmp_path / "p.tr"
+    # The outer loop catches an exception every 4 iterations; its inner loop runs 3 iterations.
+    prog.write_text("s = 0\nfor k in range(30000):\n    try:\n        s += 100 // (k % 4)\n"
+                    "    except ZeroDivisionError:\n        s -= 1\n    for j in range(3):\n        s += j\nprint(s)\n",
+                    encoding="utf-8")
+    script = ("import io, sys, json, tauraro\n"
+              f"r = tauraro.run(open({str(prog)!r}).read(), backend='cranelift', stdout=io.StringIO())\n"
+              "print(json.dumps([sorted(m for m in sys.modules if m.startswith('tauraro.jit')), r.stats.to_json()]))\n")
+    out = subprocess.run([sys.executable, "-c", script], check=True, cwd=REPO_ROOT, capture_output=True, text=True)
+    modules, stats = json.loads(out.stdout)
+    assert "tauraro.jit.driver" not in modules and "tauraro.jit.translate" not in modules, modules
+    assert sorted(a["reason"] for a in stats["aborts"]) == ["exceptions", "short_range"], stats["aborts"]
+    assert stats["blacklisted"] == 2 and all(b["reason"] == "not_compiled" for b in stats["blacklists"])
+    assert len(stats["loops"]) == 2 and all(loop["blacklisted"] == "not_compiled" for loop in stats["loops"])
+
+
+@pytest.mark.parametrize("driver_first", [False, True])
+def test_caught_exceptions_stop_being_reported_once_the_loop_is_given_up(monkeypatch, driver_first: bool) -> None:
+    """Exceptions caught in a loop are counted to judge it; once every loop around the handler is
+    given up the VM stops reporting them (each report cost about a microsecond)."""
+    require_backend("cranelift")
+    from tauraro.jit.driver import JitDriver
+    from tauraro.jit.hot import HotCounter
+
+    reports = []
+    for cls in (HotCounter, JitDriver):
+        original = cls.caught
+        monkeypatch.setattr(cls, "caught", lambda self, *a, _o=original: reports.append(1) or _o(self, *a))
+    warm = "w = 0\nfor i in range(100):\n    w += i\n" if driver_first else ""  # compiled: the driver exists
+    source = warm + SHAPES["exceptions_every_few_iterations"][0]
+    stats = run(source, "cranelift")
+    assert [a["reason"] for a in stats["aborts"]] == ["exceptions"]
+    assert stats["loops_compiled"] == (1 if driver_first else 0)
+    assert len(reports) <= 10, len(reports)  # 750 exceptions caught; the loop is judged after 10 back-edges
+
+
+def test_never_compiled_opcodes_have_no_translation() -> None:
+    """jit/judge.py rejects a loop from its bytecode when every path runs an instruction of
+    NEVER_COMPILED: none of them may have a translation (op_ method), quickened forms included."""
+    from tauraro.bytecode import GENERIC_OF, OPCODES
+    from tauraro.jit import judge
+    from tauraro.jit.translate import Translator
+
+    assert judge.NEVER_COMPILED <= set(OPCODES)
+    translated = [op for op in OPCODES if GENERIC_OF.get(op, op) in judge.NEVER_COMPILED
+                  and hasattr(Translator, "op_" + op)]
+    assert not translated, f"remove from judge.NEVER_COMPILED (the translator compiles them now): {translated}"
+
+
+def test_bytecode_verdict_agrees_with_the_translator(monkeypatch) -> None:
+    """Over the conformance programs and bench/hostile, every loop the bytecode check rejects is one
+    the translator finds no iteration in (run with the check only observing)."""
+    from corpus import PROGRAMS_DIR
+
+    from tauraro.jit import judge
+    from tauraro.stats import JitStats
+
+    verdicts: dict[str, str] = {}
+    original = judge.Judged.blocked
+
+    def observe(self: judge.Judged) -> None:
+        detail = original(self)
+        if detail is not None:
+            verdicts[judge.location(self.region.code, self.region.loop.loop_id)] = detail
+        return None
+
+    monkeypatch.setattr(judge.Judged, "blocked", observe)
+    files = sorted(PROGRAMS_DIR.glob("*.tr")) + sorted((REPO_ROOT / "bench" / "hostile" / "programs").glob("*.tr"))
+    checked = 0
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        if "input(" in source:
+            continue
+        verdicts.clear()
+        stats = JitStats()
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                tauraro.run(source, backend="ir", filename=path.name, jit_threshold=1, stdout=io.StringIO(),
+                            stats=stats)
+        except (tauraro.TauraroError, tauraro.TauraroRuntimeError, SystemExit):
+            pass  # the error programs: their loops were judged all the same
+        translated = {a["loop"]: a for a in stats.aborts}
+        compiled = {loop["loop"] for loop in stats.loops if loop["compiles"]}
+        for where, detail in verdicts.items():
+            assert where not in compiled, f"{where}: judged '{detail}' but it compiled"
+            if where in translated and translated[where]["reason"] != "exceptions":
+                assert translated[where]["reason"] == "no_iteration", (where, detail, translated[where])
+                checked += 1
+    assert checked >= 20, checked

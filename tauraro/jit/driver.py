@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..bytecode import DEFS_ON_FALLTHROUGH, CodeObject, Instr
+from ..bytecode import CodeObject, Instr
 from ..errors import InternalJitError, TauraroError
 from ..settings import DEFAULT_JIT_THRESHOLD
 from ..stats import JitStats
@@ -26,16 +26,14 @@ from .budget import CodeBudget, code_budget, retained_bytes
 from .deopt import ExitPlan, apply_exit, plans_for
 from .hot import counting_handler, default_threshold
 from .interrupt import InterruptWatcher
-from .irtext import print_function as format_function
+from .judge import Judged, loop_summary, quiet_handlers, record_abort, record_blacklist
 from .layout import Tag, box
 from .lists import mirror_in, mirror_out
 from .lists import release as release_mirror
-from .pipeline import optimize
-from .policy import COPY_COST, ENTRY_COST, SLOT_COST, Ledger
+from .policy import Ledger
 from .reasons import AbortReason, GiveUp
-from .region import RANGE_ITERATOR, LoopRegion, classify, extract_region, range_iterator_state, range_length
+from .region import RANGE_ITERATOR, LoopRegion, classify, range_iterator_state
 from .translate import Abort, Translator, describe_value
-from .verify import VerifyError
 
 if TYPE_CHECKING:
     from ..backends.base import Backend
@@ -67,6 +65,7 @@ class LoopState:
     code: CodeObject
     loop_id: int
     region: LoopRegion | None = None
+    judge: Judged | None = None  # the checks before compiling (jit/judge.py), with the region and ledger
     variants: dict[tuple, Variant] = field(default_factory=dict)
     failed: set = field(default_factory=set)
     blacklisted: str | None = None
@@ -90,10 +89,8 @@ class LoopState:
 
     def summary(self) -> dict[str, Any]:
         """The loop's line in --stats-json `loops`."""
-        out = {"loop": self.location, "compiles": self.compiles, "live_variants": len(self.variants),
-               "evicted": self.evicted, "blacklisted": self.blacklisted}
-        out.update(self.ledger.summary() if self.ledger else Ledger(0).summary())
-        return out
+        return loop_summary(self.location, self.blacklisted, self.ledger, compiles=self.compiles,
+                            live_variants=len(self.variants), evicted=self.evicted)
 
 
 class JitDriver:
@@ -157,22 +154,15 @@ class JitDriver:
             self.out.flush()
 
     def abort(self, state: LoopState, reason: AbortReason, detail: str) -> None:
-        text = reason.explain(detail=detail, backend=self.backend_name)
-        self.stats.aborts.append({"loop": state.location, "line": state.line, "reason": str(reason),
-                                  "explanation": text})
-        self.log(f"abort {state.location}: {reason}: {text}")
+        record_abort(self.stats, self.log, state.location, state.line, reason,
+                     reason.explain(detail=detail, backend=self.backend_name))
 
     def blacklist(self, vm: Any, state: LoopState, reason: GiveUp, **fields: Any) -> None:
         """Give the loop back to the interpreter for good, saying why."""
-        text = reason.explain(**fields)
         state.blacklisted = str(reason)
-        self.stats.blacklisted += 1
-        self.stats.blacklists.append({"loop": state.location, "reason": str(reason), "explanation": text})
-        if reason is GiveUp.EXIT_STORM:
-            self.stats.exit_storms += 1
-        if reason is not GiveUp.NOT_COMPILED:  # the abort line said it
-            self.log(f"blacklist {state.location}: {reason}: {text}")
+        record_blacklist(self.stats, self.log, state.location, reason, reason.explain(**fields))
         self._uninstall(vm, state)
+        quiet_handlers(state.code, {s.loop_id for s in self.loops.values() if s.code is state.code and s.blacklisted})
 
     # --- hot-loop detection -------------------------------------------------------------------------
     def back_edge_handler(self, vm: Any, code: CodeObject, pc: int, ins: Instr) -> Callable[[list], int]:
@@ -195,7 +185,8 @@ class JitDriver:
         caught, state.caught = state.caught, 0
         if caught and not state.variants and self._exceptions_outweigh(vm, state, caught):
             return header
-        if not state.variants and self._copies_outweigh(vm, state, R):
+        if not state.variants and (self._blocked(vm, state) or self._copies_outweigh(vm, state, R)
+                                   or self._too_short(vm, state, R)):
             return header
         if self.enter_or_compile(vm, state, R) is None:
             return header
@@ -213,6 +204,16 @@ class JitDriver:
         for state in states:
             state.caught += count
 
+    def adopt(self, code: CodeObject, loop_id: int, judge: Judged | None = None,
+              verdict: str | None = None) -> LoopState:
+        """The state of a loop jit/hot.py judged (or counted exceptions for) before the driver existed."""
+        state = self._state(code, loop_id)
+        if judge is not None and state.judge is None:
+            state.judge, state.region, state.ledger = judge, judge.region, judge.ledger
+        if verdict is not None:
+            state.blacklisted = verdict
+        return state
+
     def _state(self, code: CodeObject, loop_id: int) -> LoopState:
         state = self.loops.get((id(code), loop_id))
         if state is None:
@@ -224,11 +225,9 @@ class JitDriver:
         one would leave compiled code (raising and catching are interpreted), so an entry would run
         only the iterations between two exceptions (see jit/policy.py)."""
         self._ensure_region(state)
-        between = self.threshold / caught
-        if between * state.ledger.per_iteration >= ENTRY_COST + SLOT_COST * len(state.region.slots):
+        detail = state.judge.exceptions_outweigh(self.threshold, caught)
+        if detail is None:
             return False
-        detail = (f"it raised and caught an exception every {between:.1f} iterations while interpreted; each "
-                  f"one leaves compiled code, and so few iterations between them do not pay for entering it")
         self.abort(state, AbortReason.EXCEPTIONS, detail)
         self.blacklist(vm, state, GiveUp.NOT_COMPILED, detail=detail)
         return True
@@ -238,23 +237,40 @@ class JitDriver:
         whole run of its range saves (a short loop over a big list): then it is not compiled.
         The range's length is known at entry; a `while` loop's is not, and the ledger judges it."""
         self._ensure_region(state)
-        region = state.region
-        ins = state.code.instrs[region.header]
-        if not region.indexes_lists or ins.op not in DEFS_ON_FALLTHROUGH or type(R[ins.b]) is not RANGE_ITERATOR:
+        copies = state.judge.copies_outweigh(lambda: self._values(vm, state.region, R), R)
+        if copies is None:
             return False
-        lists = {id(v): len(v) for v in self._values(vm, region, R) if type(v) is list}
-        elements = sum(lists.values())
-        total = range_length(R[ins.b])
-        if ENTRY_COST + COPY_COST * elements <= total * state.ledger.per_iteration:
-            return False
+        elements, total = copies
         self.blacklist(vm, state, GiveUp.LIST_COPIES, elements=elements, iterations=total)
+        self._heat_enclosing(state)
+        return True
+
+    def _blocked(self, vm: Any, state: LoopState) -> bool:
+        """Whether every path through the loop runs an instruction compiled code never runs: then it
+        is not compiled (judged from the bytecode, before translating; jit/judge.py)."""
+        self._ensure_region(state)
+        detail = state.judge.blocked()
+        if detail is None:
+            return False
+        self.abort(state, AbortReason.NO_ITERATION, detail)
+        self.blacklist(vm, state, GiveUp.NOT_COMPILED, detail=AbortReason.NO_ITERATION.explain(detail=detail))
+        return True
+
+    def _too_short(self, vm: Any, state: LoopState, R: list) -> bool:
+        """Whether the loop's range is too short for an entry to pay: then it is not compiled now,
+        and not at all once it was found short SHORT_TRIES times in a row (jit/judge.py)."""
+        detail = state.judge.too_short(R, self.threshold)
+        if detail is None:
+            return state.judge.short_tries > 0
+        self.abort(state, AbortReason.SHORT_RANGE, detail)
+        self.blacklist(vm, state, GiveUp.NOT_COMPILED, detail=detail)
         self._heat_enclosing(state)
         return True
 
     def _ensure_region(self, state: LoopState) -> None:
         if state.region is None:
-            state.region = extract_region(state.code, state.code.loops[state.loop_id])
-            state.ledger = Ledger(state.region.min_iteration())
+            state.judge = Judged(state.code, state.loop_id)
+            state.region, state.ledger = state.judge.region, state.judge.ledger
 
     def _install(self, vm: Any, state: LoopState) -> None:
         rt = state.code.runtime
@@ -313,6 +329,8 @@ class JitDriver:
         except Abort as e:
             return self._compile_failed(vm, state, sig, e.reason, e.detail)
         except Exception as e:  # noqa: BLE001 - a JIT failure never changes the program's behaviour
+            from .verify import VerifyError
+
             reason = (AbortReason.UNSUPPORTED_OP if isinstance(e, NotImplementedError) else
                       AbortReason.VERIFY if isinstance(e, VerifyError) else AbortReason.BACKEND)
             return self._compile_failed(vm, state, sig, reason, f"{type(e).__name__}: {e}".splitlines()[0])
@@ -591,3 +609,17 @@ class JitDriver:
 
 
 _DEAD = object()  # the value of a slot whose register is dead at loop entry (never loaded)
+
+
+# The passes and the IR printer are imported when first used: a hot loop that does not translate
+# (most JIT-hostile loops, bench/hostile) never pays for them.
+def optimize(fn: Any, **options: Any) -> Any:
+    from .pipeline import optimize as run_passes
+
+    return run_passes(fn, **options)
+
+
+def format_function(fn: Any) -> str:
+    from .irtext import print_function
+
+    return print_function(fn)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Callable
 
 from ..bytecode import CodeObject, Instr
@@ -26,11 +27,14 @@ def default_threshold() -> int:
 
 
 class HotCounter:
-    """What the VM holds as its `jit` until a loop gets hot: it counts back-edges exactly as
-    JitDriver.back_edge_handler does (one shared counter per loop) and remembers the exceptions
-    caught inside loops; at the first hot loop it creates the driver (importing tauraro.jit.driver,
-    translate, the IR and the passes: ~0.1 s a program whose loops stay cold never pays), hands it
-    the counters and the caught exceptions, and from then on forwards everything to it."""
+    """What the VM holds as its `jit` until a loop gets hot enough to compile: it counts back-edges
+    exactly as JitDriver.back_edge_handler does (one shared counter per loop) and the exceptions
+    caught inside each loop. When a loop gets hot it first runs the cheap checks of jit/judge.py; a
+    loop they reject (it catches exceptions too often, its range is too short to pay for an entry)
+    is given back to the interpreter without importing the driver. At the first loop they pass it
+    creates the driver (importing tauraro.jit.driver, translate, the IR and the passes: ~25 ms that
+    a program whose loops stay cold or are rejected never pays), hands it the counters, the judged
+    loops and the caught exceptions, and from then on forwards everything to it."""
 
     def __init__(self, backend_name: str, load_backend: Callable[[], Any], threshold: int | None,
                  stats: JitStats, options: dict[str, Any]) -> None:
@@ -42,8 +46,11 @@ class HotCounter:
             raise TauraroError("the JIT threshold must be at least 1")
         code_budget(options.get("jit_code_budget"))
         self.stats = stats
+        self.log_enabled = bool(options.get("jit_log"))
         self.counters: dict[tuple[int, int], list[int]] = {}
-        self._caught: dict[tuple[int, int], list] = {}  # (code, handler pc) -> [code, handler, count, loop ids]
+        self._caught: dict[tuple[int, int], list] = {}  # (code, loop id) -> [count, code, loop id]
+        self._handler_loops: dict[tuple[int, int], list[list]] = {}  # (code, handler pc) -> _caught entries
+        self._judged: dict[tuple[int, int], tuple[CodeObject, int, Any, str | None]] = {}  # code, loop id, Judged, verdict
         self.driver: Any = None
         self._closed = False  # set by finish(): a function of a finished run called later stays interpreted
 
@@ -55,10 +62,13 @@ class HotCounter:
             backend_name, load_backend, _, stats, options = self._args
             driver = JitDriver(backend_name, load_backend, self.threshold, stats, options)
             driver.counters = self.counters  # the handlers already installed keep counting into these
-            for code, handler, count, loop_ids in self._caught.values():
-                if loop_ids:
-                    driver.caught(code, handler, count)
+            for code, loop_id, judge, verdict in self._judged.values():
+                driver.adopt(code, loop_id, judge, verdict)
+            for count, code, loop_id in self._caught.values():
+                if count:
+                    driver.adopt(code, loop_id).caught += count
             self._caught.clear()
+            self._handler_loops.clear()
             self.driver = driver
         return self.driver
 
@@ -69,25 +79,79 @@ class HotCounter:
         count = self.counters.setdefault((id(code), loop_id), [0])  # shared by the loop's back-edges
 
         def on_hot(R: list) -> int:
-            return target if self._closed else self.start_driver().hot(vm, code, loop_id, R, target)
+            if self._closed or (self.driver is None and self._rejects(code, loop_id, R)):
+                return target
+            return self.start_driver().hot(vm, code, loop_id, R, target)
 
         return counting_handler(count, self.threshold, target, on_hot)
 
+    def _rejects(self, code: CodeObject, loop_id: int, R: list) -> bool:
+        """Run jit/judge.py's checks on a loop that just got hot; True when it is not compiled now."""
+        from .judge import Judged, enclosing
+
+        key = (id(code), loop_id)
+        entry = self._judged.get(key)
+        if entry is None:
+            entry = self._judged[key] = (code, loop_id, Judged(code, loop_id), None)
+        judge = entry[2]
+        caught = self._caught.get(key)
+        if caught is not None and caught[0]:
+            count, caught[0] = caught[0], 0
+            detail = judge.exceptions_outweigh(self.threshold, count)
+            if detail is not None:
+                self._give_up(key, "exceptions", detail)
+                return True
+        detail = judge.blocked()
+        if detail is not None:
+            self._give_up(key, "no_iteration", detail)
+            return True
+        detail = judge.too_short(R, self.threshold)
+        if detail is not None:
+            self._give_up(key, "short_range", detail)
+            for info in enclosing(code, loop_id):  # a loop around it may pay where this one does not
+                if self._judged.get((id(code), info.loop_id), (None,) * 4)[3] is None:
+                    self.counters.setdefault((id(code), info.loop_id), [0])[0] = self.threshold
+            return True
+        return judge.short_tries > 0
+
+    def _give_up(self, key: tuple[int, int], abort: str, detail: str) -> None:
+        """Not compiled, for good: recorded as the driver records it, and the back-edges jump plainly."""
+        from .judge import not_compiled
+        from .reasons import AbortReason
+
+        code, loop_id, judge, _ = self._judged[key]
+        self._judged[key] = (code, loop_id, judge, "not_compiled")
+        not_compiled(self.stats, self._log, code, loop_id, AbortReason(abort), detail,
+                     {i for c, i, _j, verdict in self._judged.values() if c is code and verdict})
+
+    def _log(self, message: str) -> None:
+        if self.log_enabled:
+            out = self._args[4].get("dump_stream") or sys.stderr
+            out.write(f"[jit] {message}\n")
+            out.flush()
+
     def caught(self, code: CodeObject, handler: int) -> None:
-        """The VM caught an exception at `handler` (see JitDriver.caught)."""
+        """The VM caught an exception at `handler` (see JitDriver.caught): one more for each loop around it."""
         if self.driver is not None:
             self.driver.caught(code, handler)
             return
-        entry = self._caught.get((id(code), handler))
-        if entry is None:
-            loop_ids = [info.loop_id for info in code.loops if info.header <= handler < info.pop]
-            entry = self._caught[(id(code), handler)] = [code, handler, 0, loop_ids]
-        entry[2] += 1
+        entries = self._handler_loops.get((id(code), handler))
+        if entries is None:
+            entries = self._handler_loops[(id(code), handler)] = [
+                self._caught.setdefault((id(code), info.loop_id), [0, code, info.loop_id])
+                for info in code.loops if info.header <= handler < info.pop]
+        for entry in entries:
+            entry[0] += 1
 
     def finish(self) -> None:
         self._closed = True
         if self.driver is not None:
             self.driver.finish()
+        elif self._judged:
+            from .judge import location, loop_summary
+
+            self.stats.loops = [loop_summary(location(code, loop_id), verdict, judge.ledger)
+                                for code, loop_id, judge, verdict in self._judged.values()]
         else:
             self.stats.loops = []
 

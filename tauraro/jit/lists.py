@@ -8,6 +8,8 @@ A list holding anything without a cell form (str, big int, nested list, ...) is 
 from __future__ import annotations
 
 from array import array
+from operator import indexOf
+from typing import Any
 
 from .layout import (
     CELL_SIZE,
@@ -67,6 +69,24 @@ def mirrorable(lst: list) -> bool:
         ints = [x for x in lst if type(x) is int] if len(kinds) > 1 else lst
         return I64_MIN <= min(ints) and max(ints) <= I64_MAX
     return True
+
+
+def first_uncopyable(lst: list) -> Any:
+    """The first item without a cell form (see `mirrorable`), or NOTHING. At C speed: the first item of
+    each other type is found by type, and the numbers before it are bounded by min and max (a NaN or a
+    number outside 64 bits there falls back to scanning them one by one)."""
+    kinds = set(map(type, lst))
+    end = min((indexOf(map(type, lst), t) for t in kinds - _CELL_TYPES), default=len(lst))
+    prefix = lst[:end]
+    if int in kinds and prefix and not (I64_MIN <= min(prefix) and max(prefix) <= I64_MAX):
+        big = next((x for x in prefix if type(x) is int and not I64_MIN <= x <= I64_MAX), None)
+        if big is not None:
+            return big
+    return lst[end] if end < len(lst) else NOTHING
+
+
+NOTHING = object()  # first_uncopyable's answer for a list whose every item has a cell form
+_CELL_TYPES = frozenset({int, float, bool})
 
 
 def mirror_in(memory: LinearMemory, lst: list) -> int | None:

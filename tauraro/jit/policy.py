@@ -32,9 +32,9 @@ element, a mixed list 7.6 (cell by cell).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..record import field, record
 from .reasons import ExitReason, GiveUp
 
 ENTRY_COST = 100.0  # instructions: one entry (signature, call, exit), llvm and cranelift, see above
@@ -47,7 +47,7 @@ CREDIT_CAP = 64 * ENTRY_COST  # ...and one that stops paying within ~64 more
 NORMAL_EXITS = frozenset({ExitReason.LOOP_EXIT, ExitReason.BREAK, ExitReason.RETURN})
 
 
-@dataclass
+@record  # not a dataclass: jit/judge.py uses ledgers before the driver (and dataclasses) is imported
 class Ledger:
     """One loop's account: credit in interpreted instructions and what it was spent on."""
 

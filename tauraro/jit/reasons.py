@@ -69,6 +69,7 @@ class AbortReason(Reason):
 
     NO_ITERATION = ("no_iteration", "no iteration can run in compiled code: {detail}")
     EXCEPTIONS = ("exceptions", "{detail}")
+    SHORT_RANGE = ("short_range", "{detail}")
     UNSUPPORTED_OP = ("unsupported_op", "the {backend} backend cannot compile an operation of this loop ({detail})")
     UNSUPPORTED_TYPE = ("unsupported_type", "a value of this loop has no native form ({detail})")
     TOO_LARGE = ("too_large", "the loop is too large to compile ({detail})")
@@ -177,6 +178,20 @@ BYTECODE_WHAT: dict[str, str] = {
     "BinaryMatMulRR": "computes @",
     "InplaceMatMulRR": "computes @=",
 }
+
+
+def bytecode_what(code: Any, ins: Any) -> str:
+    """What an instruction the translator does not model does, in user terms (BYTECODE_WHAT)."""
+    from ..bytecode import GENERIC_OF
+
+    generic = GENERIC_OF.get(ins.op, ins.op)
+    text = BYTECODE_WHAT.get(generic, f"runs '{generic}'")
+    fields = {}
+    if generic == "CallMethod":
+        fields["method"] = code.consts[ins.c][0]
+    elif generic in ("StoreAttr", "DeleteAttr"):
+        fields["attr"] = code.names[ins.b]
+    return text.format(**fields)
 
 
 def _check_bytecode_table() -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import math
 import types
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..bytecode import OPCODES, CodeObject, Liveness, LoopInfo, liveness, register_effects, successors
+from ..record import field, record
 from .layout import Tag, is_i64
 
 RANGE_ITERATOR = type(iter(range(0)))
@@ -14,8 +14,7 @@ RANGE_ITERATOR = type(iter(range(0)))
 CONSTANT_TYPES = (types.BuiltinFunctionType, types.ModuleType, type, type(None))
 
 
-@dataclass(frozen=True)
-class SlotRef:
+class SlotRef(NamedTuple):
     """What a frame-window slot stands for: a register, a global, or half of a range iterator."""
 
     kind: str  # "reg", "global", "iter.cur", "iter.stop"
@@ -23,7 +22,7 @@ class SlotRef:
     name: str
 
 
-@dataclass
+@record  # not a dataclass: jit/judge.py extracts regions before the driver (and dataclasses) is imported
 class LoopRegion:
     """The loop [header, pop) of one code object, with the slots its compiled form uses."""
 

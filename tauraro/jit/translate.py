@@ -40,14 +40,15 @@ from .ir import (
     const_of,
 )
 from .layout import Tag, is_i64
-from .lists import mirrorable
-from .reasons import BYTECODE_WHAT, AbortReason, ExitReason, Unsupported
+from .lists import NOTHING, first_uncopyable
+from .reasons import AbortReason, ExitReason, Unsupported, bytecode_what
 from .region import LoopRegion, classify, is_list_key
 
 _ELEM_TYPES = {int: I64, float: F64, bool: BOOL}  # a list's first element predicts what list.get reads
 EXACT_FLOAT_INT = 2 ** 53
 MAX_BLOCKS = 400
 MAX_WORLDS = 3  # copies of the loop for the types of its first iterations (see _world_for)
+SCAN = object()  # describe_value's default: it finds a list's first uncopyable item itself
 
 
 class Abort(Exception):
@@ -148,6 +149,7 @@ class Translator:
         self.line = region.loop.line
         self.exits_unsupported: list[tuple[int, str]] = []
         self.list_slots: set[int] = set()  # slots whose entry list is mirrored into linear memory
+        self.uncopyable: dict[int, Any] = {}  # slot -> what _uncopyable found in its entry list
 
     # --- entry -----------------------------------------------------------------------------------
     def translate(self) -> LoopFunction:
@@ -207,7 +209,7 @@ class Translator:
                     # reading it raises NameError in the interpreter and no exit binds it to None.
                     continue
                 state[slot] = Obj(value)
-            elif is_list_key(key) and self.mirrors_lists and mirrorable(value):
+            elif is_list_key(key) and self.mirrors_lists and self._uncopyable(slot, value) is NOTHING:
                 self.b.guard_tag(slot, PTR, guard)
                 ptr = self.b.load(slot, PTR, hint=_hint(ref.name))
                 state[slot] = Lst(ptr, slot, _ELEM_TYPES.get(type(value[0]) if value else int, I64))
@@ -431,14 +433,7 @@ class Translator:
 
     def what_bytecode(self, ins: Instr) -> str:
         """What an instruction the translator does not model does, in user terms."""
-        generic = GENERIC_OF.get(ins.op, ins.op)
-        text = BYTECODE_WHAT.get(generic, f"runs '{generic}'")
-        fields = {}
-        if generic == "CallMethod":
-            fields["method"] = self.code.consts[ins.c][0]
-        elif generic in ("StoreAttr", "DeleteAttr"):
-            fields["attr"] = self.code.names[ins.b]
-        return text.format(**fields)
+        return bytecode_what(self.code, ins)
 
     # --- describing values for explanations --------------------------------------------------------
     def callee_name(self, reg: int) -> str:
@@ -490,8 +485,14 @@ class Translator:
         if isinstance(v, Obj):
             return describe_value(v.value)
         if slot is not None and slot < len(self.entry_values):
-            return describe_value(self.entry_values[slot])
+            return describe_value(self.entry_values[slot], self.uncopyable.get(slot, SCAN))
         return "a value computed by code the JIT does not compile"
+
+    def _uncopyable(self, slot: int, value: list) -> Any:
+        """The first item of the list in `slot` at entry without a cell form (lists.NOTHING if none),
+        remembered for the abort message (scanning a big list costs milliseconds)."""
+        odd = self.uncopyable[slot] = first_uncopyable(value)
+        return odd
 
     # register access
     def slot_of(self, reg: int) -> int:
@@ -788,8 +789,9 @@ class Translator:
         return Rng(args[0], args[1], step)
 
 
-def describe_value(value: Any) -> str:
-    """A Python value in user terms for explanations: 'a str', 'None', 'a list holding None', ..."""
+def describe_value(value: Any, odd: Any = SCAN) -> str:
+    """A Python value in user terms for explanations: 'a str', 'None', 'a list holding None', ...
+    (`odd`: a list's first item without a cell form, when the caller has already found it)."""
     if value is UNBOUND:
         return "no value yet"
     if value is None:
@@ -800,9 +802,9 @@ def describe_value(value: Any) -> str:
     if t is int:
         return "an int" if is_i64(value) else "an int too big for 64 bits"
     if t is list:
-        odd = next((x for x in value if type(x) not in (int, float, bool) or (type(x) is int and not is_i64(x))),
-                   _NOTHING)
-        if odd is _NOTHING:
+        if odd is SCAN:
+            odd = first_uncopyable(value)
+        if odd is NOTHING:
             return "a list"
         return f"a list holding {describe_value(odd)}"
     if isinstance(value, Function):
@@ -816,9 +818,6 @@ def describe_value(value: Any) -> str:
     name = t.__name__
     article = "an" if name[:1] in "aeiou" else "a"
     return f"{article} {name}" if t.__module__ == "builtins" else f"{article} {name} object"
-
-
-_NOTHING = object()
 
 
 def _symbol(op: str) -> str:

@@ -130,3 +130,24 @@ def test_external_memory_with_growth():
         mem.alloc_frame(4)
     assert mem.base == ctypes.addressof(buffers[-1]) and len(buffers) > 1
     assert mem.read_value(f, 0) == 41
+
+
+def test_first_uncopyable_matches_a_scan() -> None:
+    """lists.first_uncopyable (C speed, for abort messages about big lists) finds the item a plain
+    scan finds: the first one without a cell form."""
+    import random
+
+    from tauraro.jit.layout import is_i64
+    from tauraro.jit.lists import NOTHING, first_uncopyable
+
+    def scan(lst: list) -> object:
+        return next((x for x in lst if type(x) not in (int, float, bool) or (type(x) is int and not is_i64(x))),
+                    NOTHING)
+
+    rng = random.Random(10)
+    pool = [0, -5, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 10**30, 1.5, float("nan"), float("inf"), -1e300,
+            True, False, None, "s", (1,), [2]]
+    for _ in range(5000):
+        lst = [rng.choice(pool) for _ in range(rng.randint(0, 8))]
+        expected, got = scan(lst), first_uncopyable(lst)
+        assert got is expected or (type(got) is type(expected) and got == expected), lst
