@@ -17,7 +17,7 @@ from typing import Any
 
 # What compiled loops keep natively; the explanations below refer to it.
 NATIVE_VALUES = "ints that fit in 64 bits, floats, bools and lists of them"
-NATIVE_CALLS = "range, len, abs, min, max, int, float, bool and math functions"
+NATIVE_CALLS = "range, len, abs, min, max, int, float, bool, round and math functions"
 
 
 class Reason(str, Enum):

@@ -29,6 +29,7 @@ from .ir import (
     BOOL,
     F64,
     I64,
+    LIBM2_FUNCTIONS,
     LIBM_FUNCTIONS,
     PTR,
     TAG_TYPE,
@@ -121,7 +122,11 @@ ARITH_F64 = {"Add": "add.f64", "Sub": "sub.f64", "Mul": "mul.f64", "Div": "div.f
 ARITH_BOOL = {"And": "and.bool", "Or": "or.bool", "Xor": "ne.bool"}
 COMPARE = {"Less": "lt", "LessEqual": "le", "Greater": "gt", "GreaterEqual": "ge", "Equal": "eq",
            "NotEqual": "ne"}
-NATIVE_BUILTINS = (range, len, abs, min, max, int, float, bool)  # besides math functions: reasons.NATIVE_CALLS
+NATIVE_BUILTINS = (range, len, abs, min, max, int, float, bool, round)  # besides math functions: reasons.NATIVE_CALLS
+# The math module's functions as imported: a function is compiled natively only if it is the very
+# object found here (so a name rebound to something else, even in `math` itself, is a plain call).
+_MATH_FUNCTIONS: dict[str, Any] = {k: v for k, v in vars(math).items() if callable(v)}
+_MATH_UNARY = frozenset(("sqrt", "fabs", "isnan", "isinf", "isfinite", *LIBM_FUNCTIONS))
 
 
 class Translator:
@@ -549,9 +554,10 @@ class Translator:
         if x.type is BOOL and y.type is BOOL and kind in ARITH_BOOL:
             return self.op(ARITH_BOOL[kind], x, y)
         if F64 in (x.type, y.type):
-            if kind == "Pow" or kind not in ARITH_F64:
-                raise SideExit(Unsupported.OPERATOR, op=symbol, kind="a float",
-                               native="ints (** with a constant exponent from 0 to 8)" if kind == "Pow" else "ints")
+            if kind == "Pow":  # float.__pow__ is libm pow on finite values (callf2.f64 exits otherwise)
+                return self.op("callf2.f64", self.as_f64(x), self.as_f64(y), fn="pow")
+            if kind not in ARITH_F64:
+                raise SideExit(Unsupported.OPERATOR, op=symbol, kind="a float", native="ints")
             return self.op(ARITH_F64[kind], self.as_f64(x), self.as_f64(y))
         xi, yi = self.as_i64(x), self.as_i64(y)
         if kind == "Pow":
@@ -733,13 +739,23 @@ class Translator:
         args = [self.get(ins.b + 1 + i) for i in range(ins.c)]
         self.set(ins.a, self.call_builtin(f.value, args))
 
+    def op_CallMethod(self, ins: Instr, pc: int) -> None:
+        """`math.f(x)` (also through `import math as m`): the module is a host constant checked by
+        identity at entry, so its function is known now; any other method call is not modelled."""
+        obj = self.get(ins.b)
+        name, npos, kwnames = self.code.consts[ins.c]
+        fn = getattr(math, name, None) if isinstance(obj, Obj) and obj.value is math else None
+        if fn is None or kwnames:
+            raise SideExit(Unsupported.BYTECODE, what=self.what_bytecode(ins))
+        self.set(ins.a, self.call_builtin(fn, [self.get(ins.b + 1 + i) for i in range(npos)]))
+
     def call_builtin(self, fn: Any, args: list[Any]) -> Any:
         name = getattr(fn, "__name__", "?")
         if fn is range:
             return self.range_of(args)
         if fn is len and len(args) == 1 and isinstance(args[0], Lst):
             return self.op("list.len", args[0].ptr)
-        is_math = getattr(fn, "__module__", None) == "math" and getattr(math, name, None) is fn
+        is_math = _MATH_FUNCTIONS.get(name) is fn
         if fn not in NATIVE_BUILTINS and not is_math:
             raise SideExit(Unsupported.CALL, name=name, kind=describe_value(fn))
         if not all(isinstance(a, Value) for a in args):
@@ -748,8 +764,12 @@ class Translator:
         if fn is abs and len(args) == 1:
             v = args[0]
             return self.op("abs.f64", v) if v.type is F64 else self.op("abs.i64", self.as_i64(v))
-        if fn in (min, max) and len(args) == 2 and args[0].type is args[1].type and args[0].type is not BOOL:
-            return self.op(f"{fn.__name__}.{args[0].type}", *args)
+        if fn in (min, max) and len(args) >= 2 and all(a.type is args[0].type for a in args) and args[0].type is not BOOL:
+            # Python keeps the first extreme: min(a, b, c) is min(min(a, b), c).
+            result = args[0]
+            for a in args[1:]:
+                result = self.op(f"{name}.{a.type}", result, a)
+            return result
         if fn is int and len(args) == 1:
             v = args[0]
             return self.op("int.f64", v) if v.type is F64 else self.as_i64(v)
@@ -757,23 +777,38 @@ class Translator:
             return self.as_f64(args[0])
         if fn is bool and len(args) == 1:
             return self.truth(args[0])
-        if is_math and len(args) == 1:
-            return self.math_call(name, args[0])
+        if fn is round and len(args) == 1:
+            v = args[0]
+            return self.op("round.f64", v) if v.type is F64 else self.as_i64(v)
+        if is_math and 1 <= len(args) <= 2:
+            return self.math_call(name, args)
         raise SideExit(Unsupported.CALL_ARGS, name=name, kind=f"{len(args)} arguments of these types")
 
-    def math_call(self, name: str, v: Value) -> Value:
-        if name in ("floor", "ceil"):
-            return self.as_i64(v) if v.type is not F64 else self.op(f"{name}.f64", v)
-        x = self.as_f64(v)
-        if name == "sqrt":
-            return self.op("sqrt.f64", x)
-        if name == "fabs":
-            return self.op("abs.f64", x)
-        if name == "isnan":
-            return self.op("ne.f64", x, x)
-        if name == "isinf":
-            return self.op("eq.f64", self.op("abs.f64", x), self.const(math.inf))
-        if name in LIBM_FUNCTIONS:
+    def math_call(self, name: str, args: list[Value]) -> Value:
+        """math.<name>(*args) on numbers (ints are converted as CPython converts them: exactly rounded)."""
+        v = args[0]
+        if len(args) == 2:
+            x, y = self.as_f64(args[0]), self.as_f64(args[1])
+            if name == "copysign":
+                return self.op("copysign.f64", x, y)
+            if name in LIBM2_FUNCTIONS:
+                return self.op("callf2.f64", x, y, fn=name)
+        elif name in ("floor", "ceil", "trunc"):
+            if v.type is not F64:
+                return self.as_i64(v)
+            return self.op("int.f64" if name == "trunc" else f"{name}.f64", v)
+        elif name in _MATH_UNARY:
+            x = self.as_f64(v)
+            if name == "sqrt":
+                return self.op("sqrt.f64", x)
+            if name == "fabs":
+                return self.op("abs.f64", x)
+            if name == "isnan":
+                return self.op("ne.f64", x, x)
+            if name == "isinf":
+                return self.op("eq.f64", self.op("abs.f64", x), self.const(math.inf))
+            if name == "isfinite":
+                return self.op("lt.f64", self.op("abs.f64", x), self.const(math.inf))
             return self.op("callf.f64", x, fn=name)
         raise SideExit(Unsupported.CALL, name=f"math.{name}", kind="a math function the JIT does not compile")
 

@@ -123,6 +123,7 @@ class _Lowerer:
         self.iter_names: dict[str, str] = {}
         self.tmp = 0
         self.libm: set[str] = set()
+        self.libm2: set[str] = set()  # two-argument libm functions (callf2.f64)
         self.intrinsics: set[str] = set()
         self.out: list[_Block] = []
         self.cur: _Block = _Block("start")
@@ -254,7 +255,7 @@ class _Lowerer:
         for blk in self.reachable:
             self.lower_block(blk)
         self.lower_exits()
-        return Lowered(self.symbol, self.render(), self.libm)
+        return Lowered(self.symbol, self.render(), self.libm | self.libm2)
 
     def emit_edge(self, target: Block, args: list[str], back: bool) -> None:
         """Record an edge from the current block into `target` (phi incoming values) and branch."""
@@ -412,6 +413,7 @@ class _Lowerer:
         lines.append("}")
         decls = sorted(self.intrinsics)
         decls += [f"declare double @{name}(double) #1" for name in sorted(self.libm)]
+        decls += [f"declare double @{name}(double, double) #1" for name in sorted(self.libm2)]
         attrs = [
             'attributes #0 = { nounwind }',
             "attributes #1 = { nounwind }",
@@ -688,6 +690,26 @@ class _Lowerer:
         self.guard_exit(self.inst(f"or i1 {e1}, {e2}"), op.snapshot)  # type: ignore[arg-type]
         return r
 
+    def op_callf2(self, op: Op, a: str, b: str) -> str:
+        fname = op.attrs["fn"]
+        self.libm2.add(fname)
+        self.intrinsic("declare double @llvm.fabs.f64(double)")
+        r = self.inst(f"call double @{fname}(double {a}, double {b}) #2")
+        # Finite arguments and a finite result, else exit: CPython's own special cases and errors.
+        fin = [self.inst(f"fcmp olt double {self.inst(f'call double @llvm.fabs.f64(double {x})')}, {F_INF}")
+               for x in (a, b, r)]
+        ok = self.inst(f"and i1 {self.inst(f'and i1 {fin[0]}, {fin[1]}')}, {fin[2]}")
+        self.guard_exit(self.inst(f"xor i1 {ok}, true"), op.snapshot)  # type: ignore[arg-type]
+        return r
+
+    def op_copysign(self, op: Op, a: str, b: str) -> str:
+        self.intrinsic("declare double @llvm.copysign.f64(double, double)")
+        return self.inst(f"call double @llvm.copysign.f64(double {a}, double {b})")
+
+    def op_round(self, op: Op, a: str) -> str:
+        self.intrinsic("declare double @llvm.roundeven.f64(double)")
+        return self._to_i64(op, self.inst(f"call double @llvm.roundeven.f64(double {a})"))
+
     def _to_i64(self, op: Op, x: str) -> str:
         # -2**63 <= x < 2**63 (false for NaN): fptosi is exact on the truncated value.
         lo = self.inst(f"fcmp oge double {x}, {F_MINUS_TWO_63}")
@@ -921,6 +943,9 @@ _HANDLERS = {
     "min.f64": _Lowerer.op_minmax_f64,
     "max.f64": _Lowerer.op_minmax_f64,
     "callf.f64": _Lowerer.op_callf,
+    "callf2.f64": _Lowerer.op_callf2,
+    "copysign.f64": _Lowerer.op_copysign,
+    "round.f64": _Lowerer.op_round,
     "floor.f64": _Lowerer.op_floor_ceil,
     "ceil.f64": _Lowerer.op_floor_ceil,
     "float.i64": _Lowerer.op_float_i64,

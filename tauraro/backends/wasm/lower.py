@@ -48,6 +48,7 @@ from ...jit.ir import (
     BOOL,
     F64,
     I64,
+    LIBM2_FUNCTIONS,
     PTR,
     TYPE_TAG,
     LoopFunction,
@@ -535,6 +536,24 @@ class _Lowering:
                  "i32.and", "i32.or")
         self.guard(op)
 
+    def op_callf2_f64(self, op: Op) -> None:
+        fname = op.attrs["fn"]
+        self.imports[fname] = None
+        a, b = self.get(op.args[0]), self.get(op.args[1])
+        r = self.locals[op.result]  # type: ignore[index]
+        finite = ("f64.abs", "f64.const inf", "f64.lt")
+        # Finite arguments and a finite result, else exit: CPython's own special cases and errors.
+        self.ins(a, b, f"call $libm_{fname}", f"local.tee {r}", *finite, a, *finite, "i32.and", b, *finite,
+                 "i32.and", "i32.eqz")
+        self.guard(op)
+
+    def op_copysign_f64(self, op: Op) -> None:
+        self.ins(self.get(op.args[0]), self.get(op.args[1]), "f64.copysign")
+        self.put(op)
+
+    def op_round_f64(self, op: Op) -> None:
+        self._to_int_checked(op, "f64.nearest")  # ties to even, as Python's round()
+
     def _to_int_checked(self, op: Op, rounding: str | None) -> None:
         a = self.get(op.args[0])
         r = self.locals[op.result]  # type: ignore[index]
@@ -653,7 +672,8 @@ class _Lowering:
         fn = self.fn
         out = [f";; {fn.name} ({fn.location})", "(module", '  (import "env" "memory" (memory 0 65536 shared))']
         for name in self.imports:
-            out.append(f'  (import "libm" "{name}" (func $libm_{name} (param f64) (result f64)))')
+            params = "f64 f64" if name in LIBM2_FUNCTIONS else "f64"
+            out.append(f'  (import "libm" "{name}" (func $libm_{name} (param {params}) (result f64)))')
         out.append('  (func $run (export "run") (param $frame i32) (result i32)')
         decls = [("$iters", "i64"), ("$t0", "i64"), ("$f0", "f64"), ("$cell", "i32"), *self.local_decls]
         for k in range(0, len(decls), 8):
