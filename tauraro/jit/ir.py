@@ -236,11 +236,16 @@ _TABLE: tuple[tuple[str, str, str, str, str, tuple[ExitReason, ...]], ...] = (
     ("list.set.i64", "ptr i64 i64 ->", "guard effect", "", "list[i] = v: writes tag INT and v, sets the dirty word P+24 to 1; exits unless in bounds.", (_R.RANGE,)),
     ("list.set.f64", "ptr i64 f64 ->", "guard effect", "", "list[i] = v (tag FLOAT), dirty word = 1; exits unless in bounds.", (_R.RANGE,)),
     ("list.set.bool", "ptr i64 bool ->", "guard effect", "", "list[i] = v (tag BOOL, payload 0/1), dirty word = 1; exits unless in bounds.", (_R.RANGE,)),
-    ("call.i64", "-> i64", "guard effect reserved", "fn:name", "Call compiled function `fn` with the operands in a fresh frame window; result from slot 0.", (_R.UNSUPPORTED,)),
-    ("call.f64", "-> f64", "guard effect reserved", "fn:name", "Like call.i64 with an f64 result.", (_R.UNSUPPORTED,)),
+    # -- function units (docs/jit.md section 7): calls to the unit itself, and its return
+    ("call.i64", "-> i64", "guard effect", "fn:name", "Call function unit `fn` (the unit itself) with the operands in the next frame window; result from its slot 0. Exits if the depth word has reached the recursion limit or the callee exits or returns another type.", (_R.CALL,)),
+    ("call.f64", "-> f64", "guard effect", "fn:name", "Like call.i64 with an f64 result.", (_R.CALL,)),
+    ("call.bool", "-> bool", "guard effect", "fn:name", "Like call.i64 with a bool result.", (_R.CALL,)),
+    ("ret.i64", "i64 ->", "terminator", "", "Return a from a function unit: slot 0 = (INT, a), header +0 = -1; return -1 (RETURN_EXIT).", ()),
+    ("ret.f64", "f64 ->", "terminator", "", "Return a (slot 0 = (FLOAT, a)); return -1.", ()),
+    ("ret.bool", "bool ->", "terminator", "", "Return a (slot 0 = (BOOL, a)); return -1.", ()),
 )
 
-_VARIADIC = frozenset({"call.i64", "call.f64"})
+_VARIADIC = frozenset({"call.i64", "call.f64", "call.bool"})
 _NTARGETS = {"jump": 1, "br": 2}
 
 

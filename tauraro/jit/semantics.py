@@ -278,7 +278,7 @@ MEMORY_SEMANTICS: dict[str, Callable[..., Any]] = {
 
 # Frame and control ops: executed by the interpreter, not by SEMANTICS.
 FRAME_OPS = frozenset({"load.i64", "load.f64", "load.bool", "load.ptr", "guard.tag", "poll", "jump", "br",
-                       "exit"})
+                       "exit", "call.i64", "call.f64", "call.bool", "ret.i64", "ret.f64", "ret.bool"})
 
 _ALL = set(SEMANTICS) | set(MEMORY_SEMANTICS) | FRAME_OPS
 assert _ALL == IMPLEMENTED_OPS, set(IMPLEMENTED_OPS) ^ _ALL

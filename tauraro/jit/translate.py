@@ -133,8 +133,15 @@ class Translator:
     """Builds the LoopFunction of one region for one set of entry values."""
 
     def __init__(self, region: LoopRegion, entry_values: list[Any], name: str, location: str,
-                 lists: bool = True) -> None:
+                 lists: bool = True, result: Type | None = None) -> None:
         self.region = region
+        # A function unit (region of a whole function, docs/jit.md section 7): `return` becomes `ret`
+        # of type `result`, calls of the function itself become call ops; no lists, no global stores.
+        self.unit = region.loop.kind == "function"
+        self.result = result
+        self.ret_types: set[Type] = set()
+        self.param_types: tuple[Type, ...] = ()
+        lists = lists and not self.unit
         self.mirrors_lists = lists and region.indexes_lists  # lists the loop indexes live in linear memory
         self.code = region.code
         self.entry_values = entry_values
@@ -174,7 +181,10 @@ class Translator:
             self._translate_block(key, self.block_end[key[1]])
         self.fn.nslots = len(region.slots)
         self.fn.slot_names = {i: s.name for i, s in enumerate(region.slots)}
-        if not back_edges(self.fn):
+        if self.unit:
+            if not self.ret_types:
+                raise Abort(AbortReason.NO_RETURN, self.why_no_iteration().replace("the loop ", "the function "))
+        elif not back_edges(self.fn):
             raise Abort(AbortReason.NO_ITERATION, self.why_no_iteration())
         return self.fn
 
@@ -194,6 +204,14 @@ class Translator:
         for slot, ref in enumerate(list(region.slots)):
             value = self.entry_values[slot]
             key = classify(value)
+            if self.unit and ref.kind == "global":
+                # A function unit reads globals as constants, checked by identity at every native
+                # entry (jit/functions.py): it stores none, so they cannot change while it runs.
+                if isinstance(key, Tag):
+                    state[slot] = self.const(value)
+                elif isinstance(value, Function) or (isinstance(key, tuple) and key[0] == "obj" and value is not None):
+                    state[slot] = Obj(value)
+                continue
             if isinstance(key, Tag):
                 self.b.guard_tag(slot, TAG_TYPE[key], guard)
                 state[slot] = self.b.load(slot, TAG_TYPE[key], hint=_hint(ref.name))
@@ -217,6 +235,11 @@ class Translator:
                 ptr = self.b.load(slot, PTR, hint=_hint(ref.name))
                 state[slot] = Lst(ptr, slot, _ELEM_TYPES.get(type(value[0]) if value else int, I64))
                 self.list_slots.add(slot)
+        if self.unit:
+            params = [state.get(slot) for slot in range(len(self.code.params))]
+            if not all(isinstance(v, Value) for v in params):
+                raise Abort(AbortReason.UNSUPPORTED_TYPE, "a parameter that is not an int, float or bool")
+            self.param_types = tuple(v.type for v in params)
         return state
 
     # --- blocks and edges --------------------------------------------------------------------------
@@ -358,6 +381,8 @@ class Translator:
 
     # --- snapshots -----------------------------------------------------------------------------------
     def snapshot(self, pc: int, state: dict[int, Any], reason: ExitReason) -> int:
+        if self.unit:  # a function unit's exit runs the whole call again: nothing to restore
+            return self.b.snapshot(pc, {}, reason, line=self.code.line_of(pc))
         region = self.region
         slots: dict[int, Any] = {}
         extras = SnapshotExtras()
@@ -638,6 +663,8 @@ class Translator:
 
     def op_StoreGlobal(self, ins: Instr, pc: int) -> None:
         v = self.get(ins.a)
+        if self.unit:  # a function unit's exits run the call again: it has no effects
+            raise SideExit(Unsupported.UNIT_STORE, name=f"'{self.code.names[ins.b]}'")
         if not isinstance(v, Value):
             raise SideExit(Unsupported.GLOBAL_STORE, name=f"'{self.code.names[ins.b]}'", kind=self.kind_of(ins.a))
         self.state[self.region.global_slot[self.code.names[ins.b]]] = v
@@ -680,6 +707,15 @@ class Translator:
         return True
 
     def op_ReturnValue(self, ins: Instr, pc: int) -> bool:
+        if self.unit:
+            v = self.get(ins.a)
+            if not isinstance(v, Value):
+                raise SideExit(Unsupported.VALUE, name=self.name_of(ins.a), kind=self.kind_of(ins.a))
+            self.ret_types.add(v.type)
+            if v.type is not self.result:
+                raise SideExit(Unsupported.RETURN_TYPE, kind=self.kind_of(ins.a))
+            self.b.op(f"ret.{v.type}", v)
+            return True
         self.b.exit(self.snapshot(pc, self.state, ExitReason.RETURN))
         return True
 
@@ -737,7 +773,18 @@ class Translator:
         if not isinstance(f, Obj):
             raise SideExit(Unsupported.CALL, name=self.callee_name(ins.b), kind=self.kind_of(ins.b))
         args = [self.get(ins.b + 1 + i) for i in range(ins.c)]
+        if self.unit and isinstance(f.value, Function) and f.value.code is self.code:
+            self.set(ins.a, self.call_self(f.value, args))
+            return
         self.set(ins.a, self.call_builtin(f.value, args))
+
+    def call_self(self, f: Function, args: list[Any]) -> Value:
+        """A call of the function unit being compiled, with the argument types it is compiled for."""
+        if not f.plain or f.nparams != len(args):
+            raise SideExit(Unsupported.CALL_ARGS, name=f.__name__, kind="another number of arguments")
+        if tuple(a.type if isinstance(a, Value) else None for a in args) != self.param_types:
+            raise SideExit(Unsupported.CALL_ARGS, name=f.__name__, kind="other argument types than compiled for")
+        return self.op(f"call.{self.result}", *args, fn=self.fn.name)
 
     def op_CallMethod(self, ins: Instr, pc: int) -> None:
         """`math.f(x)` (also through `import math as m`): the module is a host constant checked by

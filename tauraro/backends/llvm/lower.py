@@ -44,6 +44,7 @@ from ...jit.ir import (
 )
 from ...jit.layout import (
     CELL_SHIFT,
+    HDR_DEPTH,
     HDR_EXIT,
     HDR_INTERRUPT,
     HDR_ITERATIONS,
@@ -51,10 +52,13 @@ from ...jit.layout import (
     LIST_DIRTY,
     LIST_ITEMS,
     LIST_LEN,
+    MAX_CALL_DEPTH,
+    RETURN_EXIT,
     SLOT_PAYLOAD,
     SLOT_SIZE,
     TWO_53,
     float_to_bits,
+    frame_size,
 )
 from ..common import Namer, payload_word, reject_reserved
 
@@ -285,6 +289,12 @@ class _Lowerer:
         if op.opcode == "exit":
             self.emit(f"br label %{self.exit_to(op.snapshot)}  {self.exit_comment(op.snapshot)}")  # type: ignore[arg-type]
             return
+        if op.opcode.startswith("ret."):  # a function unit returns: slot 0 = the value, header +0 = -1
+            v = op.args[0]
+            self.store_value(self.slot_ptr(0, 0), v.type, self.ref(v))
+            self.emit(f"store i64 {RETURN_EXIT}, ptr %fp, align 8")
+            self.emit(f"ret i64 {RETURN_EXIT}")
+            return
         if op.opcode == "jump":
             t = op.targets[0]
             self.emit_edge(t.block, [self.ref(a) for a in t.args], is_back_edge(self.doms, blk, t.block))
@@ -475,6 +485,43 @@ class _Lowerer:
         flag = self.inst(f"load atomic i64, ptr {p} monotonic, align 8")
         fail = self.inst(f"icmp ne i64 {flag}, 0")
         self.guard_exit(fail, op.snapshot)  # type: ignore[arg-type]
+
+    def store_value(self, tag_ptr: str, ty: Type, v: str) -> None:
+        """Store a tagged value (tag word, then payload) at `tag_ptr`."""
+        self.emit(f"store i64 {int(TYPE_TAG[ty])}, ptr {tag_ptr}, align 8")
+        p = self.inst(f"getelementptr inbounds i8, ptr {tag_ptr}, i64 {SLOT_PAYLOAD}")
+        if ty is BOOL:
+            v = self.inst(f"zext i1 {v} to i64")
+        self.emit(f"store {LLTYPE[ty] if ty is not BOOL else 'i64'} {v}, ptr {p}, align 8")
+
+    def op_call(self, op: Op, *args: str) -> str:
+        """A call of the unit itself in the next frame window (docs/jit.md section 7)."""
+        if op.attrs["fn"] != self.fn.name:
+            raise NotImplementedError(f"{op.opcode} of another function ({op.attrs['fn']})")
+        snap = op.snapshot
+        depth = self.inst(f"load i64, ptr {self.inst(f'getelementptr inbounds i8, ptr %fp, i64 {HDR_DEPTH}')}, align 8")
+        self.guard_exit(self.inst(f"icmp sge i64 {depth}, {MAX_CALL_DEPTH}"), snap)  # type: ignore[arg-type]
+        size = frame_size(self.fn.nslots)
+        callee = self.inst(f"getelementptr inbounds i8, ptr %fp, i64 {size}")
+        flag = self.inst(f"load i64, ptr {self.inst(f'getelementptr inbounds i8, ptr %fp, i64 {HDR_INTERRUPT}')}, align 8")
+        self.emit(f"store i64 {flag}, ptr {self.inst(f'getelementptr inbounds i8, ptr {callee}, i64 {HDR_INTERRUPT}')}, align 8")
+        deeper = self.inst(f"add i64 {depth}, 1")
+        self.emit(f"store i64 {deeper}, ptr {self.inst(f'getelementptr inbounds i8, ptr {callee}, i64 {HDR_DEPTH}')}, align 8")
+        for k, (v, text) in enumerate(zip(op.args, args)):
+            self.store_value(self.inst(f"getelementptr inbounds i8, ptr {callee}, i64 {HEADER_SIZE + SLOT_SIZE * k}"),
+                             v.type, text)
+        frame = self.inst(f"add i64 %frame, {size}")
+        params = f"i64 {frame}" if self.base_cell is not None else f"ptr %base, i64 {frame}"
+        r = self.inst(f"call i64 @{self.symbol}({params})")
+        self.guard_exit(self.inst(f"icmp ne i64 {r}, {RETURN_EXIT}"), snap)  # type: ignore[arg-type]
+        ty = op.result.type  # type: ignore[union-attr]
+        tag_ptr = self.inst(f"getelementptr inbounds i8, ptr {callee}, i64 {HEADER_SIZE}")
+        tag = self.inst(f"load i64, ptr {tag_ptr}, align 8")
+        self.guard_exit(self.inst(f"icmp ne i64 {tag}, {int(TYPE_TAG[ty])}"), snap)  # type: ignore[arg-type]
+        p = self.inst(f"getelementptr inbounds i8, ptr {callee}, i64 {HEADER_SIZE + SLOT_PAYLOAD}")
+        if ty is BOOL:
+            return self.inst(f"icmp ne i64 {self.inst(f'load i64, ptr {p}, align 8')}, 0")
+        return self.inst(f"load {LLTYPE[ty]}, ptr {p}, align 8")
 
     def op_guard_bool(self, op: Op, c: str) -> None:
         fail = c if op.opcode == "guard.false" else self.inst(f"xor i1 {c}, true")
@@ -944,6 +991,9 @@ _HANDLERS = {
     "max.f64": _Lowerer.op_minmax_f64,
     "callf.f64": _Lowerer.op_callf,
     "callf2.f64": _Lowerer.op_callf2,
+    "call.i64": _Lowerer.op_call,
+    "call.f64": _Lowerer.op_call,
+    "call.bool": _Lowerer.op_call,
     "copysign.f64": _Lowerer.op_copysign,
     "round.f64": _Lowerer.op_round,
     "floor.f64": _Lowerer.op_floor_ceil,
