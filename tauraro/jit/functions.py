@@ -58,6 +58,7 @@ class FunctionState:
     variants: dict[tuple, FunctionVariant] = field(default_factory=dict)
     failed: set = field(default_factory=set)
     given_up: str | None = None
+    misses: int = 0  # calls no variant could take
 
     @property
     def location(self) -> str:
@@ -90,11 +91,11 @@ class FunctionUnits:
         if variant is None:
             variant = self._variant(vm, state, sig, args)
             if variant is None:
-                return NOT_NATIVE
+                return self._miss(state)
         G, B = globals_of(vm, state.code), vm.builtins
         for name, obj in variant.globals:
             if (G[name] if name in G else B.get(name)) is not obj:
-                return NOT_NATIVE
+                return self._miss(state)  # a global was rebound: compiled against another value
         if vm.depth >= MAX_CALL_DEPTH:
             return NOT_NATIVE  # the interpreter raises RecursionError
         memory, frame = self.driver.memory, variant.stack
@@ -119,6 +120,13 @@ class FunctionUnits:
         variant.exits += 1
         if variant.calls % _CHECK_EVERY == 0 and variant.exits * 4 > variant.calls:
             self._give_up(state, f"{variant.exits} of {variant.calls} native calls left compiled code")
+        return NOT_NATIVE
+
+    def _miss(self, state: FunctionState) -> Any:
+        """A call no variant could take: after many, more than native ones, stop checking calls."""
+        state.misses += 1
+        if state.misses > _CHECK_EVERY and state.misses > 4 * sum(v.calls for v in state.variants.values()):
+            self._give_up(state, f"{state.misses} calls had argument types or globals it was not compiled for")
         return NOT_NATIVE
 
     def _variant(self, vm: Any, state: FunctionState, sig: tuple, args: list) -> FunctionVariant | None:
