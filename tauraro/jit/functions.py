@@ -17,15 +17,29 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from ..bytecode import CodeObject
 from ..runtime import NOT_NATIVE
 from ..vm import globals_of
+from .analysis import back_edges
 from .ir import BOOL, F64, I64
 from .irtext import print_function as format_function
-from .layout import HDR_DEPTH, HDR_INTERRUPT, HEADER_SIZE, MAX_CALL_DEPTH, RETURN_EXIT, box, frame_size, unbox
+from .layout import (
+    HDR_DEPTH,
+    HDR_INTERRUPT,
+    HDR_ITERATIONS,
+    HEADER_SIZE,
+    I64_MAX,
+    I64_MIN,
+    MAX_CALL_DEPTH,
+    RETURN_EXIT,
+    Tag,
+    frame_size,
+)
 from .pipeline import optimize
+from .policy import ENTRY_COST
 from .reasons import AbortReason
 from .region import LoopRegion, extract_function_region
 from .translate import Abort, Translator
@@ -35,6 +49,7 @@ if TYPE_CHECKING:
 
 MAX_FUNCTION_VARIANTS = 4  # argument type signatures compiled per function
 _TYPE_OF = {int: I64, float: F64, bool: BOOL}
+_INT, _FLOAT, _BOOL = int(Tag.INT), int(Tag.FLOAT), int(Tag.BOOL)
 _CHECK_EVERY = 64  # native calls between judging whether exits make a function a loss
 
 
@@ -47,6 +62,12 @@ class FunctionVariant:
     globals: list[tuple[str, Any]]  # (name, object) the code was compiled against: checked at entry
     calls: int = 0
     exits: int = 0
+    # The entry ledger of a unit without recursion (jit/policy.py's unit: interpreted instructions):
+    # each native call saves its straight-line instructions plus those of its loops' iterations.
+    judged: bool = False
+    per_call: int = 0
+    per_iteration: int = 0
+    saved: int = 0
 
 
 @dataclass(eq=False)
@@ -86,35 +107,51 @@ class FunctionUnits:
         return self.enter(vm, state, args)
 
     def enter(self, vm: Any, state: FunctionState, args: list) -> Any:
-        sig = tuple(type(a) for a in args)
-        variant = state.variants.get(sig)
+        variant = state.variants.get(tuple(map(type, args)))
         if variant is None:
-            variant = self._variant(vm, state, sig, args)
+            variant = self._variant(vm, state, tuple(map(type, args)), args)
             if variant is None:
                 return self._miss(state)
-        G, B = globals_of(vm, state.code), vm.builtins
-        for name, obj in variant.globals:
-            if (G[name] if name in G else B.get(name)) is not obj:
-                return self._miss(state)  # a global was rebound: compiled against another value
+        if variant.globals:
+            G, B = globals_of(vm, state.code), vm.builtins
+            for name, obj in variant.globals:
+                if (G[name] if name in G else B.get(name)) is not obj:
+                    return self._miss(state)  # a global was rebound: compiled against another value
         if vm.depth >= MAX_CALL_DEPTH:
             return NOT_NATIVE  # the interpreter raises RecursionError
+        # The argument slots, written inline (this is the cost of every native call from the VM).
         memory, frame = self.driver.memory, variant.stack
-        for k, a in enumerate(args):
-            boxed = box(a)
-            if boxed is None:
-                return NOT_NATIVE  # an int beyond i64
-            memory.write_slot(frame, k, boxed[0], boxed[1])
-        q = memory.words
+        q, d = memory.words, memory.doubles
+        w = slot0 = (frame + HEADER_SIZE) >> 3
+        for a in args:
+            t = type(a)
+            if t is float:
+                q[w] = _FLOAT
+                d[w + 1] = a
+            elif t is int:
+                if not I64_MIN <= a <= I64_MAX:
+                    return NOT_NATIVE  # an int beyond i64
+                q[w] = _INT
+                q[w + 1] = a
+            else:
+                q[w] = _BOOL
+                q[w + 1] = 1 if a else 0
+            w += 2
         q[(frame + HDR_DEPTH) >> 3] = vm.depth + 1  # the callee's frame counts, as in VM.call
         stats = self.driver.stats
         stats.function_calls += 1
-        t0 = time.perf_counter()
+        t0 = perf_counter()
         n = variant.compiled.run(frame)
-        stats.native_seconds += time.perf_counter() - t0
+        stats.native_seconds += perf_counter() - t0
         variant.calls += 1
         if n == RETURN_EXIT:
-            w = (frame + HEADER_SIZE) >> 3
-            return unbox(q[w], q[w + 1])
+            if variant.judged:
+                variant.saved += variant.per_call + variant.per_iteration * q[(frame + HDR_ITERATIONS) >> 3]
+                if variant.calls % _CHECK_EVERY == 0 and variant.saved < variant.calls * ENTRY_COST:
+                    self._give_up(state, f"a call does about {variant.saved // variant.calls} interpreted "
+                                         f"instructions' work; entering compiled code costs about {ENTRY_COST:.0f}")
+            tag = q[slot0]
+            return q[slot0 + 1] if tag == _INT else d[slot0 + 1] if tag == _FLOAT else q[slot0 + 1] != 0
         q[(frame + HDR_INTERRUPT) >> 3] = 0
         stats.function_exits += 1
         variant.exits += 1
@@ -190,6 +227,10 @@ class FunctionUnits:
             translator = Translator(region, values, name, location, result=other.pop())
             fn = translator.translate()
         phases["translate"] += time.perf_counter() - start
+        if not back_edges(fn) and not any(op.opcode.startswith("call.") for b in fn.blocks for op in b.ops):
+            # Entering native code costs about what interpreting ~100 instructions does (jit/policy.py):
+            # a function without a loop or recursion does less per call.
+            raise Abort(AbortReason.SMALL, "it has no loop and does not call itself")
         if driver._backend is None:
             driver._load_backend()
             start += phases["backend_load"]
@@ -221,7 +262,13 @@ class FunctionUnits:
             driver.log(f"side exit {state.code.filename}:{line}: the function {detail.removeprefix('the loop ')}")
         driver._dump_compiled(fn, compiled)
         globals_ = [(ref.key, values[slot]) for slot, ref in enumerate(region.slots) if ref.kind == "global"]
-        return FunctionVariant(compiled, stack, globals_)
+        variant = FunctionVariant(compiled, stack, globals_)
+        if not any(op.opcode.startswith("call.") for b in fn.blocks for op in b.ops):
+            loops = state.code.loops
+            variant.judged = True
+            variant.per_call = len(state.code.instrs) - sum(info.pop - info.header for info in loops)
+            variant.per_iteration = max((info.pop - info.header for info in loops), default=0)
+        return variant
 
     @staticmethod
     def _values(vm: Any, region: LoopRegion, args: list) -> list[Any]:

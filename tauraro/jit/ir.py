@@ -240,7 +240,7 @@ _TABLE: tuple[tuple[str, str, str, str, str, tuple[ExitReason, ...]], ...] = (
     ("call.i64", "-> i64", "guard effect", "fn:name", "Call function unit `fn` (the unit itself) with the operands in the next frame window; result from its slot 0. Exits if the depth word has reached the recursion limit or the callee exits or returns another type.", (_R.CALL,)),
     ("call.f64", "-> f64", "guard effect", "fn:name", "Like call.i64 with an f64 result.", (_R.CALL,)),
     ("call.bool", "-> bool", "guard effect", "fn:name", "Like call.i64 with a bool result.", (_R.CALL,)),
-    ("ret.i64", "i64 ->", "terminator", "", "Return a from a function unit: slot 0 = (INT, a), header +0 = -1; return -1 (RETURN_EXIT).", ()),
+    ("ret.i64", "i64 ->", "terminator", "", "Return a from a function unit: slot 0 = (INT, a), header +0 = -1, +16 = iterations; return -1 (RETURN_EXIT).", ()),
     ("ret.f64", "f64 ->", "terminator", "", "Return a (slot 0 = (FLOAT, a)); return -1.", ()),
     ("ret.bool", "bool ->", "terminator", "", "Return a (slot 0 = (BOOL, a)); return -1.", ()),
 )

@@ -70,6 +70,7 @@ class AbortReason(Reason):
     """Why a hot loop was not compiled at all (the translator, the passes or a backend gave up)."""
 
     NO_ITERATION = ("no_iteration", "no iteration can run in compiled code: {detail}")
+    SMALL = ("small", "entering compiled code would cost more than a call of this function saves: {detail}")
     NO_RETURN = ("no_return", "no path through the function returns an int, float or bool in compiled code: {detail}")
     EXCEPTIONS = ("exceptions", "{detail}")
     UNSUPPORTED_OP = ("unsupported_op", "the {backend} backend cannot compile an operation of this loop ({detail})")

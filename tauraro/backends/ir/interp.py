@@ -139,6 +139,7 @@ class IRInterpreter:
                 else:
                     mem.write_slot(frame, 0, tag, int(regs[reg]))
                 q[(frame + HDR_EXIT) >> 3] = RETURN_EXIT
+                q[(frame + HDR_ITERATIONS) >> 3] = _wrap_count(iterations)
                 return RETURN_EXIT
             else:
                 return self._exit(term[1], regs, frame, iterations)

@@ -293,6 +293,8 @@ class _Lowerer:
             v = op.args[0]
             self.store_value(self.slot_ptr(0, 0), v.type, self.ref(v))
             self.emit(f"store i64 {RETURN_EXIT}, ptr %fp, align 8")
+            p_it = self.inst(f"getelementptr inbounds i8, ptr %fp, i64 {HDR_ITERATIONS}")
+            self.emit(f"store i64 {self.iters}, ptr {p_it}, align 8")
             self.emit(f"ret i64 {RETURN_EXIT}")
             return
         if op.opcode == "jump":

@@ -212,6 +212,7 @@ class _Lowering:
         if term.opcode.startswith("ret."):  # a function unit returns: slot 0 = the value, header +0 = -1
             self._store_value(0, term.args[0])
             self.ins("local.get $frame", f"i64.const {RETURN_EXIT}", f"i64.store offset={HDR_EXIT}",
+                     "local.get $frame", "local.get $iters", f"i64.store offset={HDR_ITERATIONS}",
                      f"i32.const {RETURN_EXIT}", "return")
             return
         if term.opcode == "jump":
