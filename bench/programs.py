@@ -88,6 +88,13 @@ PROGRAMS: list[Program] = [
             {1_000_000: "131434272", 5000: "387940"}),
     Program("matmul", "N x N float matrix multiply", 600, 50, "function", lambda n: float(n ** 3),
             {600: "-19169933.416703157", 50: "-10897.306000000019"}),
+    # Calls and math functions (issue 14): a function called from a double loop, libm in a loop, recursion.
+    Program("gcdloop", "sum of gcd(i, j) for 1 <= i, j < N (a call per pair)", 3000, 200, "function",
+            lambda n: n * n * math.log2(max(n, 2)), {3000: "45951296", 200: "137448"}),
+    Program("mathint", "integral of sin(x) exp(-0.1 x), N math.sin/math.exp calls", 10_000_000, 100_000,
+            "function", _linear, {10_000_000: "1.3155353312010787", 100_000: "1.3155452367693716"}),
+    Program("ackermann", "Ackermann ack(2, i % 200) + ack(3, i % 6), N times", 4000, 20, "function",
+            _linear, {4000: "1131784", 20: "1916"}),
 ]
 
 BY_NAME: dict[str, Program] = {p.name: p for p in PROGRAMS}

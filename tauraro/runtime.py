@@ -18,6 +18,7 @@ class _Unbound:
 
 
 UNBOUND = _Unbound()
+NOT_NATIVE = object()  # what a JIT function entry returns when the call is to be interpreted (vm.CodeRuntime.entry)
 
 
 class Cell:

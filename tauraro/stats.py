@@ -14,6 +14,10 @@ class JitStats:
     backend: str = "interp"
     loops_compiled: int = 0
     functions_compiled: int = 0
+    # Function units (tauraro/jit/functions.py): calls the VM made natively, and those of them that
+    # left compiled code (the interpreter then ran the whole call again).
+    function_calls: int = 0
+    function_exits: int = 0
     compile_seconds: float = 0.0
     compile_seconds_by_phase: Counter = field(default_factory=Counter)
     exits_taken: int = 0
@@ -51,6 +55,8 @@ class JitStats:
             "backend": self.backend,
             "loops_compiled": self.loops_compiled,
             "functions_compiled": self.functions_compiled,
+            "function_calls": self.function_calls,
+            "function_exits": self.function_exits,
             "compile_seconds": self.compile_seconds,
             "compile_seconds_by_phase": dict(self.compile_seconds_by_phase),
             "exits_taken": self.exits_taken,
@@ -88,6 +94,7 @@ class JitStats:
             ("backend", self.backend),
             ("loops compiled", self.loops_compiled),
             ("functions compiled", self.functions_compiled),
+            ("native function calls", f"{self.function_calls} ({self.function_exits} left compiled code)"),
             ("compile time", f"{self.compile_seconds * 1000:.2f} ms"),
             ("loop entries", self.loop_entries),
             ("native entries", self.native_entries),

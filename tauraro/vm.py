@@ -16,7 +16,7 @@ from .bytecode import OPCODES, QUICK_TYPES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
 from .matching import match
 from .modules import ModuleSystem, frame_builtins, init_main
-from .runtime import UNBOUND, Cell, Frame, Function, make_builtins, make_generator
+from .runtime import NOT_NATIVE, UNBOUND, Cell, Frame, Function, make_builtins, make_generator
 
 # CPython 3.11's recursion rule, measured against python3 (tests/test_recursion.py checks it live): a
 # thread's depth counts every Python frame (the module's, each function, method, lambda, comprehension,
@@ -54,7 +54,7 @@ def handler(*names: str) -> Callable[[Factory], Factory]:
 class CodeRuntime:
     """Per code object state of one VM: handlers, the generic op of each pc, quickening counters."""
 
-    __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code", "quiet")
+    __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code", "quiet", "entry")
 
     def __init__(self, vm: VM, code: CodeObject) -> None:
         self.code = code
@@ -67,6 +67,9 @@ class CodeRuntime:
         self.fill = [UNBOUND] * (code.nregs - len(code.params)) + [None, None]
         self.handlers = [vm.make_handler(code, pc) for pc in range(len(code.instrs))]
         self.quiet: set[int] = set()  # handler pcs whose caught exceptions the JIT no longer wants to hear of
+        # The JIT's function entry (jit/functions.py): called at every plain call with the caller's
+        # registers and argument span; returns the result, or NOT_NATIVE to interpret the call.
+        self.entry = vm.jit.function_entry(vm, code) if vm.jit is not None else None
 
 
 class VM:
@@ -700,8 +703,14 @@ def _call(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
         if type(f) is Function:
             fcode = f.code
             if f.plain and f.nparams == n:  # the common case, without the generic binding
+                rt = fcode.runtime or vm.runtime(fcode)
+                if rt.entry is not None:
+                    result = rt.entry(R, first, end)
+                    if result is not NOT_NATIVE:
+                        R[a] = result
+                        return nxt
                 regs = R[first:end]
-                regs += (fcode.runtime or vm.runtime(fcode)).fill
+                regs += rt.fill
                 if vm.depth >= RECURSION_LIMIT:
                     raise RecursionError(RECURSION_MESSAGE)
                 vm.depth += 1

@@ -16,7 +16,7 @@ from ..jit.ir import (
     CONST_OPS,
     F64,
     I64,
-    LIBM_FUNCTIONS,
+    LIBM_BY_OP,
     OPS,
     Const,
     Flag,
@@ -123,8 +123,8 @@ def op_cases() -> Iterator[Case]:
     for name in OPS:
         if name not in SEMANTICS or name in CONST_OPS:
             continue
-        if name == "callf.f64":
-            for fn_name in LIBM_FUNCTIONS:
+        if name in LIBM_BY_OP:
+            for fn_name in LIBM_BY_OP[name]:
                 yield op_case(name, {"fn": fn_name})
         else:
             yield op_case(name)
@@ -159,11 +159,19 @@ def _exit_reason(opcode: str) -> ExitReason:
     return (OPS[opcode].exits or (ExitReason.UNSUPPORTED,))[0]
 
 
+def _attr_sets(opcode: str) -> list[dict[str, str]]:
+    """The attributes to try `opcode` with: each libm function it may call (sin, log and exp for
+    callf.f64), else none."""
+    if opcode == "callf.f64":
+        return [{"fn": name} for name in ("sin", "log", "exp")]
+    return [{"fn": name} for name in LIBM_BY_OP.get(opcode, ())] or [{}]
+
+
 def const_operand_cases(opcode: str) -> Iterator[Case]:
     """`opcode` with one operand an IR constant (each of CONST_OPERANDS, either side) and the other
     loaded from slot 0, over the samples plus values around the constant and a wrong-typed input."""
     d = OPS[opcode]
-    for position in (0, 1):
+    for position, attrs in ((p, a) for p in (0, 1) for a in _attr_sets(opcode)):
         other = d.operands[1 - position]
         for value in CONST_OPERANDS[d.operands[position]]:
             fn = LoopFunction(f"{opcode}_c{position}", "consts:1", 2, {0: "x", 1: "r"}, entry_pc=0)
@@ -173,7 +181,8 @@ def const_operand_cases(opcode: str) -> Iterator[Case]:
             x = b.load(0, other)
             k = b.const(d.operands[position], value)
             fail = b.snapshot(1, {0: x}, _exit_reason(opcode), 1)
-            r = b.op(opcode, *((k, x) if position == 0 else (x, k)), snapshot=fail if Flag.DEOPT in d.flags else None)
+            r = b.op(opcode, *((k, x) if position == 0 else (x, k)), snapshot=fail if Flag.DEOPT in d.flags else None,
+                     **attrs)
             b.exit(b.snapshot(2, {1: r}, ExitReason.LOOP_EXIT, 1))
             inputs = list(SAMPLES[other])  # not a set: 0.0 and -0.0 are both inputs
             if other is I64 and d.operands[position] is I64:
@@ -186,24 +195,23 @@ def const_operand_cases(opcode: str) -> Iterator[Case]:
 def all_const_cases(opcode: str) -> Iterator[Case]:
     """`opcode` on two IR constants (the first 8 of CONST_OPERANDS each): what a lowering folds itself."""
     d = OPS[opcode]
-    for x in CONST_OPERANDS[d.operands[0]][:8]:
-        for y in CONST_OPERANDS[d.operands[1]][:8]:
-            fn, b = _new(f"{opcode}_cc", 1)
-            fail = b.snapshot(1, {}, _exit_reason(opcode), 1)
-            r = b.op(opcode, b.const(d.operands[0], x), b.const(d.operands[1], y),
-                     snapshot=fail if Flag.DEOPT in d.flags else None)
-            b.exit(b.snapshot(2, {0: r}, ExitReason.LOOP_EXIT, 1))
-            yield Case(fn.name, fn, [(0,)])
+    pairs = [(x, y) for x in CONST_OPERANDS[d.operands[0]][:8] for y in CONST_OPERANDS[d.operands[1]][:8]]
+    for (x, y), attrs in ((pair, a) for pair in pairs for a in _attr_sets(opcode)):
+        fn, b = _new(f"{opcode}_cc", 1)
+        fail = b.snapshot(1, {}, _exit_reason(opcode), 1)
+        r = b.op(opcode, b.const(d.operands[0], x), b.const(d.operands[1], y),
+                 snapshot=fail if Flag.DEOPT in d.flags else None, **attrs)
+        b.exit(b.snapshot(2, {0: r}, ExitReason.LOOP_EXIT, 1))
+        yield Case(fn.name, fn, [(0,)])
 
 
 def unary_const_cases(opcode: str) -> Iterator[Case]:
     """`opcode` on each IR constant of its operand type (callf.f64 with sin, log and exp)."""
     d = OPS[opcode]
-    for fname in (["sin", "log", "exp"] if opcode == "callf.f64" else [None]):
+    for attrs in _attr_sets(opcode):
         for value in CONST_OPERANDS[d.operands[0]]:
             fn, b = _new(f"{opcode}_c", 1)
             fail = b.snapshot(1, {}, _exit_reason(opcode), 1)
-            attrs = {"fn": fname} if fname else {}
             r = b.op(opcode, b.const(d.operands[0], value), snapshot=fail if Flag.DEOPT in d.flags else None, **attrs)
             b.exit(b.snapshot(2, {0: r}, ExitReason.LOOP_EXIT, 1))
             yield Case(fn.name, fn, [(0,)])

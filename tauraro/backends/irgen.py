@@ -15,7 +15,7 @@ from ..jit.ir import (
     CONST_OPS,
     F64,
     I64,
-    LIBM_FUNCTIONS,
+    LIBM_BY_OP,
     OPS,
     Flag,
     IRBuilder,
@@ -119,7 +119,7 @@ class IRGen:
                 continue
             d = OPS[name]
             args = [self.pick(avail, ty) for ty in d.operands]
-            attrs = {"fn": self.rng.choice(LIBM_FUNCTIONS)} if name == "callf.f64" else {}
+            attrs = {"fn": self.rng.choice(LIBM_BY_OP[name])} if name in LIBM_BY_OP else {}
             snap = self.snapshot(avail, (d.exits or (ExitReason.UNSUPPORTED,))[0]) if Flag.DEOPT in d.flags else None
             result = self.b.op(name, *args, snapshot=snap, hint=self.hint(), **attrs)
             if result is not None:

@@ -24,7 +24,8 @@ from ..stats import JitStats
 from ..vm import globals_of
 from .budget import CodeBudget, code_budget, retained_bytes
 from .deopt import ExitPlan, apply_exit, plans_for
-from .hot import counting_handler, default_threshold
+from .functions import FunctionUnits
+from .hot import counting_handler, default_threshold, function_counter
 from .interrupt import InterruptWatcher
 from .judge import Judged, loop_summary, quiet_handlers, record_abort, record_blacklist
 from .layout import Tag, box
@@ -118,6 +119,7 @@ class JitDriver:
         self._handler_loops: dict[tuple[int, int], list[LoopState]] = {}  # (code, handler pc) -> loops around it
         self.budget = CodeBudget(code_budget(options.get("jit_code_budget")))
         self._interrupt = InterruptWatcher(self.interrupt)
+        self.functions = FunctionUnits(self)
 
     @property
     def backend(self) -> Backend:
@@ -172,6 +174,13 @@ class JitDriver:
             return self._entry_handler(vm, self.loops[key], target)
         count = self.counters.setdefault(key, [0])  # shared by the loop's back-edges (continue, end)
         return counting_handler(count, self.threshold, target, lambda R: self.hot(vm, code, loop_id, R, target))
+
+    def function_entry(self, vm: Any, code: CodeObject) -> Callable[[list, int, int], Any] | None:
+        """The call counter of a function (see jit/functions.py and hot.function_counter)."""
+        return function_counter(self, vm, code)
+
+    def start_driver(self) -> JitDriver:
+        return self
 
     def hot(self, vm: Any, code: CodeObject, loop_id: int, R: list, header: int) -> int:
         if self._closed:  # a function of a finished run called later: it stays in the interpreter
@@ -584,9 +593,10 @@ class JitDriver:
     # --- end of run ------------------------------------------------------------------------------------
     def interrupt(self) -> None:
         """Called from the interrupt watcher thread when SIGINT arrives: stop compiled loops."""
-        if self._backend is None:
+        memory = self._memory  # None once finish() handed it back (a signal racing the end of the run)
+        if self._backend is None or memory is None:
             return
-        self._memory.interrupt_all(1)
+        memory.interrupt_all(1)
         self._backend.interrupt()
 
     def finish(self) -> None:
@@ -597,6 +607,7 @@ class JitDriver:
             self.stats.cache_hits = self._backend.cache_hits - self._cache_hits_before
         self.stats.loops = [state.summary() for state in self.loops.values()]
         self._closed = True
+        self.functions.finish()
         for state in self.loops.values():
             if state.variants:
                 for variant in state.variants.values():

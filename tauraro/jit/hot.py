@@ -130,6 +130,13 @@ class HotCounter:
             out.write(f"[jit] {message}\n")
             out.flush()
 
+    def function_entry(self, vm: Any, code: CodeObject) -> Callable[[list, int, int], Any] | None:
+        """The VM's entry for calls of `code` (vm.CodeRuntime.entry): None for code that is never
+        compiled as a function unit, else a counter that hands the `threshold`-th call to the driver."""
+        if self.driver is not None:
+            return self.driver.function_entry(vm, code)
+        return function_counter(self, vm, code)
+
     def caught(self, code: CodeObject, handler: int) -> None:
         """The VM caught an exception at `handler` (see JitDriver.caught): one more for each loop around it."""
         if self.driver is not None:
@@ -154,6 +161,26 @@ class HotCounter:
                                 for code, loop_id, judge, verdict in self._judged.values()]
         else:
             self.stats.loops = []
+
+
+def function_counter(jit: Any, vm: Any, code: CodeObject) -> Callable[[list, int, int], Any] | None:
+    """Counts calls of a plain function (jit/functions.py decides which); the `threshold`-th goes to
+    the driver's function units, which install the native entry or None in its place."""
+    from ..runtime import NOT_NATIVE
+
+    if not (code.kind in ("function", "lambda") and code.simple and not code.free_regs and not code.cell_params
+            and not code.is_generator and not code.is_coroutine):
+        return None
+    count = [0]
+    threshold = jit.threshold
+
+    def entry(R: list, first: int, end: int) -> Any:
+        count[0] += 1
+        if count[0] < threshold or jit._closed:
+            return NOT_NATIVE
+        count[0] = 0
+        return jit.start_driver().functions.hot(vm, code, R[first:end])
+    return entry
 
 
 def counting_handler(count: list[int], threshold: int, target: int,

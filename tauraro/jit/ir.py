@@ -96,6 +96,11 @@ LIBM_FUNCTIONS: tuple[str, ...] = (
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
     "exp", "expm1", "log", "log2", "log10",
 )
+# Two-argument libm functions `callf2.f64` may name (also `**` on floats, which is `pow`). With
+# finite arguments CPython's math.atan2/pow/fmod and float.__pow__ return exactly the C function's
+# result or raise when it is not finite, so compiled code exits unless arguments and result are finite.
+LIBM2_FUNCTIONS: tuple[str, ...] = ("atan2", "pow", "fmod")
+LIBM_BY_OP: dict[str, tuple[str, ...]] = {"callf.f64": LIBM_FUNCTIONS, "callf2.f64": LIBM2_FUNCTIONS}
 
 
 class Flag(Enum):
@@ -195,6 +200,9 @@ _TABLE: tuple[tuple[str, str, str, str, str, tuple[ExitReason, ...]], ...] = (
     ("eq.f64", "f64 f64 -> bool", "pure commutative", "", "a == b (false if either is NaN; 0.0 == -0.0).", ()),
     ("ne.f64", "f64 f64 -> bool", "pure commutative", "", "a != b (true if either is NaN).", ()),
     ("callf.f64", "f64 -> f64", "guard", "fn:name", "math.<fn>(a) via the platform libm; exits where CPython raises (see docs/jit.md).", (_R.DOMAIN,)),
+    ("callf2.f64", "f64 f64 -> f64", "guard", "fn:name", "math.<fn>(a, b) via the platform libm (atan2, pow, fmod; `**` on floats is pow); exits unless a, b and the result are all finite.", (_R.DOMAIN,)),
+    ("copysign.f64", "f64 f64 -> f64", "pure", "", "math.copysign(a, b): the magnitude of a with the sign bit of b (a NaN's sign bit too).", ()),
+    ("round.f64", "f64 -> i64", "guard", "", "round(a): the nearest integer, ties to even; exits unless the result is finite and in i64.", (_R.RANGE,)),
     ("floor.f64", "f64 -> i64", "guard", "", "math.floor(a); exits unless the result is finite and in i64.", (_R.RANGE,)),
     ("ceil.f64", "f64 -> i64", "guard", "", "math.ceil(a); exits unless the result is finite and in i64.", (_R.RANGE,)),
     # -- conversions
@@ -228,11 +236,16 @@ _TABLE: tuple[tuple[str, str, str, str, str, tuple[ExitReason, ...]], ...] = (
     ("list.set.i64", "ptr i64 i64 ->", "guard effect", "", "list[i] = v: writes tag INT and v, sets the dirty word P+24 to 1; exits unless in bounds.", (_R.RANGE,)),
     ("list.set.f64", "ptr i64 f64 ->", "guard effect", "", "list[i] = v (tag FLOAT), dirty word = 1; exits unless in bounds.", (_R.RANGE,)),
     ("list.set.bool", "ptr i64 bool ->", "guard effect", "", "list[i] = v (tag BOOL, payload 0/1), dirty word = 1; exits unless in bounds.", (_R.RANGE,)),
-    ("call.i64", "-> i64", "guard effect reserved", "fn:name", "Call compiled function `fn` with the operands in a fresh frame window; result from slot 0.", (_R.UNSUPPORTED,)),
-    ("call.f64", "-> f64", "guard effect reserved", "fn:name", "Like call.i64 with an f64 result.", (_R.UNSUPPORTED,)),
+    # -- function units (docs/jit.md section 7): calls to the unit itself, and its return
+    ("call.i64", "-> i64", "guard effect", "fn:name", "Call function unit `fn` (the unit itself) with the operands in the next frame window; result from its slot 0. Exits if the depth word has reached the recursion limit or the callee exits or returns another type.", (_R.CALL,)),
+    ("call.f64", "-> f64", "guard effect", "fn:name", "Like call.i64 with an f64 result.", (_R.CALL,)),
+    ("call.bool", "-> bool", "guard effect", "fn:name", "Like call.i64 with a bool result.", (_R.CALL,)),
+    ("ret.i64", "i64 ->", "terminator", "", "Return a from a function unit: slot 0 = (INT, a), header +0 = -1, +16 = iterations; return -1 (RETURN_EXIT).", ()),
+    ("ret.f64", "f64 ->", "terminator", "", "Return a (slot 0 = (FLOAT, a)); return -1.", ()),
+    ("ret.bool", "bool ->", "terminator", "", "Return a (slot 0 = (BOOL, a)); return -1.", ()),
 )
 
-_VARIADIC = frozenset({"call.i64", "call.f64"})
+_VARIADIC = frozenset({"call.i64", "call.f64", "call.bool"})
 _NTARGETS = {"jump": 1, "br": 2}
 
 
@@ -613,8 +626,8 @@ def _check_attrs(fn: LoopFunction, opdef: OpDef, attrs: dict[str, Any]) -> None:
             if value not in TYPE_TAG:
                 raise IRError(f"{opdef.name}: {value!r} is not a slot type (i64, f64, bool)")
         elif kind is AttrKind.NAME:
-            if opdef.name == "callf.f64" and value not in LIBM_FUNCTIONS:
-                raise IRError(f"callf.f64: unknown libm function {value!r}")
+            if opdef.name in LIBM_BY_OP and value not in LIBM_BY_OP[opdef.name]:
+                raise IRError(f"{opdef.name}: unknown libm function {value!r}")
             if not (isinstance(value, str) and value.isidentifier()):
                 raise IRError(f"{opdef.name}: bad name {value!r}")
         else:

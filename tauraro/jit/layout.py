@@ -37,7 +37,10 @@ ALIGN = 16
 HDR_EXIT = 0
 HDR_INTERRUPT = 8
 HDR_ITERATIONS = 16
-HDR_RESERVED = 24
+HDR_DEPTH = 24  # function units: the Tauraro call depth of this window (call ops check and pass it on)
+# The VM's RECURSION_LIMIT (tauraro/vm.py; a test keeps them equal): a call op at this depth exits.
+MAX_CALL_DEPTH = 1000
+RETURN_EXIT = -1  # what a function unit's `ret` returns (exit numbers are >= 0)
 
 SLOT_TAG = 0
 SLOT_PAYLOAD = 8

@@ -17,7 +17,7 @@ from typing import Any
 
 # What compiled loops keep natively; the explanations below refer to it.
 NATIVE_VALUES = "ints that fit in 64 bits, floats, bools and lists of them"
-NATIVE_CALLS = "range, len, abs, min, max, int, float, bool and math functions"
+NATIVE_CALLS = "range, len, abs, min, max, int, float, bool, round and math functions"
 
 
 class Reason(str, Enum):
@@ -62,12 +62,16 @@ class ExitReason(Reason):
     UNSUPPORTED = ("unsupported", "the loop reached code the JIT does not compile (see the side-exit lines of "
                                   "--jit-log)")
     INTERRUPT = ("interrupt", "Ctrl-C")
+    CALL = ("call", "a compiled call did not return natively (the recursion limit, or the callee left compiled "
+                    "code): the interpreter runs the whole call again")
 
 
 class AbortReason(Reason):
     """Why a hot loop was not compiled at all (the translator, the passes or a backend gave up)."""
 
     NO_ITERATION = ("no_iteration", "no iteration can run in compiled code: {detail}")
+    SMALL = ("small", "entering compiled code would cost more than a call of this function saves: {detail}")
+    NO_RETURN = ("no_return", "no path through the function returns an int, float or bool in compiled code: {detail}")
     EXCEPTIONS = ("exceptions", "{detail}")
     SHORT_RANGE = ("short_range", "{detail}")
     UNSUPPORTED_OP = ("unsupported_op", "the {backend} backend cannot compile an operation of this loop ({detail})")
@@ -96,6 +100,9 @@ class Unsupported(Reason):
     LIST_STORE = ("list_store", "stores {kind} into list {name}; compiled loops store only ints, floats and "
                                 "bools into lists")
     CALL = ("call", "calls {name}(), {kind}; compiled loops call only " + NATIVE_CALLS)
+    RETURN_TYPE = ("return_type", "returns {kind}; a compiled function returns the one type it was compiled for")
+    UNIT_STORE = ("unit_store", "stores into global {name}; compiled functions have no effects (leaving compiled "
+                                "code runs the whole call again in the interpreter)")
     CALL_ARGS = ("call_args", "calls {name}() with {kind}; compiled loops pass only " + NATIVE_VALUES)
 
 

@@ -113,10 +113,18 @@ class LoopRegion:
         return shortest or 1
 
 
-def extract_region(code: CodeObject, loop: LoopInfo) -> LoopRegion:
-    """Collect the registers and globals the loop touches; each gets one slot of the frame window."""
+def extract_function_region(code: CodeObject) -> LoopRegion:
+    """A whole function as a region (a function unit, docs/jit.md section 7): header at pc 0, every
+    instruction; its parameters are slots 0..k-1, where a call op writes the arguments."""
+    info = LoopInfo(loop_id=-1, setup=-1, header=0, pop=len(code.instrs), line=code.firstline, kind="function")
+    return extract_region(code, info, nparams=len(code.params))
+
+
+def extract_region(code: CodeObject, loop: LoopInfo, nparams: int = 0) -> LoopRegion:
+    """Collect the registers and globals the loop touches; each gets one slot of the frame window
+    (the first `nparams` registers always, in order: a function unit's parameters)."""
     region = LoopRegion(code, loop, liveness(code))
-    regs: list[int] = []
+    regs: list[int] = list(range(nparams))
     globals_: list[str] = []
     for pc in range(loop.header, loop.pop):
         ins = code.instrs[pc]

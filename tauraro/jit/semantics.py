@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .ir import IMPLEMENTED_OPS, LIBM_FUNCTIONS
+from .ir import IMPLEMENTED_OPS, LIBM2_FUNCTIONS, LIBM_FUNCTIONS
 from .layout import CELL_SIZE, I64_MAX, I64_MIN, LIST_DIRTY, LIST_ITEMS, LIST_LEN, TWO_53, Tag
 
 # Floats are exact at these bounds: int(x) fits i64 iff F_I64_MIN <= x < F_I64_LIMIT.
@@ -98,6 +98,25 @@ def libm_call(fn: str, a: float) -> Any:
         return FAIL
 
 
+def libm_call2(fn: str, a: float, b: float) -> Any:
+    """math.<fn>(a, b) where a, b and the result are finite, else FAIL (the VM then does what
+    CPython does: its own special cases for infinities and NaNs, or the error)."""
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return FAIL
+    try:
+        r = getattr(math, fn)(a, b)
+    except (ValueError, OverflowError):
+        return FAIL
+    return r if math.isfinite(r) else FAIL
+
+
+def float_round(a: float) -> Any:
+    """round(a) for a float: ties to even, FAIL unless finite and in i64."""
+    if not math.isfinite(a):
+        return FAIL
+    return fit64(round(a))
+
+
 def libm_exits(x: float, r: float) -> bool:
     """CPython's math_1() rule: an error iff a NaN from a non-NaN or an infinity from a finite x.
 
@@ -170,6 +189,9 @@ SEMANTICS: dict[str, Semantics] = {
     "min.f64": _binary(py_min),
     "max.f64": _binary(py_max),
     "callf.f64": lambda attrs, a: libm_call(attrs["fn"], a),
+    "callf2.f64": lambda attrs, a, b: libm_call2(attrs["fn"], a, b),
+    "copysign.f64": _binary(math.copysign),
+    "round.f64": _unary(float_round),
     "floor.f64": _unary(lambda a: float_to_int_round(math.floor, a)),
     "ceil.f64": _unary(lambda a: float_to_int_round(math.ceil, a)),
     "float.i64": _unary(float),
@@ -256,8 +278,8 @@ MEMORY_SEMANTICS: dict[str, Callable[..., Any]] = {
 
 # Frame and control ops: executed by the interpreter, not by SEMANTICS.
 FRAME_OPS = frozenset({"load.i64", "load.f64", "load.bool", "load.ptr", "guard.tag", "poll", "jump", "br",
-                       "exit"})
+                       "exit", "call.i64", "call.f64", "call.bool", "ret.i64", "ret.f64", "ret.bool"})
 
 _ALL = set(SEMANTICS) | set(MEMORY_SEMANTICS) | FRAME_OPS
 assert _ALL == IMPLEMENTED_OPS, set(IMPLEMENTED_OPS) ^ _ALL
-assert set(LIBM_FUNCTIONS) <= set(dir(math))
+assert set(LIBM_FUNCTIONS + LIBM2_FUNCTIONS) <= set(dir(math))

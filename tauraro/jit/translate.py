@@ -29,6 +29,7 @@ from .ir import (
     BOOL,
     F64,
     I64,
+    LIBM2_FUNCTIONS,
     LIBM_FUNCTIONS,
     PTR,
     TAG_TYPE,
@@ -122,15 +123,26 @@ ARITH_F64 = {"Add": "add.f64", "Sub": "sub.f64", "Mul": "mul.f64", "Div": "div.f
 ARITH_BOOL = {"And": "and.bool", "Or": "or.bool", "Xor": "ne.bool"}
 COMPARE = {"Less": "lt", "LessEqual": "le", "Greater": "gt", "GreaterEqual": "ge", "Equal": "eq",
            "NotEqual": "ne"}
-NATIVE_BUILTINS = (range, len, abs, min, max, int, float, bool)  # besides math functions: reasons.NATIVE_CALLS
+NATIVE_BUILTINS = (range, len, abs, min, max, int, float, bool, round)  # besides math functions: reasons.NATIVE_CALLS
+# The math module's functions as imported: a function is compiled natively only if it is the very
+# object found here (so a name rebound to something else, even in `math` itself, is a plain call).
+_MATH_FUNCTIONS: dict[str, Any] = {k: v for k, v in vars(math).items() if callable(v)}
+_MATH_UNARY = frozenset(("sqrt", "fabs", "isnan", "isinf", "isfinite", *LIBM_FUNCTIONS))
 
 
 class Translator:
     """Builds the LoopFunction of one region for one set of entry values."""
 
     def __init__(self, region: LoopRegion, entry_values: list[Any], name: str, location: str,
-                 lists: bool = True) -> None:
+                 lists: bool = True, result: Type | None = None) -> None:
         self.region = region
+        # A function unit (region of a whole function, docs/jit.md section 7): `return` becomes `ret`
+        # of type `result`, calls of the function itself become call ops; no lists, no global stores.
+        self.unit = region.loop.kind == "function"
+        self.result = result
+        self.ret_types: set[Type] = set()
+        self.param_types: tuple[Type, ...] = ()
+        lists = lists and not self.unit
         self.mirrors_lists = lists and region.indexes_lists  # lists the loop indexes live in linear memory
         self.code = region.code
         self.entry_values = entry_values
@@ -171,7 +183,10 @@ class Translator:
             self._translate_block(key, self.block_end[key[1]])
         self.fn.nslots = len(region.slots)
         self.fn.slot_names = {i: s.name for i, s in enumerate(region.slots)}
-        if not back_edges(self.fn):
+        if self.unit:
+            if not self.ret_types:
+                raise Abort(AbortReason.NO_RETURN, self.why_no_iteration().replace("the loop ", "the function "))
+        elif not back_edges(self.fn):
             raise Abort(AbortReason.NO_ITERATION, self.why_no_iteration())
         return self.fn
 
@@ -191,6 +206,14 @@ class Translator:
         for slot, ref in enumerate(list(region.slots)):
             value = self.entry_values[slot]
             key = classify(value)
+            if self.unit and ref.kind == "global":
+                # A function unit reads globals as constants, checked by identity at every native
+                # entry (jit/functions.py): it stores none, so they cannot change while it runs.
+                if isinstance(key, Tag):
+                    state[slot] = self.const(value)
+                elif isinstance(value, Function) or (isinstance(key, tuple) and key[0] == "obj" and value is not None):
+                    state[slot] = Obj(value)
+                continue
             if isinstance(key, Tag):
                 self.b.guard_tag(slot, TAG_TYPE[key], guard)
                 state[slot] = self.b.load(slot, TAG_TYPE[key], hint=_hint(ref.name))
@@ -214,6 +237,11 @@ class Translator:
                 ptr = self.b.load(slot, PTR, hint=_hint(ref.name))
                 state[slot] = Lst(ptr, slot, _ELEM_TYPES.get(type(value[0]) if value else int, I64))
                 self.list_slots.add(slot)
+        if self.unit:
+            params = [state.get(slot) for slot in range(len(self.code.params))]
+            if not all(isinstance(v, Value) for v in params):
+                raise Abort(AbortReason.UNSUPPORTED_TYPE, "a parameter that is not an int, float or bool")
+            self.param_types = tuple(v.type for v in params)
         return state
 
     # --- blocks and edges --------------------------------------------------------------------------
@@ -355,6 +383,8 @@ class Translator:
 
     # --- snapshots -----------------------------------------------------------------------------------
     def snapshot(self, pc: int, state: dict[int, Any], reason: ExitReason) -> int:
+        if self.unit:  # a function unit's exit runs the whole call again: nothing to restore
+            return self.b.snapshot(pc, {}, reason, line=self.code.line_of(pc))
         region = self.region
         slots: dict[int, Any] = {}
         extras = SnapshotExtras()
@@ -550,9 +580,10 @@ class Translator:
         if x.type is BOOL and y.type is BOOL and kind in ARITH_BOOL:
             return self.op(ARITH_BOOL[kind], x, y)
         if F64 in (x.type, y.type):
-            if kind == "Pow" or kind not in ARITH_F64:
-                raise SideExit(Unsupported.OPERATOR, op=symbol, kind="a float",
-                               native="ints (** with a constant exponent from 0 to 8)" if kind == "Pow" else "ints")
+            if kind == "Pow":  # float.__pow__ is libm pow on finite values (callf2.f64 exits otherwise)
+                return self.op("callf2.f64", self.as_f64(x), self.as_f64(y), fn="pow")
+            if kind not in ARITH_F64:
+                raise SideExit(Unsupported.OPERATOR, op=symbol, kind="a float", native="ints")
             return self.op(ARITH_F64[kind], self.as_f64(x), self.as_f64(y))
         xi, yi = self.as_i64(x), self.as_i64(y)
         if kind == "Pow":
@@ -633,6 +664,8 @@ class Translator:
 
     def op_StoreGlobal(self, ins: Instr, pc: int) -> None:
         v = self.get(ins.a)
+        if self.unit:  # a function unit's exits run the call again: it has no effects
+            raise SideExit(Unsupported.UNIT_STORE, name=f"'{self.code.names[ins.b]}'")
         if not isinstance(v, Value):
             raise SideExit(Unsupported.GLOBAL_STORE, name=f"'{self.code.names[ins.b]}'", kind=self.kind_of(ins.a))
         self.state[self.region.global_slot[self.code.names[ins.b]]] = v
@@ -675,6 +708,15 @@ class Translator:
         return True
 
     def op_ReturnValue(self, ins: Instr, pc: int) -> bool:
+        if self.unit:
+            v = self.get(ins.a)
+            if not isinstance(v, Value):
+                raise SideExit(Unsupported.VALUE, name=self.name_of(ins.a), kind=self.kind_of(ins.a))
+            self.ret_types.add(v.type)
+            if v.type is not self.result:
+                raise SideExit(Unsupported.RETURN_TYPE, kind=self.kind_of(ins.a))
+            self.b.op(f"ret.{v.type}", v)
+            return True
         self.b.exit(self.snapshot(pc, self.state, ExitReason.RETURN))
         return True
 
@@ -732,7 +774,28 @@ class Translator:
         if not isinstance(f, Obj):
             raise SideExit(Unsupported.CALL, name=self.callee_name(ins.b), kind=self.kind_of(ins.b))
         args = [self.get(ins.b + 1 + i) for i in range(ins.c)]
+        if self.unit and isinstance(f.value, Function) and f.value.code is self.code:
+            self.set(ins.a, self.call_self(f.value, args))
+            return
         self.set(ins.a, self.call_builtin(f.value, args))
+
+    def call_self(self, f: Function, args: list[Any]) -> Value:
+        """A call of the function unit being compiled, with the argument types it is compiled for."""
+        if not f.plain or f.nparams != len(args):
+            raise SideExit(Unsupported.CALL_ARGS, name=f.__name__, kind="another number of arguments")
+        if tuple(a.type if isinstance(a, Value) else None for a in args) != self.param_types:
+            raise SideExit(Unsupported.CALL_ARGS, name=f.__name__, kind="other argument types than compiled for")
+        return self.op(f"call.{self.result}", *args, fn=self.fn.name)
+
+    def op_CallMethod(self, ins: Instr, pc: int) -> None:
+        """`math.f(x)` (also through `import math as m`): the module is a host constant checked by
+        identity at entry, so its function is known now; any other method call is not modelled."""
+        obj = self.get(ins.b)
+        name, npos, kwnames = self.code.consts[ins.c]
+        fn = getattr(math, name, None) if isinstance(obj, Obj) and obj.value is math else None
+        if fn is None or kwnames:
+            raise SideExit(Unsupported.BYTECODE, what=self.what_bytecode(ins))
+        self.set(ins.a, self.call_builtin(fn, [self.get(ins.b + 1 + i) for i in range(npos)]))
 
     def call_builtin(self, fn: Any, args: list[Any]) -> Any:
         name = getattr(fn, "__name__", "?")
@@ -740,7 +803,7 @@ class Translator:
             return self.range_of(args)
         if fn is len and len(args) == 1 and isinstance(args[0], Lst):
             return self.op("list.len", args[0].ptr)
-        is_math = getattr(fn, "__module__", None) == "math" and getattr(math, name, None) is fn
+        is_math = _MATH_FUNCTIONS.get(name) is fn
         if fn not in NATIVE_BUILTINS and not is_math:
             raise SideExit(Unsupported.CALL, name=name, kind=describe_value(fn))
         if not all(isinstance(a, Value) for a in args):
@@ -749,8 +812,12 @@ class Translator:
         if fn is abs and len(args) == 1:
             v = args[0]
             return self.op("abs.f64", v) if v.type is F64 else self.op("abs.i64", self.as_i64(v))
-        if fn in (min, max) and len(args) == 2 and args[0].type is args[1].type and args[0].type is not BOOL:
-            return self.op(f"{fn.__name__}.{args[0].type}", *args)
+        if fn in (min, max) and len(args) >= 2 and all(a.type is args[0].type for a in args) and args[0].type is not BOOL:
+            # Python keeps the first extreme: min(a, b, c) is min(min(a, b), c).
+            result = args[0]
+            for a in args[1:]:
+                result = self.op(f"{name}.{a.type}", result, a)
+            return result
         if fn is int and len(args) == 1:
             v = args[0]
             return self.op("int.f64", v) if v.type is F64 else self.as_i64(v)
@@ -758,23 +825,38 @@ class Translator:
             return self.as_f64(args[0])
         if fn is bool and len(args) == 1:
             return self.truth(args[0])
-        if is_math and len(args) == 1:
-            return self.math_call(name, args[0])
+        if fn is round and len(args) == 1:
+            v = args[0]
+            return self.op("round.f64", v) if v.type is F64 else self.as_i64(v)
+        if is_math and 1 <= len(args) <= 2:
+            return self.math_call(name, args)
         raise SideExit(Unsupported.CALL_ARGS, name=name, kind=f"{len(args)} arguments of these types")
 
-    def math_call(self, name: str, v: Value) -> Value:
-        if name in ("floor", "ceil"):
-            return self.as_i64(v) if v.type is not F64 else self.op(f"{name}.f64", v)
-        x = self.as_f64(v)
-        if name == "sqrt":
-            return self.op("sqrt.f64", x)
-        if name == "fabs":
-            return self.op("abs.f64", x)
-        if name == "isnan":
-            return self.op("ne.f64", x, x)
-        if name == "isinf":
-            return self.op("eq.f64", self.op("abs.f64", x), self.const(math.inf))
-        if name in LIBM_FUNCTIONS:
+    def math_call(self, name: str, args: list[Value]) -> Value:
+        """math.<name>(*args) on numbers (ints are converted as CPython converts them: exactly rounded)."""
+        v = args[0]
+        if len(args) == 2:
+            x, y = self.as_f64(args[0]), self.as_f64(args[1])
+            if name == "copysign":
+                return self.op("copysign.f64", x, y)
+            if name in LIBM2_FUNCTIONS:
+                return self.op("callf2.f64", x, y, fn=name)
+        elif name in ("floor", "ceil", "trunc"):
+            if v.type is not F64:
+                return self.as_i64(v)
+            return self.op("int.f64" if name == "trunc" else f"{name}.f64", v)
+        elif name in _MATH_UNARY:
+            x = self.as_f64(v)
+            if name == "sqrt":
+                return self.op("sqrt.f64", x)
+            if name == "fabs":
+                return self.op("abs.f64", x)
+            if name == "isnan":
+                return self.op("ne.f64", x, x)
+            if name == "isinf":
+                return self.op("eq.f64", self.op("abs.f64", x), self.const(math.inf))
+            if name == "isfinite":
+                return self.op("lt.f64", self.op("abs.f64", x), self.const(math.inf))
             return self.op("callf.f64", x, fn=name)
         raise SideExit(Unsupported.CALL, name=f"math.{name}", kind="a math function the JIT does not compile")
 

@@ -231,19 +231,24 @@ def test_dumps(tmp_path):
 
 
 def test_libm_callbacks_native_and_python_agree():
-    """callf.f64 through the native shims and through Python callbacks give CPython's results."""
+    """callf.f64 and callf2.f64 through the native shims and through Python callbacks give CPython's results."""
     script = textwrap.dedent("""
         import math
         from tauraro.backends.wasm import WasmBackend
         from tauraro.backends.wasm.engine import runtime
         from tauraro.backends.conformance import op_case, check_backend
-        from tauraro.jit.ir import LIBM_FUNCTIONS
+        from tauraro.jit.ir import LIBM2_FUNCTIONS, LIBM_FUNCTIONS
         backend = WasmBackend(use_cache=False)
         problems = []
+        xs = (0.0, -0.0, 0.5, -0.5, 1.0, 2.0, 10.0, 700.0, 710.0, -745.5, 1e-310, math.pi, 1e300, -1e300,
+              math.inf, -math.inf, math.nan)
         for name in LIBM_FUNCTIONS:
             case = op_case("callf.f64", {"fn": name})
-            case.inputs = [(x,) for x in (0.0, -0.0, 0.5, -0.5, 1.0, 2.0, 10.0, 700.0, 710.0, -745.5, 1e-310,
-                                          math.pi, 1e300, -1e300, math.inf, -math.inf, math.nan)]
+            case.inputs = [(x,) for x in xs]
+            problems += check_backend(backend, case)
+        for name in LIBM2_FUNCTIONS:
+            case = op_case("callf2.f64", {"fn": name})
+            case.inputs = [(x, y) for x in xs for y in (0.0, -0.0, 0.5, -3.0, 2.0, 1e-310, 1e300, math.nan)]
             problems += check_backend(backend, case)
         assert not problems, problems[:5]
         print(runtime().host_kind)

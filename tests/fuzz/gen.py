@@ -125,6 +125,10 @@ class ProgramGenerator:
         # second stream, so the programs of seeds without them are the same as before they existed.
         self.lang_rng = random.Random(seed * 7919 + 1)
         self.lang = self.lang_rng.random() < 0.35
+        # Recursive functions (issue 14: function units, native recursion, exits at depth) come from a
+        # third stream, appended after everything else: the rest of a seed's program is unchanged.
+        self.rec_rng = random.Random(seed * 104729 + 7)
+        self.recursive = self.rec_rng.random() < 0.3
 
     def lang_chance(self, p: float) -> bool:
         return self.lang and self.lang_rng.random() < p
@@ -903,12 +907,51 @@ class ProgramGenerator:
                 self.emit(f"print({f.name}({args}))")
         names = top.ints + top.floats + top.bools + top.morphs + top.lists + top.flists + top.known
         self.emit(f"print({', '.join(names)})")
+        if self.recursive:
+            self.recursion()
         for v in top.maybe[:4]:
             if v not in top.known:
                 self.read_after(top, v, definitely=False)
         for v in top.strs:
             self.emit(f"print(len({v}), {v}[-60:])")
         return "\n".join(self.lines) + "\n"
+
+
+def _recursion(g: ProgramGenerator) -> None:
+    """A recursive function (linear with an int or float accumulator, or a two-way tree), called from
+    a loop with depths and argument types that vary: compiled whole, it recurses natively, overflows
+    i64 at depth (big ints), meets a zero divisor at depth or changes types; each must match CPython."""
+    r, kw = g.rec_rng, g.kw
+    kind = r.choice(["linear", "linear", "tree", "float", "divide"])
+    a, b, c = r.randint(1, 5), r.randint(-3, 3), r.choice([7, 1000003, 2 ** 61 - 1, 0])
+    g.emit(f"{kw('def')} rec(n, acc):")
+    g.indent += 1
+    g.emit(f"{kw('if')} n <= {r.choice([0, 0, 1])}:")
+    g.emit(f"    {kw('return')} acc" + (f" % {c}" if c and kind == "linear" else ""))
+    if kind == "linear":
+        step = r.choice([f"acc * {a} + n", f"acc + n * {a}", f"acc - n + {b}", f"(acc ^ n) * {a + 1}"])
+        g.emit(f"{kw('return')} rec(n - 1, {step}) + {b}")
+    elif kind == "tree":
+        g.emit(f"{kw('return')} rec(n - 1, acc + {a}) {r.choice(['+', '-', '*'])} rec(n - 2, acc - {b})")
+    elif kind == "float":
+        g.emit(f"{kw('return')} rec(n - 1, acc * {r.choice(['0.5', '1.5', '-1.25'])} + n) - {b}.25")
+    else:
+        g.emit(f"{kw('return')} rec(n - 1, acc) + 100 // (n - {r.randint(1, 30)})")
+    g.indent -= 1
+    depth = 12 if kind == "tree" else r.choice([5, 40, 150])
+    g.emit("rt = []")
+    g.emit(f"{kw('for')} i {kw('in')} range({r.randint(5, 40)}):")
+    g.indent += 1
+    arg = r.choice(["i", "i * 0.5", "i % 3 == 0", "i - 3", f"i * {2 ** r.choice([20, 40, 62])}"])
+    g.emit(f"{kw('try')}:")
+    g.emit(f"    rt.append(rec(i % {depth}, {arg}))")
+    g.emit(f"{kw('except')} ZeroDivisionError {kw('as')} e:")
+    g.emit("    rt.append(str(e))")
+    g.indent -= 1
+    g.emit("print(rt)")
+
+
+ProgramGenerator.recursion = _recursion
 
 
 def generate(seed: int) -> str:

@@ -30,7 +30,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "jit.md"
 def test_flags_are_consistent():
     assert not PURE_OPS & GUARD_OPS and not PURE_OPS & EFFECT_OPS
     assert GUARD_OPS <= DEOPT_OPS and "exit" in DEOPT_OPS
-    assert TERMINATOR_OPS == {"jump", "br", "exit"}
+    assert TERMINATOR_OPS == {"jump", "br", "exit", "ret.i64", "ret.f64", "ret.bool"}
     assert "poll" in GUARD_OPS & EFFECT_OPS and "poll" not in CSE_OPS
     assert not CSE_OPS & RESERVED_OPS
     for d in OPS.values():

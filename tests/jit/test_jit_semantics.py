@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from jit_helpers import EXITED, run_op
 
 from tauraro.backends.conformance import F64_SAMPLES, I64_SAMPLES
-from tauraro.jit.ir import IMPLEMENTED_OPS, LIBM_FUNCTIONS, OPS
+from tauraro.jit.ir import IMPLEMENTED_OPS, LIBM2_FUNCTIONS, LIBM_FUNCTIONS, OPS
 from tauraro.jit.layout import I64_MAX, I64_MIN, float_to_bits
 from tauraro.jit.semantics import FRAME_OPS, MEMORY_SEMANTICS, SEMANTICS, libm_exits
 
@@ -288,3 +288,44 @@ def test_documented_float_algorithms_match_python_on_edges():
 @given(f64s, f64s)
 def test_documented_float_algorithms_match_python_random(a, b):
     _check_doc_algorithms(a, b)
+
+
+@pytest.mark.parametrize("name", LIBM2_FUNCTIONS)
+def test_two_argument_libm_calls_match_math(name):
+    """callf2.f64 gives math.<name>'s bits where arguments and result are finite, else exits; on
+    finite arguments CPython's math.atan2/pow/fmod return exactly the C function's result."""
+    import ctypes
+    import ctypes.util
+
+    cfunc = getattr(ctypes.CDLL(ctypes.util.find_library("m")), name)
+    cfunc.restype, cfunc.argtypes = ctypes.c_double, [ctypes.c_double, ctypes.c_double]
+    for a, b in FLOAT_PAIRS + [(-8.0, 1 / 3), (0.0, -1.0), (-0.0, 3.0), (10.0, 400.0), (1e-300, 0.0)]:
+        got = run_op("callf2.f64", a, b, fn=name)
+        finite = math.isfinite(a) and math.isfinite(b)
+        want = python_float(getattr(math, name), a, b) if finite else EXITED
+        if want is not EXITED and not math.isfinite(want):
+            want = EXITED
+        assert same(want, got), (name, a, b, got)
+        if want is not EXITED:
+            assert same(cfunc(a, b), want), (name, a, b)
+
+
+def test_float_power_is_pow_where_finite():
+    """`x ** y` on floats compiles to callf2.f64 pow: the same bits as float.__pow__, or an exit."""
+    for a, b in FLOAT_PAIRS + [(-2.0, 3.0), (-2.0, 0.5), (0.0, -1.0), (-0.0, 3.0), (1.5, 2000.0)]:
+        got = run_op("callf2.f64", a, b, fn="pow")
+        try:
+            want = a ** b
+        except (ZeroDivisionError, OverflowError):
+            want = EXITED
+        if not isinstance(want, float) or not (math.isfinite(a) and math.isfinite(b) and math.isfinite(want)):
+            want = EXITED
+        assert same(want, got), (a, b, got)
+
+
+def test_round_and_copysign():
+    for a in F64_SAMPLES + (2.5, -2.5, 0.5, -0.5, 1.5, 9.2e18, -9.3e18, 4503599627370497.0):
+        want = EXITED if not math.isfinite(a) or not I64_MIN <= round(a) <= I64_MAX else round(a)
+        assert same(want, run_op("round.f64", a)), a
+        for b in (0.0, -0.0, 1.0, -math.inf, math.nan, -math.nan):
+            assert float_to_bits(run_op("copysign.f64", a, b)) == float_to_bits(math.copysign(a, b)) or math.isnan(a)

@@ -15,13 +15,23 @@ from typing import Any
 
 from ...jit.analysis import Dominators, is_back_edge
 from ...jit.ir import F64, TYPE_TAG, Block, LoopFunction, Type, Value
-from ...jit.layout import HDR_EXIT, HDR_INTERRUPT, HDR_ITERATIONS, HEADER_SIZE, LinearMemory
+from ...jit.layout import (
+    HDR_DEPTH,
+    HDR_EXIT,
+    HDR_INTERRUPT,
+    HDR_ITERATIONS,
+    HEADER_SIZE,
+    MAX_CALL_DEPTH,
+    RETURN_EXIT,
+    LinearMemory,
+    frame_size,
+)
 from ...jit.semantics import FAIL, MEMORY_SEMANTICS, SEMANTICS
 from ..common import exit_stores, reject_reserved
 
 # Instruction kinds of the prepared form.
-_COMPUTE, _LOAD, _TAG, _POLL = range(4)
-_JUMP, _BR, _EXIT = range(3)
+_COMPUTE, _LOAD, _TAG, _POLL, _CALL = range(5)
+_JUMP, _BR, _EXIT, _RET = range(4)
 
 
 class IRInterpreter:
@@ -51,6 +61,11 @@ class IRInterpreter:
                 body.append((_TAG, op.attrs["slot"], int(TYPE_TAG[op.attrs["type"]]), res, op.snapshot))
             elif op.opcode == "poll":
                 body.append((_POLL, None, None, res, op.snapshot))
+            elif op.opcode.startswith("call."):
+                if op.attrs["fn"] != self.fn.name:
+                    raise NotImplementedError(f"call.{op.result.type} of another function ({op.attrs['fn']})")  # type: ignore[union-attr]
+                args = tuple((self._reg(v), int(TYPE_TAG[v.type]), v.type is F64) for v in op.args)
+                body.append((_CALL, args, op.result.type, res, op.snapshot))  # type: ignore[union-attr]
             else:
                 sem = SEMANTICS.get(op.opcode) or partial(MEMORY_SEMANTICS[op.opcode], self.memory)
                 body.append((_COMPUTE, sem, (op.attrs, *map(self._reg, op.args)), res, op.snapshot))
@@ -62,6 +77,9 @@ class IRInterpreter:
             raise ValueError(f"block {blk.name} has no terminator")
         if term.opcode == "exit":
             return (_EXIT, term.snapshot)
+        if term.opcode.startswith("ret."):
+            v = term.args[0]
+            return (_RET, self._reg(v), int(TYPE_TAG[v.type]), v.type is F64)
         edges = tuple(
             (self._index[t.block], tuple(map(self._reg, t.args)), tuple(map(self._reg, t.block.params)),
              is_back_edge(doms, blk, t.block))
@@ -103,12 +121,26 @@ class IRInterpreter:
                 elif kind == _TAG:
                     if q[slot_word + 2 * a] != b:
                         return self._exit(snap, regs, frame, iterations)
+                elif kind == _CALL:
+                    r = self._call(frame, a, regs)
+                    if r is FAIL or _TYPE_OF_TAG.get(r[0]) is not b:
+                        return self._exit(snap, regs, frame, iterations)
+                    regs[res] = r[1]
                 elif q[interrupt_word] != 0:  # _POLL
                     return self._exit(snap, regs, frame, iterations)
             if term[0] == _JUMP:
                 edge = term[1]
             elif term[0] == _BR:
                 edge = term[2] if regs[term[1]] else term[3]
+            elif term[0] == _RET:
+                _, reg, tag, is_f64 = term
+                if is_f64:
+                    mem.write_f64(frame, 0, regs[reg])
+                else:
+                    mem.write_slot(frame, 0, tag, int(regs[reg]))
+                q[(frame + HDR_EXIT) >> 3] = RETURN_EXIT
+                q[(frame + HDR_ITERATIONS) >> 3] = _wrap_count(iterations)
+                return RETURN_EXIT
             else:
                 return self._exit(term[1], regs, frame, iterations)
             target, args, params, back = edge
@@ -118,6 +150,31 @@ class IRInterpreter:
             if back:
                 iterations += 1
             body, term = self._blocks[target]
+
+    def _call(self, frame: int, args: tuple, regs: list[Any]) -> Any:
+        """A call op (the function itself): (tag, value) of the callee's slot 0, or FAIL if the
+        depth limit is reached or the callee exits (docs/jit.md section 7)."""
+        mem = self.memory
+        q = mem.words
+        depth = q[(frame + HDR_DEPTH) >> 3]
+        if depth >= MAX_CALL_DEPTH:
+            return FAIL
+        callee = frame + frame_size(self.fn.nslots)
+        q[(callee + HDR_INTERRUPT) >> 3] = q[(frame + HDR_INTERRUPT) >> 3]
+        q[(callee + HDR_DEPTH) >> 3] = depth + 1
+        for k, (reg, tag, is_f64) in enumerate(args):
+            if is_f64:
+                mem.write_f64(callee, k, regs[reg])
+            else:
+                mem.write_slot(callee, k, tag, int(regs[reg]))
+        if self.run(callee) != RETURN_EXIT:
+            return FAIL
+        w = (callee + HEADER_SIZE) >> 3
+        tag = q[w]
+        ty = _TYPE_OF_TAG.get(tag)
+        if ty is F64:
+            return tag, mem.doubles[w + 1]
+        return tag, (q[w + 1] != 0 if ty is Type.BOOL else q[w + 1])
 
     def _exit(self, n: int, regs: list[Any], frame: int, iterations: int) -> int:
         mem = self.memory
@@ -131,6 +188,9 @@ class IRInterpreter:
         mem.words[(frame + HDR_EXIT) >> 3] = n
         mem.words[(frame + HDR_ITERATIONS) >> 3] = _wrap_count(iterations)
         return n
+
+
+_TYPE_OF_TAG = {int(tag): ty for ty, tag in TYPE_TAG.items()}
 
 
 def _load(mem: LinearMemory, q: Any, word: int, ty: Type) -> Any:

@@ -42,7 +42,7 @@ from typing import Any
 
 import llvmlite.binding as llvm
 
-from ...jit.ir import LIBM_FUNCTIONS, LoopFunction
+from ...jit.ir import LIBM2_FUNCTIONS, LIBM_FUNCTIONS, LoopFunction
 from ..base import TARGET_TRIPLES, BackendCompileError
 from .lower import lower
 
@@ -97,7 +97,7 @@ def _libm_addresses() -> dict[str, int]:
     libm_path = ctypes.util.find_library("m")
     libm = ctypes.CDLL(libm_path) if libm_path else None
     out = {}
-    for name in (*LIBM_FUNCTIONS, "fmod", "floor", "ceil", "sqrt", "trunc"):
+    for name in (*LIBM_FUNCTIONS, *LIBM2_FUNCTIONS, "floor", "ceil", "sqrt", "trunc", "roundeven"):
         func = getattr(process, name, None) or (getattr(libm, name, None) if libm else None)
         if func is not None:
             out[name] = ctypes.cast(func, ctypes.c_void_p).value

@@ -44,6 +44,7 @@ from ...jit.ir import (
 )
 from ...jit.layout import (
     CELL_SHIFT,
+    HDR_DEPTH,
     HDR_EXIT,
     HDR_INTERRUPT,
     HDR_ITERATIONS,
@@ -51,10 +52,13 @@ from ...jit.layout import (
     LIST_DIRTY,
     LIST_ITEMS,
     LIST_LEN,
+    MAX_CALL_DEPTH,
+    RETURN_EXIT,
     SLOT_PAYLOAD,
     SLOT_SIZE,
     TWO_53,
     float_to_bits,
+    frame_size,
 )
 from ..common import Namer, payload_word, reject_reserved
 
@@ -123,6 +127,7 @@ class _Lowerer:
         self.iter_names: dict[str, str] = {}
         self.tmp = 0
         self.libm: set[str] = set()
+        self.libm2: set[str] = set()  # two-argument libm functions (callf2.f64)
         self.intrinsics: set[str] = set()
         self.out: list[_Block] = []
         self.cur: _Block = _Block("start")
@@ -254,7 +259,7 @@ class _Lowerer:
         for blk in self.reachable:
             self.lower_block(blk)
         self.lower_exits()
-        return Lowered(self.symbol, self.render(), self.libm)
+        return Lowered(self.symbol, self.render(), self.libm | self.libm2)
 
     def emit_edge(self, target: Block, args: list[str], back: bool) -> None:
         """Record an edge from the current block into `target` (phi incoming values) and branch."""
@@ -283,6 +288,14 @@ class _Lowerer:
     def lower_terminator(self, blk: Block, op: Op) -> None:
         if op.opcode == "exit":
             self.emit(f"br label %{self.exit_to(op.snapshot)}  {self.exit_comment(op.snapshot)}")  # type: ignore[arg-type]
+            return
+        if op.opcode.startswith("ret."):  # a function unit returns: slot 0 = the value, header +0 = -1
+            v = op.args[0]
+            self.store_value(self.slot_ptr(0, 0), v.type, self.ref(v))
+            self.emit(f"store i64 {RETURN_EXIT}, ptr %fp, align 8")
+            p_it = self.inst(f"getelementptr inbounds i8, ptr %fp, i64 {HDR_ITERATIONS}")
+            self.emit(f"store i64 {self.iters}, ptr {p_it}, align 8")
+            self.emit(f"ret i64 {RETURN_EXIT}")
             return
         if op.opcode == "jump":
             t = op.targets[0]
@@ -412,6 +425,7 @@ class _Lowerer:
         lines.append("}")
         decls = sorted(self.intrinsics)
         decls += [f"declare double @{name}(double) #1" for name in sorted(self.libm)]
+        decls += [f"declare double @{name}(double, double) #1" for name in sorted(self.libm2)]
         attrs = [
             'attributes #0 = { nounwind }',
             "attributes #1 = { nounwind }",
@@ -473,6 +487,43 @@ class _Lowerer:
         flag = self.inst(f"load atomic i64, ptr {p} monotonic, align 8")
         fail = self.inst(f"icmp ne i64 {flag}, 0")
         self.guard_exit(fail, op.snapshot)  # type: ignore[arg-type]
+
+    def store_value(self, tag_ptr: str, ty: Type, v: str) -> None:
+        """Store a tagged value (tag word, then payload) at `tag_ptr`."""
+        self.emit(f"store i64 {int(TYPE_TAG[ty])}, ptr {tag_ptr}, align 8")
+        p = self.inst(f"getelementptr inbounds i8, ptr {tag_ptr}, i64 {SLOT_PAYLOAD}")
+        if ty is BOOL:
+            v = self.inst(f"zext i1 {v} to i64")
+        self.emit(f"store {LLTYPE[ty] if ty is not BOOL else 'i64'} {v}, ptr {p}, align 8")
+
+    def op_call(self, op: Op, *args: str) -> str:
+        """A call of the unit itself in the next frame window (docs/jit.md section 7)."""
+        if op.attrs["fn"] != self.fn.name:
+            raise NotImplementedError(f"{op.opcode} of another function ({op.attrs['fn']})")
+        snap = op.snapshot
+        depth = self.inst(f"load i64, ptr {self.inst(f'getelementptr inbounds i8, ptr %fp, i64 {HDR_DEPTH}')}, align 8")
+        self.guard_exit(self.inst(f"icmp sge i64 {depth}, {MAX_CALL_DEPTH}"), snap)  # type: ignore[arg-type]
+        size = frame_size(self.fn.nslots)
+        callee = self.inst(f"getelementptr inbounds i8, ptr %fp, i64 {size}")
+        flag = self.inst(f"load i64, ptr {self.inst(f'getelementptr inbounds i8, ptr %fp, i64 {HDR_INTERRUPT}')}, align 8")
+        self.emit(f"store i64 {flag}, ptr {self.inst(f'getelementptr inbounds i8, ptr {callee}, i64 {HDR_INTERRUPT}')}, align 8")
+        deeper = self.inst(f"add i64 {depth}, 1")
+        self.emit(f"store i64 {deeper}, ptr {self.inst(f'getelementptr inbounds i8, ptr {callee}, i64 {HDR_DEPTH}')}, align 8")
+        for k, (v, text) in enumerate(zip(op.args, args)):
+            self.store_value(self.inst(f"getelementptr inbounds i8, ptr {callee}, i64 {HEADER_SIZE + SLOT_SIZE * k}"),
+                             v.type, text)
+        frame = self.inst(f"add i64 %frame, {size}")
+        params = f"i64 {frame}" if self.base_cell is not None else f"ptr %base, i64 {frame}"
+        r = self.inst(f"call i64 @{self.symbol}({params})")
+        self.guard_exit(self.inst(f"icmp ne i64 {r}, {RETURN_EXIT}"), snap)  # type: ignore[arg-type]
+        ty = op.result.type  # type: ignore[union-attr]
+        tag_ptr = self.inst(f"getelementptr inbounds i8, ptr {callee}, i64 {HEADER_SIZE}")
+        tag = self.inst(f"load i64, ptr {tag_ptr}, align 8")
+        self.guard_exit(self.inst(f"icmp ne i64 {tag}, {int(TYPE_TAG[ty])}"), snap)  # type: ignore[arg-type]
+        p = self.inst(f"getelementptr inbounds i8, ptr {callee}, i64 {HEADER_SIZE + SLOT_PAYLOAD}")
+        if ty is BOOL:
+            return self.inst(f"icmp ne i64 {self.inst(f'load i64, ptr {p}, align 8')}, 0")
+        return self.inst(f"load {LLTYPE[ty]}, ptr {p}, align 8")
 
     def op_guard_bool(self, op: Op, c: str) -> None:
         fail = c if op.opcode == "guard.false" else self.inst(f"xor i1 {c}, true")
@@ -687,6 +738,26 @@ class _Lowerer:
         e2 = self.inst(f"and i1 {rinf}, {afin}")
         self.guard_exit(self.inst(f"or i1 {e1}, {e2}"), op.snapshot)  # type: ignore[arg-type]
         return r
+
+    def op_callf2(self, op: Op, a: str, b: str) -> str:
+        fname = op.attrs["fn"]
+        self.libm2.add(fname)
+        self.intrinsic("declare double @llvm.fabs.f64(double)")
+        r = self.inst(f"call double @{fname}(double {a}, double {b}) #2")
+        # Finite arguments and a finite result, else exit: CPython's own special cases and errors.
+        fin = [self.inst(f"fcmp olt double {self.inst(f'call double @llvm.fabs.f64(double {x})')}, {F_INF}")
+               for x in (a, b, r)]
+        ok = self.inst(f"and i1 {self.inst(f'and i1 {fin[0]}, {fin[1]}')}, {fin[2]}")
+        self.guard_exit(self.inst(f"xor i1 {ok}, true"), op.snapshot)  # type: ignore[arg-type]
+        return r
+
+    def op_copysign(self, op: Op, a: str, b: str) -> str:
+        self.intrinsic("declare double @llvm.copysign.f64(double, double)")
+        return self.inst(f"call double @llvm.copysign.f64(double {a}, double {b})")
+
+    def op_round(self, op: Op, a: str) -> str:
+        self.intrinsic("declare double @llvm.roundeven.f64(double)")
+        return self._to_i64(op, self.inst(f"call double @llvm.roundeven.f64(double {a})"))
 
     def _to_i64(self, op: Op, x: str) -> str:
         # -2**63 <= x < 2**63 (false for NaN): fptosi is exact on the truncated value.
@@ -921,6 +992,12 @@ _HANDLERS = {
     "min.f64": _Lowerer.op_minmax_f64,
     "max.f64": _Lowerer.op_minmax_f64,
     "callf.f64": _Lowerer.op_callf,
+    "callf2.f64": _Lowerer.op_callf2,
+    "call.i64": _Lowerer.op_call,
+    "call.f64": _Lowerer.op_call,
+    "call.bool": _Lowerer.op_call,
+    "copysign.f64": _Lowerer.op_copysign,
+    "round.f64": _Lowerer.op_round,
     "floor.f64": _Lowerer.op_floor_ceil,
     "ceil.f64": _Lowerer.op_floor_ceil,
     "float.i64": _Lowerer.op_float_i64,

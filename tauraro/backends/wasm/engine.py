@@ -45,6 +45,7 @@ import wasmtime
 from wasmtime import _bindings as B
 from wasmtime import _ffi as ffi
 
+from ...jit.ir import LIBM2_FUNCTIONS
 from ...jit.layout import DEFAULT_SIZE, LinearMemory
 
 PAGE = 65536
@@ -160,7 +161,8 @@ class LoopStore:
         self.instance = wasmtime.Instance(self.store, module, imports)
 
     def _host_function(self, rt: WasmRuntime, name: str) -> wasmtime.Func:
-        ty = wasmtime.FuncType([wasmtime.ValType.f64()], [wasmtime.ValType.f64()])
+        nargs = 2 if name in LIBM2_FUNCTIONS else 1
+        ty = wasmtime.FuncType([wasmtime.ValType.f64()] * nargs, [wasmtime.ValType.f64()])
         callback = rt.host_callback(name)
         raw = B.wasmtime_func_t()
         B.wasmtime_func_new_unchecked(self.store._context(), ty.ptr(), callback, None, _NO_FINALIZER,

@@ -19,7 +19,7 @@ from typing import Any
 
 from wasmtime import _bindings as B
 
-from ...jit.ir import LIBM_FUNCTIONS
+from ...jit.ir import LIBM2_FUNCTIONS, LIBM_FUNCTIONS
 
 Callback = Any  # B.wasmtime_func_unchecked_callback_t
 _cache: tuple[dict[str, Callback], str] | None = None
@@ -27,7 +27,7 @@ _keep: list[Any] = []
 
 
 def libm_callbacks() -> tuple[dict[str, Callback], str]:
-    """name -> unchecked callback for every LIBM_FUNCTIONS entry, and which kind ("native" or "python")."""
+    """name -> unchecked callback for every LIBM_FUNCTIONS and LIBM2_FUNCTIONS entry, and which kind ("native" or "python")."""
     global _cache
     if _cache is None:
         callbacks = None
@@ -56,6 +56,16 @@ def _python_callbacks() -> dict[str, Callback]:
             return 0
 
         out[name] = B.wasmtime_func_unchecked_callback_t(callback)
+    for name in LIBM2_FUNCTIONS:
+        cfunc = getattr(libm, name)
+        cfunc.restype = ctypes.c_double
+        cfunc.argtypes = [ctypes.c_double, ctypes.c_double]
+
+        def callback2(env: Any, caller: Any, args: Any, nargs: int, f: Any = cfunc) -> int:
+            args[0].f64 = f(args[0].f64, args[1].f64)
+            return 0
+
+        out[name] = B.wasmtime_func_unchecked_callback_t(callback2)
     _keep.append(out)
     return out
 
@@ -65,6 +75,18 @@ declare double @{fn}(double)
 define i64 @tauraro_wasm_{fn}(ptr %env, ptr %caller, ptr %args, i64 %n) {{
   %x = load double, ptr %args, align 8
   %r = call double @{fn}(double %x) #0
+  store double %r, ptr %args, align 8
+  ret i64 0
+}}
+"""
+# Two-argument functions: wasmtime_val_raw is 16 bytes, so the second argument is at +16.
+_SHIM2 = """
+declare double @{fn}(double, double)
+define i64 @tauraro_wasm_{fn}(ptr %env, ptr %caller, ptr %args, i64 %n) {{
+  %x = load double, ptr %args, align 8
+  %p = getelementptr i8, ptr %args, i64 16
+  %y = load double, ptr %p, align 8
+  %r = call double @{fn}(double %x, double %y) #0
   store double %r, ptr %args, align 8
   ret i64 0
 }}
@@ -81,14 +103,15 @@ def _native_callbacks() -> dict[str, Callback] | None:
         llvm.initialize_native_asmprinter()
         _libm()  # make sure libm is loaded so the JIT's symbol lookup finds the same functions
         # `nobuiltin`: LLVM must emit a real call to the C function, never fold or replace it.
-        text = "".join(_SHIM.format(fn=name) for name in LIBM_FUNCTIONS) + "attributes #0 = { nobuiltin }\n"
+        text = ("".join(_SHIM.format(fn=name) for name in LIBM_FUNCTIONS)
+                + "".join(_SHIM2.format(fn=name) for name in LIBM2_FUNCTIONS) + "attributes #0 = { nobuiltin }\n")
         mod = llvm.parse_assembly(text)
         mod.verify()
         target = llvm.Target.from_default_triple().create_target_machine(opt=2)
         engine = llvm.create_mcjit_compiler(mod, target)
         engine.finalize_object()
         out = {}
-        for name in LIBM_FUNCTIONS:
+        for name in (*LIBM_FUNCTIONS, *LIBM2_FUNCTIONS):
             addr = engine.get_function_address(f"tauraro_wasm_{name}")
             if not addr:
                 return None

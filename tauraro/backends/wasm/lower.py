@@ -48,6 +48,7 @@ from ...jit.ir import (
     BOOL,
     F64,
     I64,
+    LIBM2_FUNCTIONS,
     PTR,
     TYPE_TAG,
     LoopFunction,
@@ -59,6 +60,7 @@ from ...jit.ir import (
 from ...jit.irtext import format_op
 from ...jit.layout import (
     CELL_SHIFT,
+    HDR_DEPTH,
     HDR_EXIT,
     HDR_INTERRUPT,
     HDR_ITERATIONS,
@@ -68,11 +70,14 @@ from ...jit.layout import (
     LIST_DIRTY,
     LIST_ITEMS,
     LIST_LEN,
+    MAX_CALL_DEPTH,
+    RETURN_EXIT,
     SLOT_PAYLOAD,
     SLOT_SIZE,
     SLOT_TAG,
     TWO_53,
     float_to_bits,
+    frame_size,
 )
 from ..base import BackendCompileError
 from ..common import Namer, exit_stores, reject_reserved
@@ -204,6 +209,12 @@ class _Lowering:
         if term.opcode == "exit":
             self.emit(f"br {self._exit_label(term.snapshot)}")  # type: ignore[arg-type]
             return
+        if term.opcode.startswith("ret."):  # a function unit returns: slot 0 = the value, header +0 = -1
+            self._store_value(0, term.args[0])
+            self.ins("local.get $frame", f"i64.const {RETURN_EXIT}", f"i64.store offset={HDR_EXIT}",
+                     "local.get $frame", "local.get $iters", f"i64.store offset={HDR_ITERATIONS}",
+                     f"i32.const {RETURN_EXIT}", "return")
+            return
         if term.opcode == "jump":
             self._edge(x, x.edges[0])
             return
@@ -316,6 +327,44 @@ class _Lowering:
     def op_load_bool(self, op: Op) -> None:
         self.ins("local.get $frame", f"i64.load offset={_payload(op.attrs['slot'])}", "i64.const 0", "i64.ne")
         self.put(op)
+
+    def _store_value(self, offset: int, v: Value) -> None:
+        """Store `v` as a tagged slot at $frame + HEADER_SIZE + offset (tag word, then payload)."""
+        at = HEADER_SIZE + offset
+        self.ins("local.get $frame", f"i64.const {int(TYPE_TAG[v.type])}", f"i64.store offset={at}",
+                 "local.get $frame", self.get(v))
+        if v.type is BOOL:
+            self.ins("i64.extend_i32_u")
+        self.ins(f"{'f64' if v.type is F64 else 'i64'}.store offset={at + SLOT_PAYLOAD}")
+
+    def op_call(self, op: Op) -> None:
+        """A call of the unit itself in the next frame window (docs/jit.md section 7)."""
+        if op.attrs["fn"] != self.fn.name:
+            raise NotImplementedError(f"{op.opcode} of another function ({op.attrs['fn']})")
+        size = frame_size(self.fn.nslots)
+        self.ins("local.get $frame", f"i64.load offset={HDR_DEPTH}", "local.tee $t0", f"i64.const {MAX_CALL_DEPTH}",
+                 "i64.ge_s")
+        self.guard(op)
+        self.ins("local.get $frame", "local.get $frame", f"i64.load offset={HDR_INTERRUPT}",
+                 f"i64.store offset={size + HDR_INTERRUPT}",
+                 "local.get $frame", "local.get $t0", "i64.const 1", "i64.add", f"i64.store offset={size + HDR_DEPTH}")
+        for k, v in enumerate(op.args):
+            self._store_value(size + SLOT_SIZE * k, v)
+        self.ins("local.get $frame", f"i32.const {size}", "i32.add", "call $run", f"i32.const {RETURN_EXIT}", "i32.ne")
+        self.guard(op)
+        ty = op.result.type  # type: ignore[union-attr]
+        self.ins("local.get $frame", f"i64.load offset={size + HEADER_SIZE}", f"i64.const {int(TYPE_TAG[ty])}", "i64.ne")
+        self.guard(op)
+        at = size + HEADER_SIZE + SLOT_PAYLOAD
+        if ty is F64:
+            self.ins("local.get $frame", f"f64.load offset={at}")
+        else:
+            self.ins("local.get $frame", f"i64.load offset={at}")
+            if ty is BOOL:
+                self.ins("i64.const 0", "i64.ne")
+        self.put(op)
+
+    op_call_i64 = op_call_f64 = op_call_bool = op_call
 
     def op_guard_tag(self, op: Op) -> None:
         tag = int(TYPE_TAG[op.attrs["type"]])
@@ -535,6 +584,24 @@ class _Lowering:
                  "i32.and", "i32.or")
         self.guard(op)
 
+    def op_callf2_f64(self, op: Op) -> None:
+        fname = op.attrs["fn"]
+        self.imports[fname] = None
+        a, b = self.get(op.args[0]), self.get(op.args[1])
+        r = self.locals[op.result]  # type: ignore[index]
+        finite = ("f64.abs", "f64.const inf", "f64.lt")
+        # Finite arguments and a finite result, else exit: CPython's own special cases and errors.
+        self.ins(a, b, f"call $libm_{fname}", f"local.tee {r}", *finite, a, *finite, "i32.and", b, *finite,
+                 "i32.and", "i32.eqz")
+        self.guard(op)
+
+    def op_copysign_f64(self, op: Op) -> None:
+        self.ins(self.get(op.args[0]), self.get(op.args[1]), "f64.copysign")
+        self.put(op)
+
+    def op_round_f64(self, op: Op) -> None:
+        self._to_int_checked(op, "f64.nearest")  # ties to even, as Python's round()
+
     def _to_int_checked(self, op: Op, rounding: str | None) -> None:
         a = self.get(op.args[0])
         r = self.locals[op.result]  # type: ignore[index]
@@ -653,7 +720,8 @@ class _Lowering:
         fn = self.fn
         out = [f";; {fn.name} ({fn.location})", "(module", '  (import "env" "memory" (memory 0 65536 shared))']
         for name in self.imports:
-            out.append(f'  (import "libm" "{name}" (func $libm_{name} (param f64) (result f64)))')
+            params = "f64 f64" if name in LIBM2_FUNCTIONS else "f64"
+            out.append(f'  (import "libm" "{name}" (func $libm_{name} (param {params}) (result f64)))')
         out.append('  (func $run (export "run") (param $frame i32) (result i32)')
         decls = [("$iters", "i64"), ("$t0", "i64"), ("$f0", "f64"), ("$cell", "i32"), *self.local_decls]
         for k in range(0, len(decls), 8):
