@@ -16,6 +16,7 @@ from .bytecode import OPCODES, QUICK_TYPES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
 from .matching import match
 from .modules import ModuleSystem, frame_builtins, init_main
+from .baseline import TIER1_CALLS, tier_up
 from .runtime import UNBOUND, Cell, Frame, Function, make_builtins, make_generator
 
 # CPython 3.11's recursion rule, measured against python3 (tests/test_recursion.py checks it live): a
@@ -32,6 +33,7 @@ CALL_RECURSION_MESSAGE = "maximum recursion depth exceeded while calling a Pytho
 # object.__init_subclass__), each a level checked with CALL_RECURSION_MESSAGE.
 CLASS_CREATION_LEVELS = 2
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: classes created at run time have no vectorcall in 3.11
+BASELINE_KINDS = frozenset({"function", "lambda", "comprehension"})  # code kinds tier 1 may translate
 RETURN = -1
 YIELD = -2
 ADAPTIVE_TRIES = 16  # executions of a generic op before it settles without quickening
@@ -54,7 +56,8 @@ def handler(*names: str) -> Callable[[Factory], Factory]:
 class CodeRuntime:
     """Per code object state of one VM: handlers, the generic op of each pc, quickening counters."""
 
-    __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code")
+    __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code", "base",
+                 "calls")
 
     def __init__(self, vm: VM, code: CodeObject) -> None:
         self.code = code
@@ -66,13 +69,20 @@ class CodeRuntime:
         self.resume = code.nregs + 1
         self.fill = [UNBOUND] * (code.nregs - len(code.params)) + [None, None]
         self.handlers = [vm.make_handler(code, pc) for pc in range(len(code.instrs))]
+        self.base = None  # the baseline host function (tier 1), once translated
+        # calls counted towards tier 1 (negative: never, tier 0 or already decided)
+        self.calls = 0 if vm.tier >= 1 and code.kind in BASELINE_KINDS else -sys.maxsize
 
 
 class VM:
     """Runs compiled Tauraro code with Python semantics; `jit` (optional) receives hot-loop events."""
 
-    def __init__(self, filename: str = "<string>", stdout: Any = None, jit: Any = None) -> None:
+    def __init__(self, filename: str = "<string>", stdout: Any = None, jit: Any = None, tier: int = 1,
+                 stats: Any = None, log: Callable[[str], None] | None = None) -> None:
         self.filename = filename
+        self.tier = tier  # 0: everything in the VM; 1: hot functions translated to host code (baseline.py)
+        self.stats = stats
+        self.log = log
         self.stdout = stdout
         self.globals: dict[str, Any] = {"__name__": "__main__"}
         self.builtins = make_builtins()
@@ -188,6 +198,15 @@ class VM:
                 R[reg] = cell
         if code.is_generator or code.is_coroutine:
             return make_generator(self, code, R)
+        if rt.base is None and rt.calls >= 0:
+            rt.calls += 1
+            if rt.calls >= TIER1_CALLS:
+                tier_up(self, code)
+        base = rt.base
+        if base is not None:  # its baseline function counts the depth itself
+            if func.plain:
+                func._b, func._bn = base, nparams
+            return base(*R[:nparams], *func.cells)
         if self.depth >= RECURSION_LIMIT:
             raise RecursionError(RECURSION_MESSAGE)
         self.depth += 1
@@ -697,10 +716,14 @@ def _call(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     def h(R: list) -> int:
         f = R[b]
         if type(f) is Function:
+            if f._bn == n:  # a baseline function (tier 1): it counts the depth itself
+                R[a] = f._b(*R[first:end])
+                return nxt
             fcode = f.code
-            if f.plain and f.nparams == n:  # the common case, without the generic binding
+            rt = fcode.runtime or vm.runtime(fcode)
+            if f.plain and f.nparams == n and rt.calls < 0:  # the common case, without the generic binding
                 regs = R[first:end]
-                regs += (fcode.runtime or vm.runtime(fcode)).fill
+                regs += rt.fill
                 if vm.depth >= RECURSION_LIMIT:
                     raise RecursionError(RECURSION_MESSAGE)
                 vm.depth += 1

@@ -1,0 +1,525 @@
+"""Tier 1, the baseline compiler: a code object's register bytecode becomes one host Python function.
+
+Design (issue 13). Values in the VM are already host objects, so each instruction is one or a few host
+statements: registers become host locals `_Rn`, each op is expanded from its `baseline` template in the
+opcode table (bytecode.OPCODES; an op without one runs its own VM handler on a scratch register list,
+so its semantics stay defined once), and control flow is recovered from the reducible bytecode:
+loops (the compiler's SetupLoop markers) become `while True:`, a conditional branch becomes `if/else`
+whose arms end at the branch's immediate post-dominator, a jump to the loop header `continue`, a jump
+to the loop's follow `break`. The function is compiled once with compile(): its globals are the
+module's namespace (whose `__builtins__` is the VM's builtins), so global names are the host's cached
+LOAD_GLOBALs, and calls between baseline functions are host calls (Function._b), without a
+Python-level __call__ on the path.
+
+Exactness: the prologue counts the VM's recursion depth exactly as VM.call does (the check raises in
+the caller's frame, before the callee's traceback wrapper), the epilogue records the frame in the
+exception's Tauraro traceback with the line of the instruction that raised (host line -> pc -> source
+line), and frame builtins (locals(), dir(), ...) see a baseline frame through FRAMES.
+
+What is not translated stays in the VM (reason under --jit-log, counted in the stats): generators and
+coroutines, class bodies and modules (they run once), code with exception handlers (try/with), and,
+when a native backend is on, code with loops (the loop JIT compiles those from the VM, unchanged).
+"""
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from types import CodeType, MethodType
+from typing import Any
+
+from .bytecode import GENERIC_OF, OPCODES, CodeObject, liveness, register_effects
+from .runtime import UNBOUND, Cell, Function
+
+# Calls of a code object in the VM before it is translated: the first calls quicken it (type
+# feedback for the loop JIT) and pay for nothing when a function runs once.
+TIER1_CALLS = 2
+# Host code of every baseline function -> its Tauraro code object (frame builtins read baseline frames).
+FRAMES: dict[CodeType, CodeObject] = {}
+# Emitted instructions per bytecode instruction before a function is left to the VM (tail duplication
+# of short-circuit conditions is bounded by it).
+GROWTH = 4
+_DONE = object()
+_HELPER = re.compile(r"^_[RB]")
+
+
+class Unsupported(Exception):
+    """The code object stays in the VM; the message says why."""
+
+
+def _reg(r: int) -> str:
+    return f"_R{r}"
+
+
+def _span(start: int, count: int) -> str:
+    return ", ".join(_reg(r) for r in range(start, start + count))
+
+
+def _ident(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name) and not _HELPER.match(name)
+
+
+class _Emitter:
+    """Writes one code object's body as host statements (lines with the pc they came from)."""
+
+    def __init__(self, vm: Any, code: CodeObject, ops: list[str]) -> None:
+        self.vm = vm
+        self.code = code
+        self.ops = ops
+        self.lines: list[tuple[int, str, int]] = []  # (indent, text, pc)
+        self.consts: dict[str, Any] = {}
+        self.globals_stored: set[str] = set()
+        self.uses_scratch = False
+        self.budget = GROWTH * len(code.instrs) + 64
+        self._loops(code)
+        self._postdominators(code)
+
+    # ---- analysis ----------------------------------------------------------------------------------
+    def _loops(self, code: CodeObject) -> None:
+        n = len(code.instrs)
+        preds: list[list[int]] = [[] for _ in range(n + 1)]
+        self.succ: list[list[int]] = []
+        from .bytecode import successors
+
+        for pc, ins in enumerate(code.instrs):
+            s = [t for t in successors(ins, pc) if t <= n]
+            self.succ.append(s)
+            for t in s:
+                preds[t].append(pc)
+        self.loop_at_setup = {}
+        self.body: dict[int, set[int]] = {}
+        self.follow: dict[int, int | None] = {}
+        self.header_loop = {}
+        for loop in code.loops:
+            if code.instrs[loop.setup].op != "SetupLoop" or loop.header != loop.setup + 1:
+                raise Unsupported("loop markers out of place")
+            body = {loop.header}
+            work = [p for p in preds[loop.header] if p > loop.setup and p != loop.setup]
+            while work:
+                p = work.pop()
+                if p not in body:
+                    body.add(p)
+                    work.extend(q for q in preds[p] if q != loop.setup)
+            exits = [t for p in body for t in self.succ[p] if t not in body]
+            self.loop_at_setup[loop.setup] = loop
+            self.body[loop.loop_id] = body
+            self.follow[loop.loop_id] = max(exits) if exits else None
+            self.header_loop[loop.header] = loop
+
+    def _postdominators(self, code: CodeObject) -> None:
+        """Immediate post-dominator of every pc (None: only the function's exit), Cooper-Harvey-Kennedy
+        on the reverse CFG; returns and raises flow to a virtual exit n."""
+        n = len(code.instrs)
+        exit_ = n
+        rsucc: list[list[int]] = [[] for _ in range(n + 1)]  # reverse edges: node -> its predecessors... in reverse
+        for pc in range(n):
+            outs = self.succ[pc] or [exit_]
+            for t in outs:
+                rsucc[t].append(pc)
+        order: list[int] = []
+        seen = [False] * (n + 1)
+        stack = [(exit_, iter(rsucc[exit_]))]
+        seen[exit_] = True
+        while stack:
+            node, it = stack[-1]
+            for nxt in it:
+                if not seen[nxt]:
+                    seen[nxt] = True
+                    stack.append((nxt, iter(rsucc[nxt])))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+        rpo = order[::-1]
+        index = {node: i for i, node in enumerate(rpo)}
+        ipdom: list[int | None] = [None] * (n + 1)
+        ipdom[exit_] = exit_
+
+        def intersect(a: int, b: int) -> int:
+            while a != b:
+                while index[a] > index[b]:
+                    a = ipdom[a]
+                while index[b] > index[a]:
+                    b = ipdom[b]
+            return a
+
+        changed = True
+        while changed:
+            changed = False
+            for node in rpo[1:]:
+                new = None
+                for s in (self.succ[node] or [exit_]) if node < n else []:
+                    if ipdom[s] is None:
+                        continue
+                    new = s if new is None else intersect(s, new)
+                if new is not None and ipdom[node] != new:
+                    ipdom[node] = new
+                    changed = True
+        self.ipdom = [None if (d is None or d == exit_) else d for d in ipdom[:n]]
+
+    # ---- writing -----------------------------------------------------------------------------------
+    def put(self, indent: int, text: str, pc: int) -> None:
+        self.lines.append((indent, text, pc))
+
+    def const(self, value: Any) -> str:
+        name = f"_Bk{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def emit(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False) -> None:
+        """Statements from pc until control reaches `stop` (then falls off the end of what was written)
+        or leaves by return, raise, break or continue."""
+        code, n = self.code, len(self.code.instrs)
+        while True:
+            self.budget -= 1
+            if self.budget < 0:
+                raise Unsupported("control flow too tangled (tail duplication over budget)")
+            if loops:
+                inner = loops[-1]
+                if pc == inner.header and not enter:
+                    self.put(indent, "continue", pc)
+                    return
+                if pc == self.follow[inner.loop_id]:
+                    self.put(indent, "break", pc)
+                    return
+                if any(pc == L.header or pc == self.follow[L.loop_id] for L in loops[:-1]):
+                    raise Unsupported("jump to an enclosing loop")
+            enter = False
+            if pc == stop:
+                return
+            if pc >= n:
+                raise Unsupported("falls off the end of the code")
+            ins = code.instrs[pc]
+            op = self.ops[pc]
+            info = OPCODES[op]
+            if op == "SetupLoop":
+                loop = self.loop_at_setup[pc]
+                self.put(indent, "while True:", pc)
+                self.emit(loop.header, None, (*loops, loop), indent + 1, enter=True)
+                follow = self.follow[loop.loop_id]
+                if follow is None:
+                    return
+                pc = follow
+                continue
+            if info.flow == "jump":
+                target = ins.a
+                if target <= pc and not (loops and target == loops[-1].header):
+                    raise Unsupported("backward jump that is not a loop's continue")
+                pc = target
+                continue
+            if info.flow == "branch":
+                self.branch(pc, ins, op, stop, loops, indent)
+                return
+            if op == "ReturnValue":
+                self.put(indent, f"return {_reg(ins.a)}", pc)
+                return
+            self.instruction(pc, ins, op, indent)
+            if info.flow == "stop":
+                return
+            pc += 1
+
+    def branch(self, pc: int, ins: Any, op: str, stop: int | None, loops: tuple, indent: int) -> None:
+        merge = self.ipdom[pc]
+        if merge is not None and loops and merge not in self.body[loops[-1].loop_id]:
+            merge = None  # both arms leave the loop body (break, continue): nothing follows the if
+        if merge is not None and stop is not None and merge > stop and not loops:
+            merge = None
+        arm_stop = merge if merge is not None else stop
+        if op == "JumpIfFalse":
+            self.put(indent, f"if {_reg(ins.a)}:", pc)
+            self.emit(pc + 1, arm_stop, loops, indent + 1)
+            self.put(indent, "else:", pc)
+            self.emit(ins.b, arm_stop, loops, indent + 1)
+        elif op == "JumpIfTrue":
+            self.put(indent, f"if {_reg(ins.a)}:", pc)
+            self.emit(ins.b, arm_stop, loops, indent + 1)
+            self.put(indent, "else:", pc)
+            self.emit(pc + 1, arm_stop, loops, indent + 1)
+        else:  # ForIter and its quickened forms: the target is written on the fall-through edge only
+            self.put(indent, f"_Bv = _Bnext({_reg(ins.b)}, _BDONE)", pc)
+            self.put(indent, "if _Bv is _BDONE:", pc)
+            self.emit(ins.c, arm_stop, loops, indent + 1)
+            self.put(indent, "else:", pc)
+            self.put(indent + 1, f"{_reg(ins.a)} = _Bv", pc)
+            self.emit(pc + 1, arm_stop, loops, indent + 1)
+        if merge is not None:
+            self.emit(merge, stop, loops, indent)
+
+    def instruction(self, pc: int, ins: Any, op: str, indent: int) -> None:
+        """One straight-line instruction: its template, or its VM handler on the scratch registers."""
+        template = OPCODES[op].baseline or OPCODES.get(GENERIC_OF.get(op, ""), OPCODES[op]).baseline
+        text = None
+        if template.startswith("@"):
+            text = getattr(self, "t_" + template[1:])(pc, ins)
+        elif template:
+            text = self.fill(template, ins)
+        if text is None:
+            text = self.generic(pc, ins)
+        for line in text.split("\n"):
+            self.put(indent, line, pc)
+
+    def fill(self, template: str, ins: Any) -> str:
+        code = self.code
+        values = {"a": _reg(ins.a), "b": _reg(ins.b), "c": _reg(ins.c)}
+        if "{kb}" in template:
+            values["kb"] = self.const(code.consts[ins.b])
+        if "{nb}" in template:
+            values["nb"] = repr(code.names[ins.b])
+        if "{nc}" in template:
+            values["nc"] = repr(code.names[ins.c])
+        return template.format(**values)
+
+    def generic(self, pc: int, ins: Any) -> str:
+        """The op's own VM handler on a scratch register list: the registers it reads are copied in, the
+        ones it writes copied back (bytecode.register_effects)."""
+        if ins.op in ("LoadName", "StoreName", "DeleteName", "YieldValue", "YieldFrom"):
+            raise Unsupported(f"{ins.op} outside a function frame")
+        reads, writes = register_effects(ins, self.code)
+        handler = self.const(self.vm.make_handler(self.code, pc))
+        self.uses_scratch = True
+        out = [f"_BS[{r}] = {_reg(r)}" for r in reads]
+        out.append(f"{handler}(_BS)")
+        out += [f"{_reg(r)} = _BS[{r}]" for r in writes]
+        return "\n".join(out)
+
+    # ---- templates that need more than operand substitution ("@name" in the opcode table) ------------
+    def t_global_load(self, pc: int, ins: Any) -> str | None:
+        name = self.code.names[ins.b]
+        return f"{_reg(ins.a)} = {name}" if _ident(name) else None
+
+    def t_global_store(self, pc: int, ins: Any) -> str | None:
+        name = self.code.names[ins.b]
+        if not _ident(name):
+            return None
+        self.globals_stored.add(name)
+        return f"{name} = {_reg(ins.a)}"
+
+    def t_global_delete(self, pc: int, ins: Any) -> str | None:
+        name = self.code.names[ins.b]
+        if not _ident(name):
+            return None
+        self.globals_stored.add(name)
+        return f"del {name}"
+
+    def t_attr_load(self, pc: int, ins: Any) -> str | None:
+        name = self.code.names[ins.c]
+        return f"{_reg(ins.a)} = {_reg(ins.b)}.{name}" if _ident(name) and not name.startswith("__") else None
+
+    def t_attr_store(self, pc: int, ins: Any) -> str | None:
+        name = self.code.names[ins.b]
+        return f"{_reg(ins.a)}.{name} = {_reg(ins.c)}" if _ident(name) and not name.startswith("__") else None
+
+    def t_unpack(self, pc: int, ins: Any) -> str:
+        if ins.c == 0:
+            return f"[] = {_reg(ins.b)}"
+        targets = _span(ins.a, ins.c)
+        return f"{targets}{',' if ins.c == 1 else ''} = {_reg(ins.b)}"
+
+    def t_call(self, pc: int, ins: Any) -> str:
+        args = _span(ins.b + 1, ins.c)
+        a = _reg(ins.a)
+        return "\n".join([
+            f"_Bf = {_reg(ins.b)}",
+            "_Bt = _Btype(_Bf)",
+            "if _Bt is _BF:",
+            f"    if _Bf._bn == {ins.c}:",
+            f"        {a} = _Bf._b({args})",
+            "    else:",
+            f"        {a} = _Bcall(_Bf, ({args}{',' if ins.c == 1 else ''}))",
+            "elif _Bt is _Btype:",
+            f"    {a} = _Bhost(_Bf, [{args}])",
+            "else:",
+            f"    {a} = _Bf({args})",
+        ])
+
+    def t_call_method(self, pc: int, ins: Any) -> str | None:
+        name, npos, kwnames = self.code.consts[ins.c]
+        if not _ident(name) or name.startswith("__") or not all(_ident(k) for k in kwnames):
+            return None
+        a, b = _reg(ins.a), _reg(ins.b)
+        args = [_reg(r) for r in range(ins.b + 1, ins.b + 1 + npos)]
+        kw = [f"{k}={_reg(ins.b + 1 + npos + i)}" for i, k in enumerate(kwnames)]
+        plain = ", ".join(args + kw)
+        if kwnames:
+            return f"{a} = {b}.{name}({plain})"
+        return "\n".join([
+            f"_Bm = {b}.{name}",
+            "if _Btype(_Bm) is _BMT:",
+            "    _Bf = _Bm.__func__",
+            f"    if _Btype(_Bf) is _BF and _Bf._bn == {npos + 1}:",
+            f"        {a} = _Bf._b(_Bm.__self__{''.join(', ' + x for x in args)})",
+            "    else:",
+            f"        {a} = _Bm({plain})",
+            "else:",
+            f"    {a} = _Bm({plain})",
+        ])
+
+    def t_call_kw(self, pc: int, ins: Any) -> str:
+        npos, kwnames = self.code.consts[ins.c]
+        pos = _span(ins.b + 1, npos)
+        kw = ", ".join(f"{k!r}: {_reg(ins.b + 1 + npos + i)}" for i, k in enumerate(kwnames))
+        return f"{_reg(ins.a)} = _Bhost({_reg(ins.b)}, [{pos}], {{{kw}}})"
+
+    def t_build_set(self, pc: int, ins: Any) -> str:
+        return f"{_reg(ins.a)} = {{{_span(ins.b, ins.c)}}}" if ins.c else f"{_reg(ins.a)} = _Bset()"
+
+    def t_build_tuple(self, pc: int, ins: Any) -> str:
+        return f"{_reg(ins.a)} = ({_span(ins.b, ins.c)}{',' if ins.c == 1 else ''})"
+
+    def t_build_dict(self, pc: int, ins: Any) -> str:
+        items = ", ".join(f"{_reg(ins.b + 2 * i)}: {_reg(ins.b + 2 * i + 1)}" for i in range(ins.c))
+        return f"{_reg(ins.a)} = {{{items}}}"
+
+    def t_build_string(self, pc: int, ins: Any) -> str:
+        return f"{_reg(ins.a)} = ''.join(({_span(ins.b, ins.c)}{',' if ins.c == 1 else ''}))"
+
+    def t_check_bound(self, pc: int, ins: Any) -> str:
+        name = self.const(self.code.names[ins.b])
+        return f"if {_reg(ins.a)} is _BU:\n    raise _Bunbound({name})"
+
+    def t_check_bound_delete(self, pc: int, ins: Any) -> str:
+        return self.t_check_bound(pc, ins) + f"\n{_reg(ins.a)} = _BU"
+
+    def t_build_list(self, pc: int, ins: Any) -> str:
+        return f"{_reg(ins.a)} = [{_span(ins.b, ins.c)}]"
+
+    def t_load_deref(self, pc: int, ins: Any) -> str:
+        name = self.const(self.code.names[ins.c])
+        free = ins.b in self.code.free_regs
+        return (f"_Bv = {_reg(ins.b)}.contents\nif _Bv is _BU:\n    raise _Bderef({name}, {free})\n"
+                f"{_reg(ins.a)} = _Bv")
+
+    def t_make_cell(self, pc: int, ins: Any) -> str:
+        return f"{_reg(ins.a)} = _BCell({_reg(ins.b) if ins.b >= 0 else '_BU'})"
+
+
+def _unbound(name: str) -> UnboundLocalError:
+    return UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+
+
+def _deref_error(name: str, free: bool) -> Exception:
+    if free:
+        return NameError(f"cannot access free variable '{name}' where it is not associated with a value"
+                         " in enclosing scope")
+    return _unbound(name)
+
+
+def _traceback(e: BaseException, lines: list[int], name: str, filename: str) -> None:
+    """The baseline frame's entry in e's Tauraro traceback (vm._add_traceback's rule: one entry per frame)."""
+    tb = e.__traceback__
+    if tb is None:
+        return
+    try:
+        entries = e.__dict__.setdefault("_tauraro_tb", [])
+    except (AttributeError, TypeError):
+        return
+    frame = tb.tb_frame
+    if entries and e.__dict__.get("_tauraro_frame") is frame:
+        return
+    e._tauraro_frame = frame
+    entries.append((filename, lines[tb.tb_lineno], name))
+
+
+def reason_against(vm: Any, code: CodeObject) -> str | None:
+    """Why `code` stays in the VM (None: it can be translated)."""
+    if code.kind not in ("function", "lambda", "comprehension"):
+        return f"a {code.kind} body runs once"
+    if code.is_generator or code.is_coroutine:
+        return "generators and coroutines stay in the VM"
+    if code.except_table:
+        return "exception handlers (try/with) stay in the VM"
+    if code.loops and vm.jit is not None:
+        return "its loops belong to the loop JIT"
+    G = vm.globals if code.globals is None else code.globals
+    if G.get("__builtins__") is not vm.builtins:
+        return "its module's __builtins__ is not the VM's builtins"
+    return None
+
+
+def translate(vm: Any, code: CodeObject) -> Any:
+    """The host function running `code` (signature: its parameters' registers, then its free cells)."""
+    reason = reason_against(vm, code)
+    if reason is not None:
+        raise Unsupported(reason)
+    rt = code.runtime
+    ops = list(rt.generic) if rt is not None else [ins.op for ins in code.instrs]
+    em = _Emitter(vm, code, ops)
+    em.emit(0, None, (), 2)
+    params = [_reg(r) for r in range(len(code.params))] + [_reg(r) for r in code.free_regs]
+    live_in = liveness(code).live(0)
+    init = sorted(r for r in live_in if r >= len(code.params) and r not in code.free_regs)
+    name = code.name if code.kind != "module" else "<module>"
+    head = [(0, f"def _Bmake({', '.join([*em.consts, *HELPERS])}):", -1),
+            (1, f"def _Bfn({', '.join(params)}):", -1)]
+    if em.globals_stored:
+        head.append((2, "global " + ", ".join(sorted(em.globals_stored)), -1))
+    head += [(2, "_Bd = _BV.depth", -1),
+             (2, f"if _Bd >= {_limit()}:", -1),
+             (3, "raise _BRecursionError(_BRMSG)", -1),
+             (2, "_BV.depth = _Bd + 1", -1),
+             (2, "try:", -1)]
+    if init:
+        head.append((3, " = ".join(_reg(r) for r in init) + " = _BU", -1))
+    if em.uses_scratch:
+        head.append((3, f"_BS = [_BU] * {code.nregs + 2}", -1))
+    body = [(i + 1, t, pc) for i, t, pc in em.lines]
+    tail = [(2, "except BaseException as _Be:", -1),
+            (3, "_Btb(_Be, _BLINES, _BNAME, _BFILE)", -1),
+            (3, "raise", -1),
+            (2, "finally:", -1),
+            (3, "_BV.depth = _Bd", -1),
+            (1, "return _Bfn", -1)]
+    all_lines = head + body + tail
+    src = "\n".join("    " * i + t for i, t, _ in all_lines) + "\n"
+    line_map = [code.firstline] + [code.line_of(pc) if pc >= 0 else code.firstline for _, _, pc in all_lines]
+    G = vm.globals if code.globals is None else code.globals
+    try:
+        host = compile(src, code.filename, "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError) as e:
+        raise Unsupported(f"host compile failed: {type(e).__name__}: {e}") from None
+    ns: dict[str, Any] = {}
+    exec(host, G, ns)  # noqa: S102 - our own generated code
+    helpers = _helpers(vm, line_map, name, code.filename)
+    fn = ns["_Bmake"](*em.consts.values(), *(helpers[h] for h in HELPERS))
+    fn.__name__, fn.__qualname__ = code.name, code.qualname  # the def is _Bfn: a Tauraro global may be called f
+    FRAMES[fn.__code__] = code
+    return fn
+
+
+HELPERS = ("_BV", "_BU", "_BF", "_BMT", "_Btype", "_Bcall", "_Bhost", "_Bnext", "_Biter", "_Btuple", "_BDONE", "_Bset", "_BCell",
+           "_Bunbound", "_Bderef", "_Btb", "_BLINES", "_BNAME", "_BFILE", "_BRecursionError", "_BRMSG")
+
+
+def _helpers(vm: Any, line_map: list[int], name: str, filename: str) -> dict[str, Any]:
+    from .vm import RECURSION_MESSAGE
+
+    return {"_BV": vm, "_BU": UNBOUND, "_BF": Function, "_BMT": MethodType, "_Btype": type, "_Bcall": vm.call,
+            "_Bhost": vm.call_host, "_Bnext": next, "_Biter": iter, "_Btuple": tuple, "_BDONE": _DONE, "_Bset": set, "_BCell": Cell,
+            "_Bunbound": _unbound, "_Bderef": _deref_error, "_Btb": _traceback, "_BLINES": line_map,
+            "_BNAME": name, "_BFILE": filename, "_BRecursionError": RecursionError, "_BRMSG": RECURSION_MESSAGE}
+
+
+def _limit() -> int:
+    from .vm import RECURSION_LIMIT
+
+    return RECURSION_LIMIT
+
+
+def tier_up(vm: Any, code: CodeObject) -> None:
+    """Translate `code` (called by the VM when it has been called TIER1_CALLS times); on failure it stays
+    in the VM for good."""
+    rt = code.runtime
+    rt.calls = -sys.maxsize  # never asked again
+    stats = vm.stats
+    try:
+        rt.base = translate(vm, code)
+    except Unsupported as e:
+        if stats is not None:
+            stats.baseline_rejects[str(e)] += 1
+        if vm.log is not None:
+            vm.log(f"baseline: {code.qualname} ({code.filename}:{code.firstline}) stays in the VM: {e}")
+        return
+    if stats is not None:
+        stats.functions_baselined += 1
+    if vm.log is not None:
+        vm.log(f"baseline: compiled {code.qualname} ({code.filename}:{code.firstline})")
