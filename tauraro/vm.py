@@ -12,11 +12,11 @@ import types
 from types import MethodType
 from typing import Any, Callable
 
+from .baseline import TIER1_CALLS, tier_up
 from .bytecode import OPCODES, QUICK_TYPES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
 from .matching import match
 from .modules import ModuleSystem, frame_builtins, init_main
-from .baseline import TIER1_CALLS, tier_up
 from .runtime import UNBOUND, Cell, Frame, Function, make_builtins, make_generator
 
 # CPython 3.11's recursion rule, measured against python3 (tests/test_recursion.py checks it live): a
