@@ -195,7 +195,7 @@ class _Emitter:
             if op == "SetupLoop":
                 loop = self.loop_at_setup[pc]
                 self.put(indent, "while True:", pc)
-                self.emit(loop.header, None, (*loops, loop), indent + 1, enter=True)
+                self.block(loop.header, None, (*loops, loop), indent + 1, enter=True)
                 follow = self.follow[loop.loop_id]
                 if follow is None:
                     return
@@ -218,6 +218,13 @@ class _Emitter:
                 return
             pc += 1
 
+    def block(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False) -> None:
+        """emit() as the body of a compound statement (`pass` when control goes straight to stop)."""
+        before = len(self.lines)
+        self.emit(pc, stop, loops, indent, enter)
+        if len(self.lines) == before:
+            self.put(indent, "pass", pc)
+
     def branch(self, pc: int, ins: Any, op: str, stop: int | None, loops: tuple, indent: int) -> None:
         merge = self.ipdom[pc]
         if merge is not None and loops and merge not in self.body[loops[-1].loop_id]:
@@ -227,21 +234,21 @@ class _Emitter:
         arm_stop = merge if merge is not None else stop
         if op == "JumpIfFalse":
             self.put(indent, f"if {_reg(ins.a)}:", pc)
-            self.emit(pc + 1, arm_stop, loops, indent + 1)
+            self.block(pc + 1, arm_stop, loops, indent + 1)
             self.put(indent, "else:", pc)
-            self.emit(ins.b, arm_stop, loops, indent + 1)
+            self.block(ins.b, arm_stop, loops, indent + 1)
         elif op == "JumpIfTrue":
             self.put(indent, f"if {_reg(ins.a)}:", pc)
-            self.emit(ins.b, arm_stop, loops, indent + 1)
+            self.block(ins.b, arm_stop, loops, indent + 1)
             self.put(indent, "else:", pc)
-            self.emit(pc + 1, arm_stop, loops, indent + 1)
+            self.block(pc + 1, arm_stop, loops, indent + 1)
         else:  # ForIter and its quickened forms: the target is written on the fall-through edge only
             self.put(indent, f"_Bv = _Bnext({_reg(ins.b)}, _BDONE)", pc)
             self.put(indent, "if _Bv is _BDONE:", pc)
-            self.emit(ins.c, arm_stop, loops, indent + 1)
+            self.block(ins.c, arm_stop, loops, indent + 1)
             self.put(indent, "else:", pc)
             self.put(indent + 1, f"{_reg(ins.a)} = _Bv", pc)
-            self.emit(pc + 1, arm_stop, loops, indent + 1)
+            self.block(pc + 1, arm_stop, loops, indent + 1)
         if merge is not None:
             self.emit(merge, stop, loops, indent)
 
