@@ -279,7 +279,7 @@ class _Emitter:
     def generic(self, pc: int, ins: Any) -> str:
         """The op's own VM handler on a scratch register list: the registers it reads are copied in, the
         ones it writes copied back (bytecode.register_effects)."""
-        if ins.op in ("LoadName", "StoreName", "DeleteName", "YieldValue", "YieldFrom"):
+        if ins.op in ("LoadName", "StoreName", "DeleteName"):
             raise Unsupported(f"{ins.op} outside a function frame")
         reads, writes = register_effects(ins, self.code)
         handler = self.const(self.vm.make_handler(self.code, pc))
@@ -384,6 +384,21 @@ class _Emitter:
         name = self.const(self.code.names[ins.b])
         return f"if {_reg(ins.a)} is _BU:\n    raise _Bunbound({name})"
 
+    def resume_depth(self) -> list[str]:
+        """After a yield: the frame runs again one level above its (new) consumer, as VM.resume counts."""
+        return ["_Bd = _BV.depth", f"if _Bd >= {_limit()}:", "    raise _BRecursionError(_BRMSG)", "_BV.depth = _Bd + 1"]
+
+    def t_yield(self, pc: int, ins: Any) -> str:
+        # _Bd = -1 while suspended: an exception thrown in at the yield (close(), throw()) leaves the
+        # consumer's depth as it is (the finally restores only a depth this frame set).
+        return "\n".join(["_BV.depth = _Bd", "_Bd = -1", f"{_reg(ins.b)} = yield {_reg(ins.a)}", *self.resume_depth()])
+
+    def t_yield_from(self, pc: int, ins: Any) -> str:
+        if ins.c:
+            raise Unsupported("await outside a coroutine")
+        return "\n".join(["_BV.depth = _Bd", "_Bd = -1", f"{_reg(ins.b)} = yield from {_reg(ins.a)}",
+                          *self.resume_depth()])
+
     def t_check_bound_delete(self, pc: int, ins: Any) -> str:
         return self.t_check_bound(pc, ins) + f"\n{_reg(ins.a)} = _BU"
 
@@ -429,10 +444,10 @@ def _traceback(e: BaseException, lines: list[int], name: str, filename: str) -> 
 
 def reason_against(vm: Any, code: CodeObject) -> str | None:
     """Why `code` stays in the VM (None: it can be translated)."""
-    if code.kind not in ("function", "lambda", "comprehension"):
+    if code.kind not in ("function", "lambda", "comprehension", "genexpr"):
         return f"a {code.kind} body runs once"
-    if code.is_generator or code.is_coroutine:
-        return "generators and coroutines stay in the VM"
+    if code.is_coroutine:
+        return "coroutines and asynchronous generators stay in the VM"
     if code.except_table:
         return "exception handlers (try/with) stay in the VM"
     if code.loops and vm.jit is not None:
@@ -473,9 +488,13 @@ def translate(vm: Any, code: CodeObject) -> Any:
     tail = [(2, "except BaseException as _Be:", -1),
             (3, "_Btb(_Be, _BLINES, _BNAME, _BFILE)", -1),
             (3, "raise", -1),
-            (2, "finally:", -1),
-            (3, "_BV.depth = _Bd", -1),
-            (1, "return _Bfn", -1)]
+            (2, "finally:", -1)]
+    if code.is_generator:
+        tail += [(3, "if _Bd >= 0:", -1), (4, "_BV.depth = _Bd", -1),
+                 (2, "if False:", -1), (3, "yield", -1)]  # a generator even if no yield is reachable
+    else:
+        tail.append((3, "_BV.depth = _Bd", -1))
+    tail.append((1, "return _Bfn", -1))
     all_lines = head + body + tail
     src = "\n".join("    " * i + t for i, t, _ in all_lines) + "\n"
     line_map = [code.firstline] + [code.line_of(pc) if pc >= 0 else code.firstline for _, _, pc in all_lines]

@@ -106,9 +106,10 @@ _OPS: list[OpInfo] = [
     OpInfo("CallMethod", "rrk", "R[a] = R[b].name(R[b+1], ..., R[b+argc]) with (name, argc, kwnames) = consts[c]", calls=True, baseline='@call_method'),
     OpInfo("CallFunctionEx", "rri", "R[a] = R[b](*R[b+1]) (c = 0) or R[b](*R[b+1], **R[b+2]) (c = 1)", calls=True),
     OpInfo("ReturnValue", "r--", "return R[a] from the current function", flow="stop"),
-    OpInfo("YieldValue", "rr-", "suspend the generator frame producing R[a]; on resume R[b] = the value sent"),
+    OpInfo("YieldValue", "rr-", "suspend the generator frame producing R[a]; on resume R[b] = the value sent",
+           baseline="@yield"),
     OpInfo("YieldFrom", "rri", "delegate to R[a] (c = 0: iter(R[a]), yield from; c = 1: its awaitable, await); "
-                               "R[b] = the delegate's return value"),
+                               "R[b] = the delegate's return value", baseline="@yield_from"),
     OpInfo("SetupWith", "rri", "enter context manager R[b]: R[a] = its bound __exit__, R[a+1] = __enter__() "
                                "(c = 1: async, R[a+1] = the awaitable of __aenter__())"),
     OpInfo("WithExit", "rrr", "R[a] = R[b](None, None, None) (c < 0) or R[b](type(e), e, e.__traceback__), e = R[c]"),

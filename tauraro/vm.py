@@ -33,7 +33,7 @@ CALL_RECURSION_MESSAGE = "maximum recursion depth exceeded while calling a Pytho
 # object.__init_subclass__), each a level checked with CALL_RECURSION_MESSAGE.
 CLASS_CREATION_LEVELS = 2
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: classes created at run time have no vectorcall in 3.11
-BASELINE_KINDS = frozenset({"function", "lambda", "comprehension"})  # code kinds tier 1 may translate
+BASELINE_KINDS = frozenset({"function", "lambda", "comprehension", "genexpr"})  # code kinds tier 1 may translate
 RETURN = -1
 YIELD = -2
 ADAPTIVE_TRIES = 16  # executions of a generic op before it settles without quickening
@@ -57,7 +57,7 @@ class CodeRuntime:
     """Per code object state of one VM: handlers, the generic op of each pc, quickening counters."""
 
     __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code", "base",
-                 "calls")
+                 "calls", "positional")
 
     def __init__(self, vm: VM, code: CodeObject) -> None:
         self.code = code
@@ -70,6 +70,8 @@ class CodeRuntime:
         self.fill = [UNBOUND] * (code.nregs - len(code.params)) + [None, None]
         self.handlers = [vm.make_handler(code, pc) for pc in range(len(code.instrs))]
         self.base = None  # the baseline host function (tier 1), once translated
+        # positional parameters only (a generator's too): arguments bind without the generic binder
+        self.positional = not (code.kwonlycount or code.varargs or code.varkw)
         # calls counted towards tier 1 (negative: never, tier 0 or already decided)
         self.calls = 0 if vm.tier >= 1 and code.kind in BASELINE_KINDS else -sys.maxsize
 
@@ -187,26 +189,26 @@ class VM:
         code = func.code
         rt = code.runtime or self.runtime(code)
         nparams = len(code.params)
-        if not kwargs and len(args) == nparams and code.simple:
+        if not kwargs and len(args) == nparams and rt.positional:
             R = [*args, *rt.fill]
-        elif not kwargs and code.simple and nparams - len(func.defaults) <= len(args) < nparams:
+        elif not kwargs and rt.positional and nparams - len(func.defaults) <= len(args) < nparams:
             R = [*args, *func.defaults[len(args) - nparams:], *rt.fill]
         else:
             R = func.bind(args, kwargs or {}) + rt.fill
         if code.free_regs:
             for reg, cell in zip(code.free_regs, func.cells):
                 R[reg] = cell
-        if code.is_generator or code.is_coroutine:
-            return make_generator(self, code, R)
         if rt.base is None and rt.calls >= 0:
             rt.calls += 1
             if rt.calls >= TIER1_CALLS:
                 tier_up(self, code)
         base = rt.base
-        if base is not None:  # its baseline function counts the depth itself
-            if func.plain:
+        if base is not None:  # its baseline function counts the depth itself (a generator: when resumed)
+            if func.plain or (rt.positional and not code.free_regs):
                 func._b, func._bn = base, nparams
             return base(*R[:nparams], *func.cells)
+        if code.is_generator or code.is_coroutine:
+            return make_generator(self, code, R)
         if self.depth >= RECURSION_LIMIT:
             raise RecursionError(RECURSION_MESSAGE)
         self.depth += 1
