@@ -28,12 +28,14 @@ import sys
 from types import CodeType, MethodType
 from typing import Any
 
-from .bytecode import GENERIC_OF, OPCODES, CodeObject, liveness, register_effects
+from .bytecode import GENERIC_OF, OPCODES, CodeObject, liveness, register_effects, successors
 from .runtime import UNBOUND, Cell, Function
 
-# Calls of a code object in the VM before it is translated: the first calls quicken it (type
-# feedback for the loop JIT) and pay for nothing when a function runs once.
-TIER1_CALLS = 2
+# Calls of a code object before it is translated: the first. Only code with loops needs the VM's type
+# feedback (quickening, read by the loop JIT), and under a JIT such code stays in the VM anyway; a
+# function called once (main()) or a long-lived generator would otherwise run its loops in the VM.
+# Translating costs ~1-3 ms per function (bench: the real programs compile 6-60 functions).
+TIER1_CALLS = 1
 # Host code of every baseline function -> its Tauraro code object (frame builtins read baseline frames).
 FRAMES: dict[CodeType, CodeObject] = {}
 # Emitted instructions per bytecode instruction before a function is left to the VM (tail duplication
@@ -70,7 +72,12 @@ class _Emitter:
         self.consts: dict[str, Any] = {}
         self.globals_stored: set[str] = set()
         self.uses_scratch = False
+        self.pending: tuple[int, str, int] | None = None  # (register, expression, pc that reads it)
         self.budget = GROWTH * len(code.instrs) + 64
+        self.ntry = 0
+        self.entries = code.except_table
+        self.cover: list[tuple[int, ...]] = [tuple(k for k, e in enumerate(code.except_table) if e.start <= pc < e.end)
+                                             for pc in range(len(code.instrs) + 1)]
         self._loops(code)
         self._postdominators(code)
 
@@ -79,11 +86,13 @@ class _Emitter:
         n = len(code.instrs)
         preds: list[list[int]] = [[] for _ in range(n + 1)]
         self.succ: list[list[int]] = []
-        from .bytecode import successors
-
+        self.leaders = {entry.handler for entry in code.except_table}
         for pc, ins in enumerate(code.instrs):
             s = [t for t in successors(ins, pc) if t <= n]
             self.succ.append(s)
+            if s != [pc + 1]:
+                self.leaders.update(s)
+                self.leaders.add(pc + 1)
             for t in s:
                 preds[t].append(pc)
         self.loop_at_setup = {}
@@ -166,9 +175,11 @@ class _Emitter:
         self.consts[name] = value
         return name
 
-    def emit(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False) -> None:
+    def emit(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False,
+             tries: tuple = ()) -> None:
         """Statements from pc until control reaches `stop` (then falls off the end of what was written)
-        or leaves by return, raise, break or continue."""
+        or leaves by return, raise, break or continue. `tries`: the exception-table entries whose `try`
+        statement encloses what is written."""
         code, n = self.code, len(self.code.instrs)
         while True:
             self.budget -= 1
@@ -189,13 +200,30 @@ class _Emitter:
                 return
             if pc >= n:
                 raise Unsupported("falls off the end of the code")
+            cover = self.cover[pc]
+            if not set(tries) <= set(cover):
+                raise Unsupported("control leaves a protected range other than at its end")
+            new = [k for k in cover if k not in tries]
+            if new:
+                if any(self.entries[k].start != pc for k in new):
+                    raise Unsupported("jump into the middle of a protected range")
+                outer = max(new, key=lambda k: (self.entries[k].end, -k))
+                self.try_statement(pc, outer, stop, loops, indent, tries)
+                return
             ins = code.instrs[pc]
             op = self.ops[pc]
             info = OPCODES[op]
+            if self.pending is not None and self.pending[2] != pc:
+                raise Unsupported("internal: a folded value was not used")  # deferrable() rules this out
+            if op in ("LoadConst", "Move") and self.deferrable(pc, ins):
+                value = self.const(code.consts[ins.b]) if op == "LoadConst" else self.use(ins.b)
+                self.pending = (ins.a, value, pc + 1)
+                pc += 1
+                continue
             if op == "SetupLoop":
                 loop = self.loop_at_setup[pc]
                 self.put(indent, "while True:", pc)
-                self.block(loop.header, None, (*loops, loop), indent + 1, enter=True)
+                self.block(loop.header, None, (*loops, loop), indent + 1, enter=True, tries=tries)
                 follow = self.follow[loop.loop_id]
                 if follow is None:
                     return
@@ -208,49 +236,107 @@ class _Emitter:
                 pc = target
                 continue
             if info.flow == "branch":
-                self.branch(pc, ins, op, stop, loops, indent)
+                self.branch(pc, ins, op, stop, loops, indent, tries)
                 return
             if op == "ReturnValue":
-                self.put(indent, f"return {_reg(ins.a)}", pc)
+                self.put(indent, f"return {self.use(ins.a)}", pc)
+                self.pending = None
                 return
             self.instruction(pc, ins, op, indent)
             if info.flow == "stop":
                 return
             pc += 1
 
-    def block(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False) -> None:
+    def block(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False,
+              tries: tuple = ()) -> None:
         """emit() as the body of a compound statement (`pass` when control goes straight to stop)."""
         before = len(self.lines)
-        self.emit(pc, stop, loops, indent, enter)
+        self.emit(pc, stop, loops, indent, enter, tries)
         if len(self.lines) == before:
             self.put(indent, "pass", pc)
 
-    def branch(self, pc: int, ins: Any, op: str, stop: int | None, loops: tuple, indent: int) -> None:
-        merge = self.ipdom[pc]
-        if merge is not None and loops and merge not in self.body[loops[-1].loop_id]:
-            merge = None  # both arms leave the loop body (break, continue): nothing follows the if
-        if merge is not None and stop is not None and merge > stop and not loops:
-            merge = None
+    def merge_point(self, merge: int | None, stop: int | None, loops: tuple, tries: tuple) -> int | None:
+        """`merge` if the code after a compound statement can start there, else None (each arm then
+        runs on to `stop` by itself, duplicating what follows)."""
+        if merge is None:
+            return None
+        if loops and merge not in self.body[loops[-1].loop_id]:
+            return None  # the arms leave the loop body (break, continue): nothing follows in it
+        if not set(tries) <= set(self.cover[merge]):
+            return None  # past the end of the enclosing try body: that is its else clause's code
+        if stop is not None and merge > stop and not loops:
+            return None
+        return merge
+
+    def try_statement(self, pc: int, k: int, stop: int | None, loops: tuple, indent: int, tries: tuple) -> None:
+        """The protected range of exception-table entry k as `try:`, its handler after it (outside the
+        host's except clause, so host chaining does not add a __context__ the VM would not), the code
+        after the range as the `else:` of the handler test."""
+        entry = self.entries[k]
+        inside = range(entry.start, entry.end)
+        exits = {t for p in inside for t in self.succ[p] if t not in inside}
+        if loops:
+            exits -= {loops[-1].header, self.follow[loops[-1].loop_id]}
+        if len(exits) > 1:
+            raise Unsupported("a protected range with several exits")
+        after = exits.pop() if exits else None
+        merge = None
+        if after is not None:
+            merge = self.merge_point(self.common_postdominator(after, entry.handler), stop, loops, tries)
+        arm_stop = merge if merge is not None else stop
+        self.ntry += 1
+        x = f"_Bx{self.ntry}"
+        self.put(indent, f"{x} = None", pc)
+        self.put(indent, "try:", pc)
+        self.block(pc, after, loops, indent + 1, tries=(*tries, k))
+        self.put(indent, "except BaseException as _Be:", entry.handler)
+        self.put(indent + 1, f"{x} = _Be", entry.handler)
+        self.put(indent, f"if {x} is not None:", entry.handler)
+        self.put(indent + 1, f"_Bcatch({x}, _BLINES, _BNAME, _BFILE, _Bbase + {entry.handled_depth})", entry.handler)
+        self.put(indent + 1, f"{_reg(entry.reg)} = {x}", entry.handler)
+        self.put(indent + 1, f"{x} = None", entry.handler)
+        self.block(entry.handler, arm_stop, loops, indent + 1, tries=tries)
+        if after is not None:
+            self.put(indent, "else:", pc)
+            self.block(after, arm_stop, loops, indent + 1, tries=tries)
+        if merge is not None:
+            self.emit(merge, stop, loops, indent, tries=tries)
+
+    def common_postdominator(self, a: int, b: int) -> int | None:
+        chain = set()
+        while a is not None:
+            chain.add(a)
+            a = self.ipdom[a]
+        while b is not None and b not in chain:
+            b = self.ipdom[b]
+        return b
+
+    def branch(self, pc: int, ins: Any, op: str, stop: int | None, loops: tuple, indent: int,
+               tries: tuple = ()) -> None:
+        merge = self.merge_point(self.ipdom[pc], stop, loops, tries)
         arm_stop = merge if merge is not None else stop
         if op == "JumpIfFalse":
-            self.put(indent, f"if {_reg(ins.a)}:", pc)
-            self.block(pc + 1, arm_stop, loops, indent + 1)
+            self.put(indent, f"if {self.use(ins.a)}:", pc)
+            self.pending = None
+            self.block(pc + 1, arm_stop, loops, indent + 1, tries=tries)
             self.put(indent, "else:", pc)
-            self.block(ins.b, arm_stop, loops, indent + 1)
+            self.block(ins.b, arm_stop, loops, indent + 1, tries=tries)
         elif op == "JumpIfTrue":
-            self.put(indent, f"if {_reg(ins.a)}:", pc)
-            self.block(ins.b, arm_stop, loops, indent + 1)
+            self.put(indent, f"if {self.use(ins.a)}:", pc)
+            self.pending = None
+            self.block(ins.b, arm_stop, loops, indent + 1, tries=tries)
             self.put(indent, "else:", pc)
-            self.block(pc + 1, arm_stop, loops, indent + 1)
+            self.block(pc + 1, arm_stop, loops, indent + 1, tries=tries)
         else:  # ForIter and its quickened forms: the target is written on the fall-through edge only
-            self.put(indent, f"_Bv = _Bnext({_reg(ins.b)}, _BDONE)", pc)
+            self.put(indent, f"_Bv = _Bnext({self.use(ins.b)}, _BDONE)", pc)
+            self.pending = None
             self.put(indent, "if _Bv is _BDONE:", pc)
-            self.block(ins.c, arm_stop, loops, indent + 1)
+            self.block(ins.c, arm_stop, loops, indent + 1, tries=tries)
             self.put(indent, "else:", pc)
             self.put(indent + 1, f"{_reg(ins.a)} = _Bv", pc)
-            self.block(pc + 1, arm_stop, loops, indent + 1)
+            self.block(pc + 1, arm_stop, loops, indent + 1, tries=tries)
         if merge is not None:
-            self.emit(merge, stop, loops, indent)
+            self.emit(merge, stop, loops, indent, tries=tries)
 
     def instruction(self, pc: int, ins: Any, op: str, indent: int) -> None:
         """One straight-line instruction: its template, or its VM handler on the scratch registers."""
@@ -262,12 +348,13 @@ class _Emitter:
             text = self.fill(template, ins)
         if text is None:
             text = self.generic(pc, ins)
+        self.pending = None
         for line in text.split("\n"):
             self.put(indent, line, pc)
 
     def fill(self, template: str, ins: Any) -> str:
         code = self.code
-        values = {"a": _reg(ins.a), "b": _reg(ins.b), "c": _reg(ins.c)}
+        values = {"a": self.use(ins.a), "b": self.use(ins.b), "c": self.use(ins.c)}
         if "{kb}" in template:
             values["kb"] = self.const(code.consts[ins.b])
         if "{nb}" in template:
@@ -284,12 +371,30 @@ class _Emitter:
         reads, writes = register_effects(ins, self.code)
         handler = self.const(self.vm.make_handler(self.code, pc))
         self.uses_scratch = True
-        out = [f"_BS[{r}] = {_reg(r)}" for r in reads]
+        out = [f"_BS[{r}] = {self.use(r)}" for r in reads]
         out.append(f"{handler}(_BS)")
         out += [f"{_reg(r)} = _BS[{r}]" for r in writes]
         return "\n".join(out)
 
     # ---- templates that need more than operand substitution ("@name" in the opcode table) ------------
+    def use(self, r: int) -> str:
+        """How an instruction reads register r: the expression deferred into it, or the local."""
+        pending = self.pending
+        return pending[1] if pending is not None and pending[0] == r else _reg(r)
+
+    def deferrable(self, pc: int, ins: Any) -> bool:
+        """Whether LoadConst/Move at pc can be folded into the instruction after it: that one is in the
+        same basic block, reads the register (without writing it), and nothing reads it afterwards."""
+        nxt = pc + 1
+        if nxt >= len(self.code.instrs) or nxt in self.leaders:
+            return False
+        after = self.code.instrs[nxt]
+        reads, writes = register_effects(after, self.code)
+        if ins.a not in reads or ins.a in writes:
+            return False
+        live = liveness(self.code)
+        return not any(live.is_live(s, ins.a) for s in successors(after, nxt))
+
     def t_global_load(self, pc: int, ins: Any) -> str | None:
         name = self.code.names[ins.b]
         return f"{_reg(ins.a)} = {name}" if _ident(name) else None
@@ -299,7 +404,7 @@ class _Emitter:
         if not _ident(name):
             return None
         self.globals_stored.add(name)
-        return f"{name} = {_reg(ins.a)}"
+        return f"{name} = {self.use(ins.a)}"
 
     def t_global_delete(self, pc: int, ins: Any) -> str | None:
         name = self.code.names[ins.b]
@@ -310,31 +415,31 @@ class _Emitter:
 
     def t_attr_load(self, pc: int, ins: Any) -> str | None:
         name = self.code.names[ins.c]
-        return f"{_reg(ins.a)} = {_reg(ins.b)}.{name}" if _ident(name) and not name.startswith("__") else None
+        return f"{_reg(ins.a)} = {self.use(ins.b)}.{name}" if _ident(name) and not name.startswith("__") else None
 
     def t_attr_store(self, pc: int, ins: Any) -> str | None:
         name = self.code.names[ins.b]
-        return f"{_reg(ins.a)}.{name} = {_reg(ins.c)}" if _ident(name) and not name.startswith("__") else None
+        return f"{self.use(ins.a)}.{name} = {self.use(ins.c)}" if _ident(name) and not name.startswith("__") else None
 
     def t_unpack(self, pc: int, ins: Any) -> str:
         if ins.c == 0:
-            return f"[] = {_reg(ins.b)}"
+            return f"[] = {self.use(ins.b)}"
         targets = _span(ins.a, ins.c)
-        return f"{targets}{',' if ins.c == 1 else ''} = {_reg(ins.b)}"
+        return f"{targets}{',' if ins.c == 1 else ''} = {self.use(ins.b)}"
+
+    def uses(self, start: int, count: int) -> str:
+        return ", ".join(self.use(r) for r in range(start, start + count))
 
     def t_call(self, pc: int, ins: Any) -> str:
-        args = _span(ins.b + 1, ins.c)
+        args = self.uses(ins.b + 1, ins.c)
         a = _reg(ins.a)
         return "\n".join([
-            f"_Bf = {_reg(ins.b)}",
+            f"_Bf = {self.use(ins.b)}",
             "_Bt = _Btype(_Bf)",
-            "if _Bt is _BF:",
-            f"    if _Bf._bn == {ins.c}:",
-            f"        {a} = _Bf._b({args})",
-            "    else:",
-            f"        {a} = _Bcall(_Bf, ({args}{',' if ins.c == 1 else ''}))",
-            "elif _Bt is _Btype:",
-            f"    {a} = _Bhost(_Bf, [{args}])",
+            f"if _Bt is _BF and _Bf._bn == {ins.c}:",
+            f"    {a} = _Bf._b({args})",
+            "elif _Bt is _BF or _Bt is _Btype and _Bf not in _Bplain:",
+            f"    {a} = _Bslow(_Bf{''.join(', ' + x for x in args.split(', ') if x)})",
             "else:",
             f"    {a} = _Bf({args})",
         ])
@@ -343,9 +448,9 @@ class _Emitter:
         name, npos, kwnames = self.code.consts[ins.c]
         if not _ident(name) or name.startswith("__") or not all(_ident(k) for k in kwnames):
             return None
-        a, b = _reg(ins.a), _reg(ins.b)
-        args = [_reg(r) for r in range(ins.b + 1, ins.b + 1 + npos)]
-        kw = [f"{k}={_reg(ins.b + 1 + npos + i)}" for i, k in enumerate(kwnames)]
+        a, b = _reg(ins.a), self.use(ins.b)
+        args = [self.use(r) for r in range(ins.b + 1, ins.b + 1 + npos)]
+        kw = [f"{k}={self.use(ins.b + 1 + npos + i)}" for i, k in enumerate(kwnames)]
         plain = ", ".join(args + kw)
         if kwnames:
             return f"{a} = {b}.{name}({plain})"
@@ -363,22 +468,22 @@ class _Emitter:
 
     def t_call_kw(self, pc: int, ins: Any) -> str:
         npos, kwnames = self.code.consts[ins.c]
-        pos = _span(ins.b + 1, npos)
-        kw = ", ".join(f"{k!r}: {_reg(ins.b + 1 + npos + i)}" for i, k in enumerate(kwnames))
-        return f"{_reg(ins.a)} = _Bhost({_reg(ins.b)}, [{pos}], {{{kw}}})"
+        pos = self.uses(ins.b + 1, npos)
+        kw = ", ".join(f"{k!r}: {self.use(ins.b + 1 + npos + i)}" for i, k in enumerate(kwnames))
+        return f"{_reg(ins.a)} = _Bhost({self.use(ins.b)}, [{pos}], {{{kw}}})"
 
     def t_build_set(self, pc: int, ins: Any) -> str:
-        return f"{_reg(ins.a)} = {{{_span(ins.b, ins.c)}}}" if ins.c else f"{_reg(ins.a)} = _Bset()"
+        return f"{_reg(ins.a)} = {{{self.uses(ins.b, ins.c)}}}" if ins.c else f"{_reg(ins.a)} = _Bset()"
 
     def t_build_tuple(self, pc: int, ins: Any) -> str:
-        return f"{_reg(ins.a)} = ({_span(ins.b, ins.c)}{',' if ins.c == 1 else ''})"
+        return f"{_reg(ins.a)} = ({self.uses(ins.b, ins.c)}{',' if ins.c == 1 else ''})"
 
     def t_build_dict(self, pc: int, ins: Any) -> str:
-        items = ", ".join(f"{_reg(ins.b + 2 * i)}: {_reg(ins.b + 2 * i + 1)}" for i in range(ins.c))
+        items = ", ".join(f"{self.use(ins.b + 2 * i)}: {self.use(ins.b + 2 * i + 1)}" for i in range(ins.c))
         return f"{_reg(ins.a)} = {{{items}}}"
 
     def t_build_string(self, pc: int, ins: Any) -> str:
-        return f"{_reg(ins.a)} = ''.join(({_span(ins.b, ins.c)}{',' if ins.c == 1 else ''}))"
+        return f"{_reg(ins.a)} = ''.join(({self.uses(ins.b, ins.c)}{',' if ins.c == 1 else ''}))"
 
     def t_check_bound(self, pc: int, ins: Any) -> str:
         name = self.const(self.code.names[ins.b])
@@ -391,28 +496,29 @@ class _Emitter:
     def t_yield(self, pc: int, ins: Any) -> str:
         # _Bd = -1 while suspended: an exception thrown in at the yield (close(), throw()) leaves the
         # consumer's depth as it is (the finally restores only a depth this frame set).
-        return "\n".join(["_BV.depth = _Bd", "_Bd = -1", f"{_reg(ins.b)} = yield {_reg(ins.a)}", *self.resume_depth()])
+        return "\n".join(["_BV.depth = _Bd", "_Bd = -1", f"{_reg(ins.b)} = yield {self.use(ins.a)}",
+                          *self.resume_depth()])
 
     def t_yield_from(self, pc: int, ins: Any) -> str:
         if ins.c:
             raise Unsupported("await outside a coroutine")
-        return "\n".join(["_BV.depth = _Bd", "_Bd = -1", f"{_reg(ins.b)} = yield from {_reg(ins.a)}",
+        return "\n".join(["_BV.depth = _Bd", "_Bd = -1", f"{_reg(ins.b)} = yield from {self.use(ins.a)}",
                           *self.resume_depth()])
 
     def t_check_bound_delete(self, pc: int, ins: Any) -> str:
         return self.t_check_bound(pc, ins) + f"\n{_reg(ins.a)} = _BU"
 
     def t_build_list(self, pc: int, ins: Any) -> str:
-        return f"{_reg(ins.a)} = [{_span(ins.b, ins.c)}]"
+        return f"{_reg(ins.a)} = [{self.uses(ins.b, ins.c)}]"
 
     def t_load_deref(self, pc: int, ins: Any) -> str:
         name = self.const(self.code.names[ins.c])
         free = ins.b in self.code.free_regs
-        return (f"_Bv = {_reg(ins.b)}.contents\nif _Bv is _BU:\n    raise _Bderef({name}, {free})\n"
+        return (f"_Bv = {self.use(ins.b)}.contents\nif _Bv is _BU:\n    raise _Bderef({name}, {free})\n"
                 f"{_reg(ins.a)} = _Bv")
 
     def t_make_cell(self, pc: int, ins: Any) -> str:
-        return f"{_reg(ins.a)} = _BCell({_reg(ins.b) if ins.b >= 0 else '_BU'})"
+        return f"{_reg(ins.a)} = _BCell({self.use(ins.b) if ins.b >= 0 else '_BU'})"
 
 
 def _unbound(name: str) -> UnboundLocalError:
@@ -448,8 +554,8 @@ def reason_against(vm: Any, code: CodeObject) -> str | None:
         return f"a {code.kind} body runs once"
     if code.is_coroutine:
         return "coroutines and asynchronous generators stay in the VM"
-    if code.except_table:
-        return "exception handlers (try/with) stay in the VM"
+    if code.except_table and code.is_generator:
+        return "a generator with exception handlers stays in the VM"
     if code.loops and vm.jit is not None:
         return "its loops belong to the loop JIT"
     G = vm.globals if code.globals is None else code.globals
@@ -484,9 +590,12 @@ def translate(vm: Any, code: CodeObject) -> Any:
         head.append((3, " = ".join(_reg(r) for r in init) + " = _BU", -1))
     if em.uses_scratch:
         head.append((3, f"_BS = [_BU] * {code.nregs + 2}", -1))
+    if code.except_table:
+        head.append((3, "_Bbase = _Blen(_BV.handled)", -1))
     body = [(i + 1, t, pc) for i, t, pc in em.lines]
     tail = [(2, "except BaseException as _Be:", -1),
-            (3, "_Btb(_Be, _BLINES, _BNAME, _BFILE)", -1),
+            (3, "_Bunwind(_Be, _BLINES, _BNAME, _BFILE, _Bbase)" if code.except_table
+             else "_Btb(_Be, _BLINES, _BNAME, _BFILE)", -1),
             (3, "raise", -1),
             (2, "finally:", -1)]
     if code.is_generator:
@@ -512,17 +621,48 @@ def translate(vm: Any, code: CodeObject) -> Any:
     return fn
 
 
-HELPERS = ("_BV", "_BU", "_BF", "_BMT", "_Btype", "_Bcall", "_Bhost", "_Bnext", "_Biter", "_Btuple", "_BDONE", "_Bset", "_BCell",
-           "_Bunbound", "_Bderef", "_Btb", "_BLINES", "_BNAME", "_BFILE", "_BRecursionError", "_BRMSG")
+HELPERS = ("_BV", "_BU", "_BF", "_BMT", "_Btype", "_Bcall", "_Bhost", "_Bslow", "_Bplain", "_Bnext", "_Biter", "_Btuple", "_BDONE", "_Bset", "_BCell",
+           "_Bunbound", "_Bderef", "_Btb", "_BLINES", "_BNAME", "_BFILE", "_BRecursionError", "_BRMSG", "_Bcatch", "_Bunwind", "_Blen")
 
 
 def _helpers(vm: Any, line_map: list[int], name: str, filename: str) -> dict[str, Any]:
-    from .vm import RECURSION_MESSAGE
+    from .vm import RECURSION_MESSAGE, _set_context
+
+    handled = vm.handled
+
+    def catch(e: BaseException, lines: list[int], name: str, filename: str, floor: int) -> None:
+        """What VM.execute does when an exception reaches a handler of this frame."""
+        if handled:
+            _set_context(e, handled[-1])
+        _traceback(e, lines, name, filename)
+        del handled[floor:]
+
+    def unwind(e: BaseException, lines: list[int], name: str, filename: str, base: int) -> None:
+        """What VM.execute does when an exception leaves a frame that may be in except blocks."""
+        if handled:
+            _set_context(e, handled[-1])
+        _traceback(e, lines, name, filename)
+        del handled[base:]
+
+    call, call_host = vm.call, vm.call_host
+
+    def slow(f: Any, *args: Any) -> Any:
+        """A call the baseline does not make directly: a Tauraro function without a host entry for this
+        argument count, or a class that counts as a recursion level (VM.call_host)."""
+        if type(f) is Function:
+            return call(f, args)
+        return call_host(f, list(args))
 
     return {"_BV": vm, "_BU": UNBOUND, "_BF": Function, "_BMT": MethodType, "_Btype": type, "_Bcall": vm.call,
-            "_Bhost": vm.call_host, "_Bnext": next, "_Biter": iter, "_Btuple": tuple, "_BDONE": _DONE, "_Bset": set, "_BCell": Cell,
+            "_Bhost": vm.call_host, "_Bslow": slow, "_Bplain": PLAIN_TYPES, "_Bnext": next, "_Biter": iter, "_Btuple": tuple, "_BDONE": _DONE, "_Bset": set, "_BCell": Cell,
             "_Bunbound": _unbound, "_Bderef": _deref_error, "_Btb": _traceback, "_BLINES": line_map,
-            "_BNAME": name, "_BFILE": filename, "_BRecursionError": RecursionError, "_BRMSG": RECURSION_MESSAGE}
+            "_BNAME": name, "_BFILE": filename, "_BRecursionError": RecursionError, "_BRMSG": RECURSION_MESSAGE, "_Bcatch": catch, "_Bunwind": unwind,
+            "_Blen": len}
+
+
+# Classes a baseline call calls directly: the builtins' own (no recursion level, VM.call_host).
+PLAIN_TYPES = frozenset(v for v in vars(__import__("builtins")).values()
+                        if type(v) is type and not v.__flags__ & (1 << 9) and not issubclass(v, BaseException))
 
 
 def _limit() -> int:
