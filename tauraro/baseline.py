@@ -42,6 +42,7 @@ FRAMES: dict[CodeType, CodeObject] = {}
 # of short-circuit conditions is bounded by it).
 GROWTH = 4
 _DONE = object()
+_STAY = object()  # a hot loop the JIT gave up on: the baseline function goes on running it
 _HELPER = re.compile(r"^_[RB]")
 
 
@@ -74,6 +75,7 @@ class _Emitter:
         self.uses_scratch = False
         self.pending: tuple[int, str, int] | None = None  # (register, expression, pc that reads it)
         self.budget = GROWTH * len(code.instrs) + 64
+        self.threshold = max(1, getattr(vm.jit, "threshold", 1000) or 1000)
         self.ntry = 0
         self.entries = code.except_table
         self.cover: list[tuple[int, ...]] = [tuple(k for k, e in enumerate(code.except_table) if e.start <= pc < e.end)
@@ -222,7 +224,7 @@ class _Emitter:
                 continue
             if op == "SetupLoop":
                 loop = self.loop_at_setup[pc]
-                self.put(indent, "while True:", pc)
+                self.loop_head(loop, indent, tries)
                 self.block(loop.header, None, (*loops, loop), indent + 1, enter=True, tries=tries)
                 follow = self.follow[loop.loop_id]
                 if follow is None:
@@ -246,6 +248,26 @@ class _Emitter:
             if info.flow == "stop":
                 return
             pc += 1
+
+    def loop_head(self, loop: Any, indent: int, tries: tuple) -> None:
+        """`while True:`; under a JIT, a run of the loop that reaches the JIT threshold leaves for the VM at
+        its header (the frame rebuilt from the host locals), whose back-edge counting hands it to the
+        loop JIT: the loops that compiled before still compile (bench/kernels)."""
+        self.put(indent, "while True:", loop.setup)
+        if self.vm.jit is None:
+            return
+        if tries:
+            raise Unsupported("a loop inside a try statement stays in the VM under a JIT")
+        counter = f"_Bc{loop.loop_id}"
+        self.lines.insert(len(self.lines) - 1, (indent, f"{counter} = 0", loop.setup))
+        live = liveness(self.code)
+        regs = ", ".join(_reg(r) if live.is_live(loop.header, r) else "_BU" for r in range(self.code.nregs))
+        self.put(indent + 1, f"{counter} += 1", loop.header)
+        self.put(indent + 1, f"if {counter} == {self.threshold}:", loop.header)
+        self.put(indent + 2, f"_Bo = _Bleave({loop.loop_id}, {loop.header}, [{regs}{',' if regs else ''} None, None])",
+                 loop.header)
+        self.put(indent + 2, "if _Bo is not _BSTAY:", loop.header)
+        self.put(indent + 3, "return _Bo", loop.header)
 
     def block(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False,
               tries: tuple = ()) -> None:
@@ -556,8 +578,8 @@ def reason_against(vm: Any, code: CodeObject) -> str | None:
         return "coroutines and asynchronous generators stay in the VM"
     if code.except_table and code.is_generator:
         return "a generator with exception handlers stays in the VM"
-    if code.loops and vm.jit is not None:
-        return "its loops belong to the loop JIT"
+    if code.loops and vm.jit is not None and code.is_generator:
+        return "a generator with loops stays in the VM under a JIT"
     G = vm.globals if code.globals is None else code.globals
     if G.get("__builtins__") is not vm.builtins:
         return "its module's __builtins__ is not the VM's builtins"
@@ -614,7 +636,7 @@ def translate(vm: Any, code: CodeObject) -> Any:
         raise Unsupported(f"host compile failed: {type(e).__name__}: {e}") from None
     ns: dict[str, Any] = {}
     exec(host, G, ns)  # noqa: S102 - our own generated code
-    helpers = _helpers(vm, line_map, name, code.filename)
+    helpers = _helpers(vm, code, line_map, name, code.filename)
     fn = ns["_Bmake"](*em.consts.values(), *(helpers[h] for h in HELPERS))
     fn.__name__, fn.__qualname__ = code.name, code.qualname  # the def is _Bfn: a Tauraro global may be called f
     FRAMES[fn.__code__] = code
@@ -622,13 +644,28 @@ def translate(vm: Any, code: CodeObject) -> Any:
 
 
 HELPERS = ("_BV", "_BU", "_BF", "_BMT", "_Btype", "_Bcall", "_Bhost", "_Bslow", "_Bplain", "_Bnext", "_Biter", "_Btuple", "_BDONE", "_Bset", "_BCell",
-           "_Bunbound", "_Bderef", "_Btb", "_BLINES", "_BNAME", "_BFILE", "_BRecursionError", "_BRMSG", "_Bcatch", "_Bunwind", "_Blen")
+           "_Bunbound", "_Bderef", "_Btb", "_BLINES", "_BNAME", "_BFILE", "_BRecursionError", "_BRMSG", "_Bcatch", "_Bunwind", "_Blen",
+           "_Bleave", "_BSTAY")
 
 
-def _helpers(vm: Any, line_map: list[int], name: str, filename: str) -> dict[str, Any]:
+def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename: str) -> dict[str, Any]:
     from .vm import RECURSION_MESSAGE, _set_context
 
     handled = vm.handled
+
+    def leave(loop_id: int, header: int, R: list) -> Any:
+        """A hot loop: the rest of this call runs in the VM from the loop's header (where the loop JIT
+        takes it), unless the JIT has given up on the loop (blacklisted): then it stays here (_STAY)."""
+        driver = getattr(vm.jit, "driver", None) or vm.jit
+        state = getattr(driver, "loops", {}).get((id(code), loop_id))
+        if state is not None and state.blacklisted:
+            return _STAY
+        try:
+            return vm.execute(code, R, header)
+        except BaseException as e:
+            e._tauraro_frame = sys._getframe(1)  # the VM recorded this frame: the baseline wrapper must not
+            raise
+
 
     def catch(e: BaseException, lines: list[int], name: str, filename: str, floor: int) -> None:
         """What VM.execute does when an exception reaches a handler of this frame."""
@@ -657,7 +694,7 @@ def _helpers(vm: Any, line_map: list[int], name: str, filename: str) -> dict[str
             "_Bhost": vm.call_host, "_Bslow": slow, "_Bplain": PLAIN_TYPES, "_Bnext": next, "_Biter": iter, "_Btuple": tuple, "_BDONE": _DONE, "_Bset": set, "_BCell": Cell,
             "_Bunbound": _unbound, "_Bderef": _deref_error, "_Btb": _traceback, "_BLINES": line_map,
             "_BNAME": name, "_BFILE": filename, "_BRecursionError": RecursionError, "_BRMSG": RECURSION_MESSAGE, "_Bcatch": catch, "_Bunwind": unwind,
-            "_Blen": len}
+            "_Blen": len, "_Bleave": leave, "_BSTAY": _STAY}
 
 
 # Classes a baseline call calls directly: the builtins' own (no recursion level, VM.call_host).
