@@ -250,24 +250,26 @@ class _Emitter:
             pc += 1
 
     def loop_head(self, loop: Any, indent: int, tries: tuple) -> None:
-        """`while True:`; under a JIT, a run of the loop that reaches the JIT threshold leaves for the VM at
-        its header (the frame rebuilt from the host locals), whose back-edge counting hands it to the
-        loop JIT: the loops that compiled before still compile (bench/kernels)."""
+        """`while True:`; under a JIT the loop counts its iterations in the counter the VM's back-edges of
+        the same loop count in (jit/hot.py), and at the JIT threshold leaves for the VM at its header (the
+        frame rebuilt from the host locals), whose next back-edge hands it to the loop JIT: the same loops
+        compile, after the same number of iterations, as when the VM ran them (bench/kernels)."""
         self.put(indent, "while True:", loop.setup)
         if self.vm.jit is None:
             return
         if tries:
             raise Unsupported("a loop inside a try statement stays in the VM under a JIT")
-        counter = f"_Bc{loop.loop_id}"
-        self.lines.insert(len(self.lines) - 1, (indent, f"{counter} = 0", loop.setup))
+        counts = self.vm.jit.counters.setdefault((id(self.code), loop.loop_id), [0])
+        counter = self.const(counts) + "[0]"
         live = liveness(self.code)
         regs = ", ".join(_reg(r) if live.is_live(loop.header, r) else "_BU" for r in range(self.code.nregs))
         self.put(indent + 1, f"{counter} += 1", loop.header)
-        self.put(indent + 1, f"if {counter} == {self.threshold}:", loop.header)
+        self.put(indent + 1, f"if {counter} >= {self.threshold}:", loop.header)
         self.put(indent + 2, f"_Bo = _Bleave({loop.loop_id}, {loop.header}, [{regs}{',' if regs else ''} None, None])",
                  loop.header)
         self.put(indent + 2, "if _Bo is not _BSTAY:", loop.header)
         self.put(indent + 3, "return _Bo", loop.header)
+        self.put(indent + 2, f"{counter} = 0", loop.header)  # given up: asked again after `threshold` more
 
     def block(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False,
               tries: tuple = ()) -> None:
