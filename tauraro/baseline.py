@@ -651,7 +651,7 @@ HELPERS = ("_BV", "_BU", "_BF", "_BMT", "_Btype", "_Bcall", "_Bhost", "_Bslow", 
 
 
 def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename: str) -> dict[str, Any]:
-    from .vm import RECURSION_MESSAGE, _set_context
+    from .vm import _HEAPTYPE, CALL_RECURSION_MESSAGE, RECURSION_LIMIT, RECURSION_MESSAGE, _set_context
 
     handled = vm.handled
 
@@ -683,14 +683,24 @@ def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename
         _traceback(e, lines, name, filename)
         del handled[base:]
 
-    call, call_host = vm.call, vm.call_host
+    call = vm.call
 
     def slow(f: Any, *args: Any) -> Any:
         """A call the baseline does not make directly: a Tauraro function without a host entry for this
-        argument count, or a class that counts as a recursion level (VM.call_host)."""
+        argument count, or a class that is not a builtin one (VM.call_host: a class defined in the
+        program, or an exception class, is one recursion level while it runs)."""
         if type(f) is Function:
             return call(f, args)
-        return call_host(f, list(args))
+        if f.__flags__ & _HEAPTYPE or issubclass(f, BaseException):
+            depth = vm.depth
+            if depth >= RECURSION_LIMIT:
+                raise RecursionError(CALL_RECURSION_MESSAGE)
+            vm.depth = depth + 1
+            try:
+                return f(*args)
+            finally:
+                vm.depth = depth
+        return f(*args)
 
     return {"_BV": vm, "_BU": UNBOUND, "_BF": Function, "_BMT": MethodType, "_Btype": type, "_Bcall": vm.call,
             "_Bhost": vm.call_host, "_Bslow": slow, "_Bplain": PLAIN_TYPES, "_Bnext": next, "_Biter": iter, "_Btuple": tuple, "_BDONE": _DONE, "_Bset": set, "_BCell": Cell,

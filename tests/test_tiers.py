@@ -113,6 +113,20 @@ PROGRAMS = {
         print(sum(nest(300)))
         deep(998)
     """,
+    # Classes defined in the program count a level per instantiation, beside their __init__ frame.
+    "class_recursion_boundary": """
+        class Node:
+            def __init__(self, n):
+                self.child = Node(n - 1) if n else None
+        def build(n):
+            return Node(n)
+        for n in (496, 497, 498, 499, 500):
+            try:
+                build(n)
+                print(n, "ok")
+            except RecursionError as e:
+                print(n, "RecursionError", e)
+    """,
     # baseline caller -> VM callee whose loop goes native -> the loop deopts on a type change -> the
     # rest of the call finishes in the VM -> the value returns to the baseline caller.
     "native_deopt_returns_to_baseline": """
