@@ -25,17 +25,17 @@ from __future__ import annotations
 import keyword
 import re
 import sys
-from types import CodeType, MethodType
+from types import CellType, CodeType, FunctionType
 from typing import Any
 
 from .bytecode import GENERIC_OF, OPCODES, CodeObject, liveness, register_effects, successors
 from .runtime import UNBOUND, Cell, Function
 
-# Calls of a code object before it is translated: the first. Only code with loops needs the VM's type
-# feedback (quickening, read by the loop JIT), and under a JIT such code stays in the VM anyway; a
-# function called once (main()) or a long-lived generator would otherwise run its loops in the VM.
-# Translating costs ~1-3 ms per function (bench: the real programs compile 6-60 functions).
-TIER1_CALLS = 1
+# A code object is translated at its first `def` (MakeFunction): its functions are then host function
+# objects, so host code (methods bound by the host, operators calling dunders, classes calling
+# __init__) calls them without a Python-level __get__ or __call__. Translating costs ~1-3 ms per
+# function (the real programs translate 6-60); the VM's type feedback is for its loops, which under a
+# JIT count in the VM's counters and leave for the VM when hot (loop_head).
 # Host code of every baseline function -> its Tauraro code object (frame builtins read baseline frames).
 FRAMES: dict[CodeType, CodeObject] = {}
 # Emitted instructions per bytecode instruction before a function is left to the VM (tail duplication
@@ -460,9 +460,7 @@ class _Emitter:
         return "\n".join([
             f"_Bf = {self.use(ins.b)}",
             "_Bt = _Btype(_Bf)",
-            f"if _Bt is _BF and _Bf._bn == {ins.c}:",
-            f"    {a} = _Bf._b({args})",
-            "elif _Bt is _BF or _Bt is _Btype and _Bf not in _Bplain:",
+            "if _Bt is _BF or _Bt is _Btype and _Bf not in _Bplain:",
             f"    {a} = _Bslow(_Bf{''.join(', ' + x for x in args.split(', ') if x)})",
             "else:",
             f"    {a} = _Bf({args})",
@@ -472,23 +470,9 @@ class _Emitter:
         name, npos, kwnames = self.code.consts[ins.c]
         if not _ident(name) or name.startswith("__") or not all(_ident(k) for k in kwnames):
             return None
-        a, b = _reg(ins.a), self.use(ins.b)
         args = [self.use(r) for r in range(ins.b + 1, ins.b + 1 + npos)]
         kw = [f"{k}={self.use(ins.b + 1 + npos + i)}" for i, k in enumerate(kwnames)]
-        plain = ", ".join(args + kw)
-        if kwnames:
-            return f"{a} = {b}.{name}({plain})"
-        return "\n".join([
-            f"_Bm = {b}.{name}",
-            "if _Btype(_Bm) is _BMT:",
-            "    _Bf = _Bm.__func__",
-            f"    if _Btype(_Bf) is _BF and _Bf._bn == {npos + 1}:",
-            f"        {a} = _Bf._b(_Bm.__self__{''.join(', ' + x for x in args)})",
-            "    else:",
-            f"        {a} = _Bm({plain})",
-            "else:",
-            f"    {a} = _Bm({plain})",
-        ])
+        return f"{_reg(ins.a)} = {self.use(ins.b)}.{name}({', '.join(args + kw)})"
 
     def t_call_kw(self, pc: int, ins: Any) -> str:
         npos, kwnames = self.code.consts[ins.c]
@@ -588,21 +572,51 @@ def reason_against(vm: Any, code: CodeObject) -> str | None:
     return None
 
 
+def signature(code: CodeObject) -> tuple[str, list[str]]:
+    """The host parameter list of `code` (CPython binds the arguments, with CPython's messages) and the
+    host name of each parameter register."""
+    params = code.params
+    if code.kind in ("comprehension", "genexpr"):
+        names = [f"_Bp{i}" for i in range(len(params))]  # '.0': only called by the code that made it
+    elif all(_ident(p) for p in params):
+        names = list(params)
+    else:
+        raise Unsupported("a parameter name the host cannot take")
+    npos, nkw = code.argcount, code.kwonlycount
+    parts: list[str] = []
+    for i, p in enumerate(names[:npos]):
+        parts.append(p)
+        if i == code.posonlycount - 1:
+            parts.append("/")
+    rest = npos + nkw
+    if code.varargs:
+        parts.append("*" + names[rest])
+        rest += 1
+    elif nkw:
+        parts.append("*")
+    parts += names[npos:npos + nkw]
+    if code.varkw:
+        parts.append("**" + names[rest])
+    return ", ".join(parts), names
+
+
 def translate(vm: Any, code: CodeObject) -> Any:
-    """The host function running `code` (signature: its parameters' registers, then its free cells)."""
+    """The prototype host function of `code`: its signature is the Tauraro one; instantiate() makes the
+    function object of each `def` execution (defaults, closure cells) from it."""
     reason = reason_against(vm, code)
     if reason is not None:
         raise Unsupported(reason)
+    sig, names = signature(code)
     rt = code.runtime
     ops = list(rt.generic) if rt is not None else [ins.op for ins in code.instrs]
     em = _Emitter(vm, code, ops)
     em.emit(0, None, (), 2)
-    params = [_reg(r) for r in range(len(code.params))] + [_reg(r) for r in code.free_regs]
+    cells = [f"_BC{i}" for i in range(len(code.free_regs))]
     live_in = liveness(code).live(0)
     init = sorted(r for r in live_in if r >= len(code.params) and r not in code.free_regs)
     name = code.name if code.kind != "module" else "<module>"
-    head = [(0, f"def _Bmake({', '.join([*em.consts, *HELPERS])}):", -1),
-            (1, f"def _Bfn({', '.join(params)}):", -1)]
+    head = [(0, f"def _Bmake({', '.join([*em.consts, *HELPERS, *cells])}):", -1),
+            (1, f"def _Bfn({sig}):", -1)]
     if em.globals_stored:
         head.append((2, "global " + ", ".join(sorted(em.globals_stored)), -1))
     head += [(2, "_Bd = _BV.depth", -1),
@@ -610,6 +624,9 @@ def translate(vm: Any, code: CodeObject) -> Any:
              (3, "raise _BRecursionError(_BRMSG)", -1),
              (2, "_BV.depth = _Bd + 1", -1),
              (2, "try:", -1)]
+    moves = [(_reg(r), n) for r, n in enumerate(names)] + [(_reg(r), c) for r, c in zip(code.free_regs, cells)]
+    if moves:
+        head.append((3, f"{', '.join(m[0] for m in moves)}, = {', '.join(m[1] for m in moves)},", -1))
     if init:
         head.append((3, " = ".join(_reg(r) for r in init) + " = _BU", -1))
     if em.uses_scratch:
@@ -639,13 +656,45 @@ def translate(vm: Any, code: CodeObject) -> Any:
     ns: dict[str, Any] = {}
     exec(host, G, ns)  # noqa: S102 - our own generated code
     helpers = _helpers(vm, code, line_map, name, code.filename)
-    fn = ns["_Bmake"](*em.consts.values(), *(helpers[h] for h in HELPERS))
-    fn.__name__, fn.__qualname__ = code.name, code.qualname  # the def is _Bfn: a Tauraro global may be called f
-    FRAMES[fn.__code__] = code
+    fn = ns["_Bmake"](*em.consts.values(), *(helpers[h] for h in HELPERS), *[None] * len(cells))
+    # The def is _Bfn (a Tauraro global may be called f); CPython's argument errors name co_qualname.
+    host_code = fn.__code__.replace(co_name=code.name, co_qualname=code.qualname)
+    fn.__code__ = host_code
+    fn.__name__, fn.__qualname__ = code.name, code.qualname
+    fn._Bcells = [host_code.co_freevars.index(c) for c in cells]
+    FRAMES[host_code] = code
     return fn
 
 
-HELPERS = ("_BV", "_BU", "_BF", "_BMT", "_Btype", "_Bcall", "_Bhost", "_Bslow", "_Bplain", "_Bnext", "_Biter", "_Btuple", "_BDONE", "_Bset", "_BCell",
+def instantiate(proto: Any, code: CodeObject, defaults: tuple, cells: Any, kwdefaults: dict | None,
+                annotations: dict | None) -> Any:
+    """The host function object of one execution of `def` (MakeFunction): the prototype's code with
+    this execution's defaults, keyword-only defaults, annotations and closure cells."""
+    closure = proto.__closure__
+    if cells:
+        closure = list(closure)
+        for index, cell in zip(proto._Bcells, cells):
+            closure[index] = CellType(cell)
+        closure = tuple(closure)
+    fn = FunctionType(proto.__code__, proto.__globals__, code.name, defaults or None, closure)
+    fn.__qualname__ = code.qualname
+    fn.__doc__ = code.docstring
+    if kwdefaults:
+        fn.__kwdefaults__ = kwdefaults
+    if annotations is not None:
+        fn.__annotations__ = annotations
+    return fn
+
+
+def host_function(vm: Any, code: CodeObject) -> Any:
+    """The prototype host function of `code` (translated at its first `def`), or None: it stays in the VM."""
+    rt = code.runtime or vm.runtime(code)
+    if rt.calls >= 0:
+        tier_up(vm, code)
+    return rt.base
+
+
+HELPERS = ("_BV", "_BU", "_BF", "_Btype", "_Bcall", "_Bhost", "_Bslow", "_Bplain", "_Bnext", "_Biter", "_Btuple", "_BDONE", "_Bset", "_BCell",
            "_Bunbound", "_Bderef", "_Btb", "_BLINES", "_BNAME", "_BFILE", "_BRecursionError", "_BRMSG", "_Bcatch", "_Bunwind", "_Blen",
            "_Bleave", "_BSTAY")
 
@@ -702,7 +751,7 @@ def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename
                 vm.depth = depth
         return f(*args)
 
-    return {"_BV": vm, "_BU": UNBOUND, "_BF": Function, "_BMT": MethodType, "_Btype": type, "_Bcall": vm.call,
+    return {"_BV": vm, "_BU": UNBOUND, "_BF": Function, "_Btype": type, "_Bcall": vm.call,
             "_Bhost": vm.call_host, "_Bslow": slow, "_Bplain": PLAIN_TYPES, "_Bnext": next, "_Biter": iter, "_Btuple": tuple, "_BDONE": _DONE, "_Bset": set, "_BCell": Cell,
             "_Bunbound": _unbound, "_Bderef": _deref_error, "_Btb": _traceback, "_BLINES": line_map,
             "_BNAME": name, "_BFILE": filename, "_BRecursionError": RecursionError, "_BRMSG": RECURSION_MESSAGE, "_Bcatch": catch, "_Bunwind": unwind,

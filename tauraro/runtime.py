@@ -37,7 +37,7 @@ class Function:
     property, functools and inspect.signature treat it as a function."""
 
     __slots__ = ("code", "defaults", "cells", "vm", "__name__", "__qualname__", "binder", "plain", "nparams",
-                 "kwdefaults", "__dict__", "_b", "_bn")
+                 "kwdefaults", "__dict__")
 
     def __init__(self, vm: Any, code: CodeObject, defaults: tuple, cells: tuple, kwdefaults: dict | None = None,
                  annotations: dict | None = None) -> None:
@@ -52,12 +52,6 @@ class Function:
         # callable without closure set-up or the generic binding
         self.plain = not code.free_regs and code.simple
         self.nparams = len(code.params)
-        # Its baseline host function (tauraro/baseline.py) while it is plain, and the argument count a
-        # call must have to take it (-1: none): the one test a baseline caller makes.
-        rt = code.runtime
-        base = rt.base if rt is not None else None
-        self._b = base if self.plain else None
-        self._bn = self.nparams if base is not None and self.plain else -1
         self.__dict__ = {"__module__": self.__globals__.get("__name__"), "__doc__": code.docstring,
                          "__annotations__": {} if annotations is None else annotations}
 
@@ -65,8 +59,6 @@ class Function:
         return self if obj is None else MethodType(self, obj)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._bn == len(args) and not kwargs:  # its baseline function takes these arguments as they are
-            return self._b(*args)
         return self.vm.call(self, args, kwargs)
 
     def __repr__(self) -> str:
@@ -81,7 +73,6 @@ class Function:
         self.defaults = tuple(value or ())
         self.binder = None
         self.plain = False
-        self._b, self._bn = None, -1
 
     @property
     def __kwdefaults__(self) -> dict | None:

@@ -12,7 +12,7 @@ import types
 from types import MethodType
 from typing import Any, Callable
 
-from .baseline import TIER1_CALLS, tier_up
+from .baseline import host_function, instantiate
 from .bytecode import OPCODES, QUICK_TYPES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
 from .matching import match
@@ -69,10 +69,10 @@ class CodeRuntime:
         self.resume = code.nregs + 1
         self.fill = [UNBOUND] * (code.nregs - len(code.params)) + [None, None]
         self.handlers = [vm.make_handler(code, pc) for pc in range(len(code.instrs))]
-        self.base = None  # the baseline host function (tier 1), once translated
+        self.base = None  # the prototype of its baseline host functions (tier 1), once translated
         # positional parameters only (a generator's too): arguments bind without the generic binder
         self.positional = not (code.kwonlycount or code.varargs or code.varkw)
-        # calls counted towards tier 1 (negative: never, tier 0 or already decided)
+        # >= 0: not translated yet (negative: never, tier 0, or already decided)
         self.calls = 0 if vm.tier >= 1 and code.kind in BASELINE_KINDS else -sys.maxsize
 
 
@@ -198,15 +198,6 @@ class VM:
         if code.free_regs:
             for reg, cell in zip(code.free_regs, func.cells):
                 R[reg] = cell
-        if rt.base is None and rt.calls >= 0:
-            rt.calls += 1
-            if rt.calls >= TIER1_CALLS:
-                tier_up(self, code)
-        base = rt.base
-        if base is not None:  # its baseline function counts the depth itself (a generator: when resumed)
-            if func.plain or (rt.positional and not code.free_regs):
-                func._b, func._bn = base, nparams
-            return base(*R[:nparams], *func.cells)
         if code.is_generator or code.is_coroutine:
             return make_generator(self, code, R)
         if self.depth >= RECURSION_LIMIT:
@@ -718,14 +709,10 @@ def _call(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     def h(R: list) -> int:
         f = R[b]
         if type(f) is Function:
-            if f._bn == n:  # a baseline function (tier 1): it counts the depth itself
-                R[a] = f._b(*R[first:end])
-                return nxt
             fcode = f.code
-            rt = fcode.runtime or vm.runtime(fcode)
-            if f.plain and f.nparams == n and rt.calls < 0:  # the common case, without the generic binding
+            if f.plain and f.nparams == n:  # the common case, without the generic binding
                 regs = R[first:end]
-                regs += rt.fill
+                regs += (fcode.runtime or vm.runtime(fcode)).fill
                 if vm.depth >= RECURSION_LIMIT:
                     raise RecursionError(RECURSION_MESSAGE)
                 vm.depth += 1
@@ -950,16 +937,15 @@ def _make_function(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     kw_at = first + nd
     ann_at = kw_at + len(kwnames)
     cells_at = ann_at + nann
-    if not kwnames and not nann:
-        def h(R: list) -> int:
-            R[a] = Function(vm, fcode, tuple(R[first:kw_at]), tuple(R[cells_at:cells_at + nf]))
-            return nxt
-        return h
 
     def h_full(R: list) -> int:
         kwdefaults = {k: R[kw_at + i] for i, k in enumerate(kwnames)} if kwnames else None
-        R[a] = Function(vm, fcode, tuple(R[first:kw_at]), tuple(R[cells_at:cells_at + nf]), kwdefaults,
-                        R[ann_at] if nann else None)
+        defaults, cells, ann = tuple(R[first:kw_at]), tuple(R[cells_at:cells_at + nf]), R[ann_at] if nann else None
+        proto = host_function(vm, fcode) if vm.tier else None
+        if proto is not None:  # tier 1: a host function object (tauraro/baseline.py)
+            R[a] = instantiate(proto, fcode, defaults, cells, kwdefaults, ann)
+        else:
+            R[a] = Function(vm, fcode, defaults, cells, kwdefaults, ann)
         return nxt
     return h_full
 
