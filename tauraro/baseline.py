@@ -1,24 +1,26 @@
 """Tier 1, the baseline compiler: a code object's register bytecode becomes one host Python function.
 
-Design (issue 13). Values in the VM are already host objects, so each instruction is one or a few host
-statements: registers become host locals `_Rn`, each op is expanded from its `baseline` template in the
-opcode table (bytecode.OPCODES; an op without one runs its own VM handler on a scratch register list,
-so its semantics stay defined once), and control flow is recovered from the reducible bytecode:
-loops (the compiler's SetupLoop markers) become `while True:`, a conditional branch becomes `if/else`
-whose arms end at the branch's immediate post-dominator, a jump to the loop header `continue`, a jump
-to the loop's follow `break`. The function is compiled once with compile(): its globals are the
-module's namespace (whose `__builtins__` is the VM's builtins), so global names are the host's cached
-LOAD_GLOBALs, and calls between baseline functions are host calls (Function._b), without a
-Python-level __call__ on the path.
+Design (issue 13; docs/tiers.md). Values in the VM are already host objects, so each instruction is one
+or a few host statements: registers become host locals `_Rn`, each op is expanded from its `baseline`
+template in the opcode table (bytecode.OPCODES; an op without one runs its own VM handler on a scratch
+register list, so its semantics stay defined once), and control flow is recovered from the reducible
+bytecode: loops (the compiler's SetupLoop markers) become `while True:`, a conditional branch becomes
+`if/else` whose arms end at the branch's immediate post-dominator, a jump to the loop header
+`continue`, a jump to the loop's follow `break`, an exception-table entry a `try` statement. The
+function is compiled once with compile(): its globals are the module's namespace (whose `__builtins__`
+is the VM's builtins), so global names are the host's cached LOAD_GLOBALs; its parameter list is the
+Tauraro signature, and each `def` makes a host function object from it, so the host calls it (bound
+methods, dunders, __init__) without a Python-level __get__/__call__ on the path.
 
-Exactness: the prologue counts the VM's recursion depth exactly as VM.call does (the check raises in
-the caller's frame, before the callee's traceback wrapper), the epilogue records the frame in the
+Exactness: the prologue counts the VM's recursion depth exactly as VM.call does (raising before the
+frame's traceback wrapper, as the VM raises in the caller), the wrapper records the frame in the
 exception's Tauraro traceback with the line of the instruction that raised (host line -> pc -> source
-line), and frame builtins (locals(), dir(), ...) see a baseline frame through FRAMES.
+line), handlers do what VM.execute does when it catches, and frame builtins (locals(), dir(), ...) see
+a baseline frame through FRAMES.
 
-What is not translated stays in the VM (reason under --jit-log, counted in the stats): generators and
-coroutines, class bodies and modules (they run once), code with exception handlers (try/with), and,
-when a native backend is on, code with loops (the loop JIT compiles those from the VM, unchanged).
+What is not translated stays in the VM (reason under --jit-log, counted in the stats): modules and
+class bodies (they run once), coroutines and asynchronous generators, generators with exception
+handlers, and control flow the structurer does not recover.
 """
 from __future__ import annotations
 
@@ -770,8 +772,7 @@ def _limit() -> int:
 
 
 def tier_up(vm: Any, code: CodeObject) -> None:
-    """Translate `code` (called by the VM when it has been called TIER1_CALLS times); on failure it stays
-    in the VM for good."""
+    """Translate `code` (at its first `def`); on failure it stays in the VM for good."""
     rt = code.runtime
     rt.calls = -sys.maxsize  # never asked again
     stats = vm.stats
