@@ -1,6 +1,7 @@
 """The public entry point `run` and its result type."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -10,6 +11,7 @@ from .codecache import compile_cached
 from .errors import TauraroError, remember_source
 from .modules import MODULE_DUNDERS
 from .record import field, record
+from .settings import DEFAULT_TIER, ENV_TIER, TIERS
 from .stats import JitStats
 from .vm import VM
 
@@ -47,14 +49,35 @@ def make_jit(backend: str, jit_threshold: int | None, stats: JitStats, options: 
     return HotCounter(name, lambda: get_backend(name), jit_threshold, stats, options)
 
 
+def resolve_tier(tier: int | None) -> int:
+    """The tier to run at: the argument, else $TAURARO_TIER, else the default; a usage error if unknown."""
+    if tier is None:
+        text = os.environ.get(ENV_TIER, "").strip()
+        if not text:
+            return DEFAULT_TIER
+        try:
+            tier = int(text)
+        except ValueError:
+            raise TauraroError(f"{ENV_TIER} must be one of {', '.join(map(str, TIERS))}, not {text!r}") from None
+    if tier not in TIERS:
+        raise TauraroError(f"unknown tier {tier} (choose from {', '.join(map(str, TIERS))})")
+    return tier
+
+
+def _stderr_log(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", jit_threshold: int | None = None,
         stdout: TextIO | None = None, dump: set[str] | frozenset[str] = frozenset(), jit_log: bool = False,
-        dump_stream: TextIO | None = None, stats: JitStats | None = None, **options: Any) -> RunResult:
+        dump_stream: TextIO | None = None, stats: JitStats | None = None, tier: int | None = None,
+        **options: Any) -> RunResult:
     """Compile and run a Tauraro program.
 
     Raises TauraroSyntaxError (syntax errors, unsupported constructs), TauraroRuntimeError (an uncaught
     Tauraro exception, with its traceback) or TauraroError (usage errors such as an unknown backend).
     `stats`, if given, is the JitStats object to fill: the caller keeps it whatever the outcome.
+    `tier`: 0 keeps everything in the VM, 1 (default; env TAURARO_TIER) translates hot functions to host code.
     """
     t0 = time.perf_counter()
     if stats is None:
@@ -70,7 +93,8 @@ def run(source: str, backend: str = "cranelift", *, filename: str = "<string>", 
             from .bytecode import disassemble
 
             (dump_stream or sys.stderr).write(disassemble(code) + "\n")
-        vm = VM(filename=filename, stdout=stdout, jit=jit)
+        vm = VM(filename=filename, stdout=stdout, jit=jit, tier=resolve_tier(tier), stats=stats,
+                log=_stderr_log if jit_log else None)
         vm.modules.use_cache = options.get("use_cache", True)
         stats.startup_seconds = time.perf_counter() - t0
         vm.modules.publish(vm.main)

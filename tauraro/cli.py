@@ -12,11 +12,14 @@ from .errors import TauraroError, TauraroRuntimeError, TauraroSyntaxError, syste
 from .settings import (
     DEFAULT_BACKEND,
     DEFAULT_JIT_THRESHOLD,
+    DEFAULT_TIER,
     ENV_BACKEND,
     ENV_CACHE_DIR,
     ENV_DATA_HOME,
     ENV_JIT_THRESHOLD,
     ENV_PATH,
+    ENV_TIER,
+    TIERS,
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPT = 0, 1, 2, 130
@@ -48,6 +51,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="memory compiled loops may keep, e.g. 64M (default 64M; env TAURARO_JIT_CODE_BUDGET); "
                         "the least recently used are evicted beyond it")
     p.add_argument("--target", default=None, help="dump code for another target (e.g. aarch64)")
+    p.add_argument("--tier", type=int, default=None, choices=TIERS,
+                   help=f"0: every frame in the VM; 1: hot functions translated to host code (default {DEFAULT_TIER}; "
+                        f"env {ENV_TIER})")
 
 
 USAGE = """tauraro FILE [ARGS] [options]   run a program, ARGS its sys.argv[1:] (= tauraro run FILE ARGS)
@@ -55,7 +61,7 @@ USAGE = """tauraro FILE [ARGS] [options]   run a program, ARGS its sys.argv[1:] 
        tauraro [options]                 interactive prompt (same as: tauraro repl)
        tauraro dis FILE                  print the register bytecode"""
 EPILOG = f"""options of run, exec and repl: tauraro run --help.
-environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_PATH} (user-module directories searched after the
+environment: {ENV_BACKEND}, {ENV_JIT_THRESHOLD}, {ENV_TIER}, {ENV_PATH} (user-module directories searched after the
 main file's), {ENV_CACHE_DIR} (compiled-bytecode and compiled-module caches, default
 ~/.cache/tauraro), {ENV_DATA_HOME} (REPL history in $XDG_DATA_HOME/tauraro/history, default
 ~/.local/share/tauraro/history). Exit status: 0 ok, 1 uncaught exception, 2 syntax or usage error,
@@ -92,7 +98,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-TAKES_VALUE = frozenset({"--backend", "--jit-threshold", "--dump", "--stats-json", "--target", "--jit-code-budget"})
+TAKES_VALUE = frozenset({"--backend", "--jit-threshold", "--dump", "--stats-json", "--target", "--jit-code-budget",
+                         "--tier"})
 FLAGS = frozenset({"--jit-log", "--stats", "--no-cache", "-h", "--help"})
 
 
@@ -169,7 +176,7 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
         if budget < MIN_BUDGET:
             raise UsageError(f"--jit-code-budget must be at least {MIN_BUDGET} bytes")
     return {"backend": args.backend, "jit_threshold": threshold, "dump": dump, "jit_log": args.jit_log,
-            "use_cache": not args.no_cache, "target": args.target, "jit_code_budget": budget}
+            "use_cache": not args.no_cache, "target": args.target, "jit_code_budget": budget, "tier": args.tier}
 
 
 def _execute(read_source: Callable[[], str], filename: str, args: argparse.Namespace, argv: list[str]) -> int:
@@ -275,7 +282,7 @@ def _main(argv: list[str]) -> int:
 
 def repl(args: argparse.Namespace) -> int:
     """Read-eval-print loop: multi-line blocks, expression results echoed like Python's REPL."""
-    from .api import make_jit
+    from .api import make_jit, resolve_tier
     from .compiler import compile_source
     from .frontend import to_python
     from .stats import JitStats
@@ -287,7 +294,7 @@ def repl(args: argparse.Namespace) -> int:
                    {"dump": opts["dump"], "jit_log": opts["jit_log"], "dump_stream": sys.stderr,
                     "filename": "<stdin>", "use_cache": opts["use_cache"], "target": opts["target"],
                     "jit_code_budget": opts["jit_code_budget"]})
-    vm = VM(filename="<stdin>", jit=jit)
+    vm = VM(filename="<stdin>", jit=jit, tier=resolve_tier(opts["tier"]), stats=stats)
     vm.modules.publish(vm.main)  # for the whole session (the process ends with it)
     vm.builtins["__echo__"] = _echo
     interactive = sys.stdin.isatty()

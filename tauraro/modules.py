@@ -302,6 +302,7 @@ def init_main(vm: Any, filename: str) -> None:
 # ==== builtins that see the calling Tauraro frame ========================================================
 def _caller(vm: Any) -> tuple[CodeObject, list] | None:
     """The innermost Tauraro frame running on this thread: (code, registers), from the VM's execute frames."""
+    from .baseline import FRAMES
     from .vm import VM
 
     target = VM.execute.__code__
@@ -310,6 +311,10 @@ def _caller(vm: Any) -> tuple[CodeObject, list] | None:
         if f.f_code is target:
             loc = f.f_locals
             return loc["code"], loc["R"]
+        code = FRAMES.get(f.f_code)
+        if code is not None:  # a baseline frame (tier 1): its registers are the host locals _R0, _R1, ...
+            loc = f.f_locals
+            return code, [loc.get(f"_R{r}", UNBOUND) for r in range(code.nregs)]
         f = f.f_back
     return None
 

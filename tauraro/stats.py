@@ -43,6 +43,9 @@ class JitStats:
     peak_code_bytes: int = 0
     loops: list[dict[str, Any]] = field(default_factory=list)  # one summary per hot loop (filled at the end)
     cache_hits: int = 0
+    # Tier 1 (tauraro/baseline.py): functions translated to host code, and why others stayed in the VM.
+    functions_baselined: int = 0
+    baseline_rejects: Counter = field(default_factory=Counter)
     startup_seconds: float = 0.0
     total_seconds: float = 0.0
 
@@ -79,6 +82,8 @@ class JitStats:
             "peak_code_bytes": self.peak_code_bytes,
             "loops": list(self.loops),
             "cache_hits": self.cache_hits,
+            "functions_baselined": self.functions_baselined,
+            "baseline_rejects": dict(self.baseline_rejects),
             "startup_seconds": self.startup_seconds,
             "interp_seconds": self.interp_seconds,
             "total_seconds": self.total_seconds,
@@ -111,6 +116,7 @@ class JitStats:
                                     f"peak {self.peak_code_bytes})"),
             ("evictions", self.evictions),
             ("module cache hits", self.cache_hits),
+            ("functions baselined", self.functions_baselined),
             ("total time", f"{self.total_seconds * 1000:.2f} ms"),
         ]
         for phase, secs in sorted(self.compile_seconds_by_phase.items()):
@@ -119,6 +125,8 @@ class JitStats:
 
         for reason, n in sorted(self.exits_by_reason.items()):
             rows.append((f"  exits: {reason}", f"{n}  ({ExitReason(reason).explain()})"))
+        for reason, n in sorted(self.baseline_rejects.items()):
+            rows.append(("  left in the VM", f"{n}: {reason}"))
         for a in self.aborts:
             rows.append(("  not compiled", f"{a['loop']}: {a['explanation']}"))
         for b in self.blacklists:

@@ -12,6 +12,7 @@ import types
 from types import MethodType
 from typing import Any, Callable
 
+from .baseline import host_function, instantiate
 from .bytecode import OPCODES, QUICK_TYPES, QUICKENED, CodeObject, Instr
 from .errors import TauraroRuntimeError
 from .matching import match
@@ -32,6 +33,7 @@ CALL_RECURSION_MESSAGE = "maximum recursion depth exceeded while calling a Pytho
 # object.__init_subclass__), each a level checked with CALL_RECURSION_MESSAGE.
 CLASS_CREATION_LEVELS = 2
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: classes created at run time have no vectorcall in 3.11
+BASELINE_KINDS = frozenset({"function", "lambda", "comprehension", "genexpr"})  # code kinds tier 1 may translate
 RETURN = -1
 YIELD = -2
 ADAPTIVE_TRIES = 16  # executions of a generic op before it settles without quickening
@@ -54,7 +56,8 @@ def handler(*names: str) -> Callable[[Factory], Factory]:
 class CodeRuntime:
     """Per code object state of one VM: handlers, the generic op of each pc, quickening counters."""
 
-    __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code", "quiet", "entry")
+    __slots__ = ("handlers", "generic", "flips", "loop_counts", "nregs", "fill", "ret", "resume", "code", "quiet",
+                 "entry", "base", "calls", "positional")
 
     def __init__(self, vm: VM, code: CodeObject) -> None:
         self.code = code
@@ -70,13 +73,22 @@ class CodeRuntime:
         # The JIT's function entry (jit/functions.py): called at every plain call with the caller's
         # registers and argument span; returns the result, or NOT_NATIVE to interpret the call.
         self.entry = vm.jit.function_entry(vm, code) if vm.jit is not None else None
+        self.base = None  # the prototype of its baseline host functions (tier 1), once translated
+        # positional parameters only (a generator's too): arguments bind without the generic binder
+        self.positional = not (code.kwonlycount or code.varargs or code.varkw)
+        # >= 0: not translated yet (negative: never, tier 0, or already decided)
+        self.calls = 0 if vm.tier >= 1 and code.kind in BASELINE_KINDS else -sys.maxsize
 
 
 class VM:
     """Runs compiled Tauraro code with Python semantics; `jit` (optional) receives hot-loop events."""
 
-    def __init__(self, filename: str = "<string>", stdout: Any = None, jit: Any = None) -> None:
+    def __init__(self, filename: str = "<string>", stdout: Any = None, jit: Any = None, tier: int = 1,
+                 stats: Any = None, log: Callable[[str], None] | None = None) -> None:
         self.filename = filename
+        self.tier = tier  # 0: everything in the VM; 1: hot functions translated to host code (baseline.py)
+        self.stats = stats
+        self.log = log
         self.stdout = stdout
         self.globals: dict[str, Any] = {"__name__": "__main__"}
         self.builtins = make_builtins()
@@ -181,9 +193,9 @@ class VM:
         code = func.code
         rt = code.runtime or self.runtime(code)
         nparams = len(code.params)
-        if not kwargs and len(args) == nparams and code.simple:
+        if not kwargs and len(args) == nparams and rt.positional:
             R = [*args, *rt.fill]
-        elif not kwargs and code.simple and nparams - len(func.defaults) <= len(args) < nparams:
+        elif not kwargs and rt.positional and nparams - len(func.defaults) <= len(args) < nparams:
             R = [*args, *func.defaults[len(args) - nparams:], *rt.fill]
         else:
             R = func.bind(args, kwargs or {}) + rt.fill
@@ -935,16 +947,15 @@ def _make_function(vm: VM, code: CodeObject, pc: int, ins: Instr) -> Handler:
     kw_at = first + nd
     ann_at = kw_at + len(kwnames)
     cells_at = ann_at + nann
-    if not kwnames and not nann:
-        def h(R: list) -> int:
-            R[a] = Function(vm, fcode, tuple(R[first:kw_at]), tuple(R[cells_at:cells_at + nf]))
-            return nxt
-        return h
 
     def h_full(R: list) -> int:
         kwdefaults = {k: R[kw_at + i] for i, k in enumerate(kwnames)} if kwnames else None
-        R[a] = Function(vm, fcode, tuple(R[first:kw_at]), tuple(R[cells_at:cells_at + nf]), kwdefaults,
-                        R[ann_at] if nann else None)
+        defaults, cells, ann = tuple(R[first:kw_at]), tuple(R[cells_at:cells_at + nf]), R[ann_at] if nann else None
+        proto = host_function(vm, fcode) if vm.tier else None
+        if proto is not None:  # tier 1: a host function object (tauraro/baseline.py)
+            R[a] = instantiate(proto, fcode, defaults, cells, kwdefaults, ann)
+        else:
+            R[a] = Function(vm, fcode, defaults, cells, kwdefaults, ann)
         return nxt
     return h_full
 

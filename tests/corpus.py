@@ -246,7 +246,7 @@ def time_limit(seconds: float):
 
 
 def run_tauraro(program: Program, backend: str, jit_threshold: int | None,
-                timeout: float = PROGRAM_TIMEOUT) -> Outcome:
+                timeout: float = PROGRAM_TIMEOUT, tier: int | None = None) -> Outcome:
     """Run a program in-process through tauraro.run and describe it as the CLI would."""
     import tauraro
     from tauraro.errors import system_exit_status
@@ -258,7 +258,7 @@ def run_tauraro(program: Program, backend: str, jit_threshold: int | None,
         with time_limit(timeout):
             tauraro.run(program.source, backend=backend,
                         filename=str(program.path) if program.multi_file else program.relpath,
-                        jit_threshold=jit_threshold, stdout=out)
+                        jit_threshold=jit_threshold, stdout=out, tier=tier)
     except tauraro.TauraroRuntimeError as e:
         folder = program.path.parent
         return Outcome(out.getvalue(), 1, normalise_stderr(e.final_line(), folder), normalise_stderr(e.format(), folder))

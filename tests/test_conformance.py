@@ -28,14 +28,18 @@ def _threshold_id(t: int | None) -> str:
 
 
 def _cases():
+    """Every program on every backend and threshold with the default tiers (VM + baseline, + native
+    loops on a JIT backend), and with tier 0 (everything in the VM) on interp and at threshold 1."""
     for backend in ALL_BACKENDS:
         for t in thresholds(backend):
-            for p in PROGRAMS:
-                # Thresholds 1 and default are the essential runs; 2 and 7 add the
-                # "compiled after a few iterations" cases, which matter for loop-heavy programs.
-                slow = backend != "interp" and t in (2, 7) and p.loop_heavy
-                yield pytest.param(p, backend, t, id=f"{backend}-{_threshold_id(t)}-{p.name}",
-                                   marks=[pytest.mark.slow] if slow else [])
+            for tier in (None, 0) if t in (None, 1) else (None,):
+                for p in PROGRAMS:
+                    # Thresholds 1 and default are the essential runs; 2 and 7 add the
+                    # "compiled after a few iterations" cases, which matter for loop-heavy programs.
+                    slow = backend != "interp" and (t in (2, 7) or tier == 0) and p.loop_heavy
+                    tier_id = "" if tier is None else f"-tier{tier}"
+                    yield pytest.param(p, backend, t, tier, id=f"{backend}{tier_id}-{_threshold_id(t)}-{p.name}",
+                                       marks=[pytest.mark.slow] if slow else [])
 
 
 def check_like_cpython(program: Program, where: str, actual: Outcome, expected: Outcome) -> None:
@@ -72,11 +76,11 @@ def check_unsupported(program: Program, where: str, actual: Outcome, filename: s
     assert actual.stdout == "", f"{program.relpath} [{where}]: ran code before rejecting: {actual.stdout!r}"
 
 
-@pytest.mark.parametrize(("program", "backend", "jit_threshold"), list(_cases()))
-def test_program(program: Program, backend: str, jit_threshold: int | None, oracle) -> None:
+@pytest.mark.parametrize(("program", "backend", "jit_threshold", "tier"), list(_cases()))
+def test_program(program: Program, backend: str, jit_threshold: int | None, tier: int | None, oracle) -> None:
     require_backend(backend)
-    where = f"backend={backend} jit_threshold={jit_threshold}"
-    actual = run_tauraro(program, backend, jit_threshold)
+    where = f"backend={backend} jit_threshold={jit_threshold} tier={tier}"
+    actual = run_tauraro(program, backend, jit_threshold, tier=tier)
     if program.expect == "unsupported":
         check_unsupported(program, where, actual)
         return

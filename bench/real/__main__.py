@@ -14,6 +14,7 @@ from .catalog import PROGRAM_DIR, RealProgram, select
 
 ENGINES = ["cpython", "pypy", "interp", "ir", "cranelift", "llvm"]
 DEFAULT_ENGINES = ["cpython", "pypy", "interp", "cranelift", "llvm"]
+TIER0 = "interp-tier0"  # `--backend interp --tier 0`, run beside `interp` whenever that is
 OUT_DIR = WORK_DIR / "real"  # stats files, sized copies and the argument probe (git-ignored)
 BENCH_DIR = Path(__file__).resolve().parent.parent
 
@@ -110,6 +111,8 @@ def make_runners(args: argparse.Namespace) -> dict[str, Runner]:
     for n in (n for n in ENGINES if n in names):
         e = make_engine(n)
         runners[n] = Runner(n, e, extra if e.is_tauraro else [])
+        if n == "interp":  # the tiers side by side: interp is VM + baseline, interp-tier0 the VM alone
+            runners[TIER0] = Runner(TIER0, make_engine(n), [*extra, "--tier", "0"])
     for text in args.variant:
         label, backend, opts = parse_variant(text)
         if label in runners:
