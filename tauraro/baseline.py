@@ -31,7 +31,7 @@ from types import CellType, CodeType, FunctionType
 from typing import Any
 
 from .bytecode import GENERIC_OF, OPCODES, CodeObject, liveness, register_effects, successors
-from .runtime import UNBOUND, Cell, Function
+from .runtime import NOT_NATIVE, UNBOUND, Cell, Function
 
 # A code object is translated at its first `def` (MakeFunction): its functions are then host function
 # objects, so host code (methods bound by the host, operators calling dunders, classes calling
@@ -621,6 +621,13 @@ def translate(vm: Any, code: CodeObject) -> Any:
             (1, f"def _Bfn({sig}):", -1)]
     if em.globals_stored:
         head.append((2, "global " + ", ".join(sorted(em.globals_stored)), -1))
+    if rt is not None and rt.entry is not None:
+        # Under a JIT a plain function may be a function unit (jit/functions.py): its entry counts the call
+        # (or runs it natively) before this frame counts a recursion level, as the VM's CallFunction does.
+        args = names[:len(code.params)]
+        head += [(2, "_Be = _Brt.entry", -1), (2, "if _Be is not None:", -1),
+                 (3, f"_Br = _Be(({', '.join(args)}{',' if len(args) == 1 else ''}), 0, {len(args)})", -1),
+                 (3, "if _Br is not _BNN:", -1), (4, "return _Br", -1)]
     head += [(2, "_Bd = _BV.depth", -1),
              (2, f"if _Bd >= {_limit()}:", -1),
              (3, "raise _BRecursionError(_BRMSG)", -1),
@@ -698,7 +705,7 @@ def host_function(vm: Any, code: CodeObject) -> Any:
 
 HELPERS = ("_BV", "_BU", "_BF", "_Btype", "_Bcall", "_Bhost", "_Bslow", "_Bplain", "_Bnext", "_Biter", "_Btuple", "_BDONE", "_Bset", "_BCell",
            "_Bunbound", "_Bderef", "_Btb", "_BLINES", "_BNAME", "_BFILE", "_BRecursionError", "_BRMSG", "_Bcatch", "_Bunwind", "_Blen",
-           "_Bleave", "_BSTAY")
+           "_Bleave", "_BSTAY", "_Brt", "_BNN")
 
 
 def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename: str) -> dict[str, Any]:
@@ -757,7 +764,8 @@ def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename
             "_Bhost": vm.call_host, "_Bslow": slow, "_Bplain": PLAIN_TYPES, "_Bnext": next, "_Biter": iter, "_Btuple": tuple, "_BDONE": _DONE, "_Bset": set, "_BCell": Cell,
             "_Bunbound": _unbound, "_Bderef": _deref_error, "_Btb": _traceback, "_BLINES": line_map,
             "_BNAME": name, "_BFILE": filename, "_BRecursionError": RecursionError, "_BRMSG": RECURSION_MESSAGE, "_Bcatch": catch, "_Bunwind": unwind,
-            "_Blen": len, "_Bleave": leave, "_BSTAY": _STAY}
+            "_Blen": len, "_Bleave": leave, "_BSTAY": _STAY,
+            "_Brt": code.runtime, "_BNN": NOT_NATIVE}
 
 
 # Classes a baseline call calls directly: the builtins' own (no recursion level, VM.call_host).

@@ -210,11 +210,11 @@ def cpython_subprocess(source: str) -> tuple[str, str | None]:
     return r.stdout, (lines[-1] if r.returncode else None)
 
 
-def run(source: str, backend: str, threshold: int | None) -> tuple[str, str | None, object]:
+def run(source: str, backend: str, threshold: int | None, tier: int | None = None) -> tuple[str, str | None, object]:
     out = io.StringIO()
     error = stats = None
     try:
-        stats = tauraro.run(source, backend=backend, jit_threshold=threshold, stdout=out).stats
+        stats = tauraro.run(source, backend=backend, jit_threshold=threshold, stdout=out, tier=tier).stats
     except tauraro.TauraroRuntimeError as e:
         error = e.final_line()
     return out.getvalue(), error, stats
@@ -238,13 +238,15 @@ def test_call_depth_limit_is_the_vms():
     assert MAX_CALL_DEPTH == RECURSION_LIMIT
 
 
+@pytest.mark.parametrize("tier", [0, 1])
 @pytest.mark.parametrize("backend", JIT_BACKENDS)
-def test_fib_runs_natively_in_one_call(backend: str) -> None:
-    """fib(22) from the module after fib got hot: one native call does all 57,313 calls."""
+def test_fib_runs_natively_in_one_call(backend: str, tier: int) -> None:
+    """fib(22) from the module after fib got hot: one native call does all 57,313 calls, whether the
+    callers are VM code (tier 0) or baseline host functions (tier 1, whose fib is a host function)."""
     require_backend(backend)
     source = PROGRAMS["fib"].replace("print(fib(24), [fib(k) for k in range(12)])",
                                      "w = [fib(k) for k in range(12)]\nprint(fib(22))")
-    out, error, stats = run(source, backend, 10)
+    out, error, stats = run(source, backend, 10, tier)
     assert (out, error) == cpython_result(source)
     assert stats.functions_compiled == 1 and stats.function_exits == 0
     assert stats.function_calls <= 12

@@ -19,9 +19,9 @@ import heapq
 import math
 import types
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from ..bytecode import CALLS, GENERIC_OF, JUMPS, OPCODES, Instr, register_effects
+from ..bytecode import CALLS, GENERIC_OF, JUMPS, OPCODES, CodeObject, Instr, register_effects
 from ..runtime import UNBOUND, Function
 from .analysis import back_edges
 from .deopt import SnapshotExtras
@@ -211,7 +211,8 @@ class Translator:
                 # entry (jit/functions.py): it stores none, so they cannot change while it runs.
                 if isinstance(key, Tag):
                     state[slot] = self.const(value)
-                elif isinstance(value, Function) or (isinstance(key, tuple) and key[0] == "obj" and value is not None):
+                elif tauraro_function(value) is not None or (isinstance(key, tuple) and key[0] == "obj"
+                                                             and value is not None):
                     state[slot] = Obj(value)
                 continue
             if isinstance(key, Tag):
@@ -774,17 +775,18 @@ class Translator:
         if not isinstance(f, Obj):
             raise SideExit(Unsupported.CALL, name=self.callee_name(ins.b), kind=self.kind_of(ins.b))
         args = [self.get(ins.b + 1 + i) for i in range(ins.c)]
-        if self.unit and isinstance(f.value, Function) and f.value.code is self.code:
-            self.set(ins.a, self.call_self(f.value, args))
+        callee = tauraro_function(f.value) if self.unit else None
+        if callee is not None and callee.code is self.code:
+            self.set(ins.a, self.call_self(callee, args))
             return
         self.set(ins.a, self.call_builtin(f.value, args))
 
-    def call_self(self, f: Function, args: list[Any]) -> Value:
+    def call_self(self, f: Callee, args: list[Any]) -> Value:
         """A call of the function unit being compiled, with the argument types it is compiled for."""
         if not f.plain or f.nparams != len(args):
-            raise SideExit(Unsupported.CALL_ARGS, name=f.__name__, kind="another number of arguments")
+            raise SideExit(Unsupported.CALL_ARGS, name=f.name, kind="another number of arguments")
         if tuple(a.type if isinstance(a, Value) else None for a in args) != self.param_types:
-            raise SideExit(Unsupported.CALL_ARGS, name=f.__name__, kind="other argument types than compiled for")
+            raise SideExit(Unsupported.CALL_ARGS, name=f.name, kind="other argument types than compiled for")
         return self.op(f"call.{self.result}", *args, fn=self.fn.name)
 
     def op_CallMethod(self, ins: Instr, pc: int) -> None:
@@ -910,3 +912,26 @@ def _symbol(op: str) -> str:
 
 def _hint(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name) or "v"
+
+
+class Callee(NamedTuple):
+    """What a call needs to know of a Tauraro function, whichever tier made its function object."""
+
+    code: CodeObject
+    plain: bool  # callable without closure set-up or the generic binding
+    nparams: int
+    name: str
+
+
+def tauraro_function(value: Any) -> Callee | None:
+    """The Tauraro function behind `value`: a VM Function, or a baseline host function (tier 1, whose host
+    code maps back to its code object in baseline.FRAMES); None for anything else."""
+    if isinstance(value, Function):
+        return Callee(value.code, value.plain, value.nparams, value.__name__)
+    if type(value) is types.FunctionType:
+        from ..baseline import FRAMES
+
+        code = FRAMES.get(value.__code__)
+        if code is not None:
+            return Callee(code, not code.free_regs and code.simple, len(code.params), code.name)
+    return None
