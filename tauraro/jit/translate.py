@@ -891,7 +891,7 @@ def describe_value(value: Any, odd: Any = SCAN) -> str:
         if odd is NOTHING:
             return "a list"
         return f"a list holding {describe_value(odd)}"
-    if isinstance(value, Function):
+    if tauraro_function(value) is not None:  # a VM function or a baseline (tier 1) host function
         return "a function defined in the program"
     if isinstance(value, types.BuiltinFunctionType):
         return f"the builtin {value.__name__}()"
