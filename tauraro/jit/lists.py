@@ -77,7 +77,7 @@ def first_uncopyable(lst: list) -> Any:
     number outside 64 bits there falls back to scanning them one by one)."""
     kinds = set(map(type, lst))
     end = min((indexOf(map(type, lst), t) for t in kinds - _CELL_TYPES), default=len(lst))
-    prefix = lst[:end]
+    prefix = lst if end == len(lst) else lst[:end]  # no copy of a list that mirrors whole (sieve: 50M items)
     if int in kinds and prefix and not (I64_MIN <= min(prefix) and max(prefix) <= I64_MAX):
         big = next((x for x in prefix if type(x) is int and not I64_MIN <= x <= I64_MAX), None)
         if big is not None:
