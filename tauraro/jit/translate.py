@@ -21,6 +21,7 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
+from ..baseline import FRAMES as BASELINE_FRAMES
 from ..bytecode import CALLS, GENERIC_OF, JUMPS, OPCODES, Instr, register_effects
 from ..runtime import UNBOUND, Function
 from .analysis import back_edges
@@ -805,8 +806,8 @@ def describe_value(value: Any) -> str:
         if odd is _NOTHING:
             return "a list"
         return f"a list holding {describe_value(odd)}"
-    if isinstance(value, Function):
-        return "a function defined in the program"
+    if isinstance(value, Function) or (t is types.FunctionType and value.__code__ in BASELINE_FRAMES):
+        return "a function defined in the program"  # a VM one, or a baseline one (tauraro/baseline.py)
     if isinstance(value, types.BuiltinFunctionType):
         return f"the builtin {value.__name__}()"
     if isinstance(value, types.ModuleType):
