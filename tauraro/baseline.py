@@ -234,6 +234,8 @@ class _Emitter:
                 pc = follow
                 continue
             if info.flow == "jump":
+                if op == "JumpBack":
+                    self.back_edge(pc, ins, indent)
                 target = ins.a
                 if target <= pc and not (loops and target == loops[-1].header):
                     raise Unsupported("backward jump that is not a loop's continue")
@@ -252,26 +254,29 @@ class _Emitter:
             pc += 1
 
     def loop_head(self, loop: Any, indent: int, tries: tuple) -> None:
-        """`while True:`; under a JIT the loop counts its iterations in the counter the VM's back-edges of
-        the same loop count in (jit/hot.py), and at the JIT threshold leaves for the VM at its header (the
-        frame rebuilt from the host locals), whose next back-edge hands it to the loop JIT: the same loops
-        compile, after the same number of iterations, as when the VM ran them (bench/kernels)."""
+        """`while True:` (under a JIT, not inside a try statement: see back_edge)."""
+        if self.vm.jit is not None and tries:
+            raise Unsupported("a loop inside a try statement stays in the VM under a JIT")
         self.put(indent, "while True:", loop.setup)
+
+    def back_edge(self, pc: int, ins: Any, indent: int) -> None:
+        """Under a JIT, a JumpBack counts in the counter the VM's back-edge handler of the same loop counts
+        in (jit/hot.py) and, at the threshold, hands the frame to the JIT as that handler would (leave():
+        the registers live at the header, rebuilt from the host locals) and the rest of the call runs in
+        the VM: the same loops compile after the same iterations as when the VM ran them (bench/kernels)."""
         if self.vm.jit is None:
             return
-        if tries:
-            raise Unsupported("a loop inside a try statement stays in the VM under a JIT")
-        counts = self.vm.jit.counters.setdefault((id(self.code), loop.loop_id), [0])
+        loop_id, header = ins.b, ins.a
+        counts = self.vm.jit.counters.setdefault((id(self.code), loop_id), [0])
         counter = self.const(counts) + "[0]"
         live = liveness(self.code)
-        regs = ", ".join(_reg(r) if live.is_live(loop.header, r) else "_BU" for r in range(self.code.nregs))
-        self.put(indent + 1, f"{counter} += 1", loop.header)
-        self.put(indent + 1, f"if {counter} >= {self.threshold}:", loop.header)
-        self.put(indent + 2, f"_Bo = _Bleave({loop.loop_id}, {loop.header}, [{regs}{',' if regs else ''} None, None])",
-                 loop.header)
-        self.put(indent + 2, "if _Bo is not _BSTAY:", loop.header)
-        self.put(indent + 3, "return _Bo", loop.header)
-        self.put(indent + 2, f"{counter} = 0", loop.header)  # given up: asked again after `threshold` more
+        regs = ", ".join(_reg(r) if live.is_live(header, r) else "_BU" for r in range(self.code.nregs))
+        self.put(indent, f"{counter} += 1", pc)
+        self.put(indent, f"if {counter} >= {self.threshold}:", pc)
+        self.put(indent + 1, f"{counter} = 0", pc)
+        self.put(indent + 1, f"_Bo = _Bleave({loop_id}, {header}, [{regs}{',' if regs else ''} None, None])", pc)
+        self.put(indent + 1, "if _Bo is not _BSTAY:", pc)
+        self.put(indent + 2, "return _Bo", pc)
 
     def block(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False,
               tries: tuple = ()) -> None:
@@ -714,18 +719,21 @@ def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename
     handled = vm.handled
 
     def leave(loop_id: int, header: int, R: list) -> Any:
-        """A hot loop: the rest of this call runs in the VM from the loop's header (where the loop JIT
-        takes it), unless the JIT has given up on the loop (blacklisted): then it stays here (_STAY)."""
-        driver = getattr(vm.jit, "driver", None) or vm.jit
-        state = getattr(driver, "loops", {}).get((id(code), loop_id))
+        """A hot loop: the JIT gets the frame as from the VM's back-edge handler, and the rest of this call
+        runs in the VM from the pc the JIT returns; a loop the JIT has given up on (blacklisted) or a
+        finished run stays here (_STAY)."""
+        jit = vm.jit
+        if getattr(jit, "_closed", False):
+            return _STAY
+        driver = jit.start_driver() if hasattr(jit, "start_driver") else jit
+        state = driver.loops.get((id(code), loop_id))
         if state is not None and state.blacklisted:
             return _STAY
         try:
-            return vm.execute(code, R, header)
+            return vm.execute(code, R, driver.hot(vm, code, loop_id, R, header))
         except BaseException as e:
             e._tauraro_frame = sys._getframe(1)  # the VM recorded this frame: the baseline wrapper must not
             raise
-
 
     def catch(e: BaseException, lines: list[int], name: str, filename: str, floor: int) -> None:
         """What VM.execute does when an exception reaches a handler of this frame."""
