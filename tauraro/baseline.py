@@ -719,18 +719,28 @@ def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename
     handled = vm.handled
 
     def leave(loop_id: int, header: int, R: list) -> Any:
-        """A hot loop: the JIT gets the frame as from the VM's back-edge handler, and the rest of this call
-        runs in the VM from the pc the JIT returns; a loop the JIT has given up on (blacklisted) or a
-        finished run stays here (_STAY)."""
+        """A hot loop: the JIT gets the frame as from the VM's back-edge handler (jit/hot.py's cheap checks
+        first). When it entered native code, the rest of this call runs in the VM from the pc the JIT
+        returns; when it did not (the loop is rejected, blacklisted or not compiled yet), R is untouched
+        and this function goes on running the loop itself (_STAY): a loop the JIT does not take never
+        costs the VM's speed."""
         jit = vm.jit
         if getattr(jit, "_closed", False):
             return _STAY
-        driver = jit.start_driver() if hasattr(jit, "start_driver") else jit
-        state = driver.loops.get((id(code), loop_id))
+        driver = getattr(jit, "driver", jit)
+        state = driver.loops.get((id(code), loop_id)) if driver is not None else None
         if state is not None and state.blacklisted:
             return _STAY
+        stats = jit.stats
+        entries = stats.native_entries
+        if hasattr(jit, "hot_loop"):
+            pc = jit.hot_loop(vm, code, loop_id, R, header)
+        else:
+            pc = jit.hot(vm, code, loop_id, R, header)
+        if pc == header and stats.native_entries == entries:
+            return _STAY
         try:
-            return vm.execute(code, R, driver.hot(vm, code, loop_id, R, header))
+            return vm.execute(code, R, pc)
         except BaseException as e:
             e._tauraro_frame = sys._getframe(1)  # the VM recorded this frame: the baseline wrapper must not
             raise

@@ -204,3 +204,45 @@ def test_untranslatable_code_stays_in_the_vm_with_a_reason() -> None:
     result = tauraro.run(src, backend="interp", stdout=out)
     assert out.getvalue() == "1\n"
     assert result.stats.baseline_rejects == {"coroutines and asynchronous generators stay in the VM": 1}
+
+
+LOOPS_UNDER_JIT = """
+def rejected(n):
+    d = {}
+    for i in range(n):
+        d[i % 7] = d.get(i % 7, 0) + i
+    return sorted(d.items())
+
+def compiled(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+print(rejected(5000), compiled(5000))
+"""
+
+
+@pytest.mark.parametrize("backend", ["ir", "cranelift", "llvm"])
+def test_baseline_loop_leaves_for_the_vm_only_when_native_code_ran(backend: str, monkeypatch) -> None:
+    """A hot baseline loop the JIT does not take goes on in its baseline function (the VM is ~5-10x
+    slower); one it compiled continues in the VM after its native run (the frame rebuilt there)."""
+    require_backend(backend)
+    from tauraro.vm import VM
+
+    resumed: list[tuple[str, int]] = []
+    execute = VM.execute
+
+    def spy(self, code, R, pc, *args, **kwargs):
+        if pc and code.kind == "function":
+            resumed.append((code.name, pc))
+        return execute(self, code, R, pc, *args, **kwargs)
+
+    monkeypatch.setattr(VM, "execute", spy)
+    out = io.StringIO()
+    result = tauraro.run(LOOPS_UNDER_JIT, backend=backend, jit_threshold=100, stdout=out, tier=1)
+    expected = subprocess.run([sys.executable, "-c", LOOPS_UNDER_JIT], capture_output=True, text=True).stdout
+    assert out.getvalue() == expected
+    assert result.stats.functions_baselined >= 2 and result.stats.loops_compiled >= 1
+    names = {name for name, _pc in resumed}
+    assert "rejected" not in names and "compiled" in names, resumed

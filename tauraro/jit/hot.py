@@ -79,11 +79,20 @@ class HotCounter:
         count = self.counters.setdefault((id(code), loop_id), [0])  # shared by the loop's back-edges
 
         def on_hot(R: list) -> int:
-            if self._closed or (self.driver is None and self._rejects(code, loop_id, R)):
-                return target
-            return self.start_driver().hot(vm, code, loop_id, R, target)
+            return self.hot_loop(vm, code, loop_id, R, target)
 
         return counting_handler(count, self.threshold, target, on_hot)
+
+    def hot_loop(self, vm: Any, code: CodeObject, loop_id: int, R: list, header: int) -> int:
+        """A loop reached the threshold with registers R at its header (from the VM's back-edge, or from a
+        baseline function, tauraro/baseline.py): the cheap checks, then the driver; the pc to go on at."""
+        if self._closed:
+            return header
+        if self.driver is None:
+            judged = self._judged.get((id(code), loop_id))
+            if (judged is not None and judged[3] is not None) or self._rejects(code, loop_id, R):
+                return header  # given up for good (a baseline loop asks again), or not compiled now
+        return self.start_driver().hot(vm, code, loop_id, R, header)
 
     def _rejects(self, code: CodeObject, loop_id: int, R: list) -> bool:
         """Run jit/judge.py's checks on a loop that just got hot; True when it is not compiled now."""
