@@ -45,6 +45,7 @@ FRAMES: dict[CodeType, CodeObject] = {}
 GROWTH = 4
 _DONE = object()
 _STAY = object()  # a hot loop the JIT gave up on: the baseline function goes on running it
+_FOLLOW = object()  # native code ran a loop to its normal exit: the baseline function goes on after it
 _HELPER = re.compile(r"^_[RB]")
 
 
@@ -274,8 +275,19 @@ class _Emitter:
         self.put(indent, f"{counter} += 1", pc)
         self.put(indent, f"if {counter} >= {self.threshold}:", pc)
         self.put(indent + 1, f"{counter} = 0", pc)
-        self.put(indent + 1, f"_Bo = _Bleave({loop_id}, {header}, [{regs}{',' if regs else ''} None, None])", pc)
+        follow = self.follow.get(loop_id)
+        self.put(indent + 1, f"_BL = [{regs}{',' if regs else ''} None, None]", pc)
+        self.put(indent + 1, f"_Bo = _Bleave({loop_id}, {header}, _BL, {follow})", pc)
         self.put(indent + 1, "if _Bo is not _BSTAY:", pc)
+        if follow is not None:
+            # Native code ran the loop to its normal exit: the registers live there come back from the
+            # frame list and this function goes on after the loop (the VM runs only the other exits).
+            back = [r for r in range(self.code.nregs) if live.is_live(follow, r)]
+            self.put(indent + 2, "if _Bo is _BFOLLOW:", pc)
+            if back:
+                self.put(indent + 3, f"{', '.join(_reg(r) for r in back)}, = "
+                                     f"{', '.join(f'_BL[{r}]' for r in back)},", pc)
+            self.put(indent + 3, "break", pc)
         self.put(indent + 2, "return _Bo", pc)
 
     def block(self, pc: int, stop: int | None, loops: tuple, indent: int, enter: bool = False,
@@ -710,7 +722,7 @@ def host_function(vm: Any, code: CodeObject) -> Any:
 
 HELPERS = ("_BV", "_BU", "_BF", "_Btype", "_Bcall", "_Bhost", "_Bslow", "_Bplain", "_Bnext", "_Biter", "_Btuple", "_BDONE", "_Bset", "_BCell",
            "_Bunbound", "_Bderef", "_Btb", "_BLINES", "_BNAME", "_BFILE", "_BRecursionError", "_BRMSG", "_Bcatch", "_Bunwind", "_Blen",
-           "_Bleave", "_BSTAY", "_Brt", "_BNN")
+           "_Bleave", "_BSTAY", "_BFOLLOW", "_Brt", "_BNN")
 
 
 def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename: str) -> dict[str, Any]:
@@ -718,7 +730,7 @@ def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename
 
     handled = vm.handled
 
-    def leave(loop_id: int, header: int, R: list) -> Any:
+    def leave(loop_id: int, header: int, R: list, follow: int | None) -> Any:
         """A hot loop: the JIT gets the frame as from the VM's back-edge handler (jit/hot.py's cheap checks
         first). When it entered native code, the rest of this call runs in the VM from the pc the JIT
         returns; when it did not (the loop is rejected, blacklisted or not compiled yet), R is untouched
@@ -737,8 +749,11 @@ def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename
             pc = jit.hot_loop(vm, code, loop_id, R, header)
         else:
             pc = jit.hot(vm, code, loop_id, R, header)
-        if pc == header and stats.native_entries == entries:
-            return _STAY
+        if stats.native_entries == entries:
+            if pc == header:
+                return _STAY
+        elif pc == follow:
+            return _FOLLOW
         try:
             return vm.execute(code, R, pc)
         except BaseException as e:
@@ -782,7 +797,7 @@ def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename
             "_Bhost": vm.call_host, "_Bslow": slow, "_Bplain": PLAIN_TYPES, "_Bnext": next, "_Biter": iter, "_Btuple": tuple, "_BDONE": _DONE, "_Bset": set, "_BCell": Cell,
             "_Bunbound": _unbound, "_Bderef": _deref_error, "_Btb": _traceback, "_BLINES": line_map,
             "_BNAME": name, "_BFILE": filename, "_BRecursionError": RecursionError, "_BRMSG": RECURSION_MESSAGE, "_Bcatch": catch, "_Bunwind": unwind,
-            "_Blen": len, "_Bleave": leave, "_BSTAY": _STAY,
+            "_Blen": len, "_Bleave": leave, "_BSTAY": _STAY, "_BFOLLOW": _FOLLOW,
             "_Brt": code.runtime, "_BNN": NOT_NATIVE}
 
 
