@@ -5,7 +5,8 @@
 # Usage: ci/aarch64-full-emulated.sh [--rebuild] [--conformance-only | --suite-only]
 # Environment: TAURARO_ARM64_ROOT (the cached root; default ~/.cache/tauraro-arm64-root),
 #   TAURARO_ARM64_SUITE (Debian suite; default bookworm, whose Python is 3.11 like the oracle),
-#   TAURARO_ARM64_JOBS (pytest-xdist workers; default 2), TAURARO_ARM64_LOGS (default ROOT/../tauraro-arm64-logs).
+#   TAURARO_ARM64_JOBS (pytest-xdist workers; default 2), TAURARO_ARM64_LOGS (default ROOT/../tauraro-arm64-logs),
+#   TAURARO_TEST_TIME_SCALE (time limits of the fuzz runner inside the root; default 10).
 set -eu
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -113,7 +114,7 @@ record() {
 run_pytest() {
     name=$1; shift
     t=$(now)
-    in_root sh -c "cd $SRC && python -m pytest -p no:cacheprovider -n $JOBS --junitxml=/tmp/$name.xml $*" \
+    in_root sh -c "cd $SRC && TAURARO_TEST_TIME_SCALE=\${TAURARO_TEST_TIME_SCALE:-10} python -m pytest -p no:cacheprovider -n $JOBS --junitxml=/tmp/$name.xml $*" \
         > "$LOGS/$name.log" 2>&1 || status=1
     cp "$ROOT/tmp/$name.xml" "$LOGS/" 2>/dev/null || true
     record "$name" "$LOGS/$name.log" "$(( $(now) - t ))"

@@ -1467,6 +1467,11 @@ def _leaves(e: BaseException, out: set[int]) -> None:
         out.add(id(e))
 
 
+# CPython before 3.11.4 wrapped a lone new exception raised in an except* clause in ExceptionGroup('', [e]);
+# 3.11.4 raises it as is (gh-103590). The oracle is the running host, so its version decides.
+_WRAP_LONE_NEW = sys.version_info < (3, 11, 4)
+
+
 def _prep_reraise_star(state: _StarState, raised: list) -> BaseException | None:
     """CPython 3.11's _PyExc_PrepReraiseStar: exceptions re-raised by bare `raise` and the unmatched rest
     keep the original group's structure; new ones are grouped beside it (one alone is raised as is)."""
@@ -1489,7 +1494,7 @@ def _prep_reraise_star(state: _StarState, raised: list) -> BaseException | None:
         return reraised
     if reraised is not None:
         new.append(reraised)
-    if len(new) == 1:
+    if len(new) == 1 and not _WRAP_LONE_NEW:
         return new[0]
     return ExceptionGroup("", new) if all(isinstance(e, Exception) for e in new) else BaseExceptionGroup("", new)
 
