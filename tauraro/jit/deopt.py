@@ -27,7 +27,7 @@ from typing import Any
 from .ir import TYPE_TAG, Const, LoopFunction, Snapshot, Value, const_of
 from .layout import Tag, float_to_bits, unbox
 from .reasons import ExitReason
-from .region import LoopRegion, SlotRef
+from .region import RANGE_ITERATOR, LoopRegion, SlotRef, advance_range_iterator
 
 __all__ = ["SnapshotExtras", "ExitPlan", "exit_stores", "payload_word", "plans_for", "apply_exit"]
 
@@ -39,7 +39,8 @@ class SnapshotExtras:
 
     objects: dict[SlotRef, Any] = field(default_factory=dict)
     list_copies: dict[SlotRef, int] = field(default_factory=dict)  # register <- the list entered via slot
-    iterators: list[tuple[int, int, int, int]] = field(default_factory=list)  # (reg, cur slot, stop slot, step)
+    # (reg, cur slot, stop slot, step, whether it is the iterator object the loop entered with)
+    iterators: list[tuple[int, int, int, int, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -51,7 +52,7 @@ class ExitPlan:
     line: int
     reads: list[tuple[str, Any, int]]  # (kind "reg"/"global", key, slot)
     objects: list[tuple[str, Any, Any]]  # (kind, key, value)
-    iterators: list[tuple[int, int, int, int]]  # (reg, cur slot, stop slot, step)
+    iterators: list[tuple[int, int, int, int, bool]]  # (reg, cur slot, stop slot, step, entered)
     list_copies: list[tuple[str, Any, int]]  # (kind, key, slot whose entry list the register gets)
 
 
@@ -110,7 +111,10 @@ def apply_exit(plan: ExitPlan, R: list, G: dict[str, Any], memory: Any, frame: i
             R[key] = value
         else:
             G[key] = value
-    for reg, cur_slot, stop_slot, step in plan.iterators:
+    for reg, cur_slot, stop_slot, step, entered in plan.iterators:
         cur = memory.read_slot(frame, cur_slot)[1]
+        if entered and type(R[reg]) is RANGE_ITERATOR:  # the object the program may also hold: advanced
+            advance_range_iterator(R[reg], cur)
+            continue
         stop = memory.read_slot(frame, stop_slot)[1]
         R[reg] = iter(range(cur, stop, step))

@@ -192,3 +192,14 @@ def range_iterator_state(it: Any) -> tuple[int, int, int]:
     """
     _fn, (rng,), index = it.__reduce__()
     return rng.start + (index or 0) * rng.step, rng.stop, rng.step
+
+
+def advance_range_iterator(it: Any, cur: int) -> None:
+    """Move range iterator `it` forward in place so that it yields `cur` next (past its end: exhausted).
+
+    Up to 3.11 `__setstate__` takes the index in the original range; from 3.12 on, the count to skip.
+    """
+    _fn, (rng,), index = it.__reduce__()
+    skip = (cur - (rng.start + (index or 0) * rng.step)) // rng.step
+    if skip > 0:
+        it.__setstate__(skip if index is None else index + skip)

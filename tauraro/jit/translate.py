@@ -88,6 +88,7 @@ class It:
     cur: Value
     stop: Value
     step: int
+    entered: bool = False  # the iterator object the loop entered with (the program may hold it too)
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class Translator:
                 self.b.guard_tag(stop_slot, I64, guard)
                 cur = self.b.load(cur_slot, I64, hint=_hint(ref.name) + "_cur")
                 stop = self.b.load(stop_slot, I64, hint=_hint(ref.name) + "_stop")
-                state[slot] = It(cur, stop, key[1])
+                state[slot] = It(cur, stop, key[1], entered=True)
             elif isinstance(key, tuple) and key[0] == "obj":
                 if ref.kind == "global" and value is None:
                     # A name missing from globals and builtins also arrives as None: untracked, so
@@ -246,10 +247,14 @@ class Translator:
         return state
 
     # --- blocks and edges --------------------------------------------------------------------------
-    def _live_slots(self, pc: int) -> list[int]:
+    def _live_slots(self, pc: int, state: dict[int, Any] | None = None) -> list[int]:
+        """The slots live at `pc`, and (given `state`) its entered iterators: dead after a `break`, they
+        are still written back at the exit, as the program may hold the same object (`for x in it`)."""
         live = self.region.live_at(pc)
-        out = [s for r, s in self.region.reg_slot.items() if live >> r & 1]
-        out += list(self.region.global_slot.values())
+        out = {s for r, s in self.region.reg_slot.items() if live >> r & 1}
+        out.update(self.region.global_slot.values())
+        if state:
+            out.update(s for s, v in state.items() if isinstance(v, It) and v.entered)
         return sorted(out)
 
     def _define_block(self, key: tuple[int, int], state: dict[int, Any]) -> Block:
@@ -258,7 +263,7 @@ class Translator:
         types: list[Type] = []
         names: list[str] = []
         entry_state: dict[int, Any] = {}
-        for slot in self._live_slots(leader):
+        for slot in self._live_slots(leader, state):
             v = state.get(slot)
             name = _hint(self.region.slots[slot].name)
             if isinstance(v, Value):
@@ -280,7 +285,7 @@ class Translator:
             if kind == "v":
                 entry_state[slot] = next(params)
             else:
-                entry_state[slot] = It(next(params), next(params), state[slot].step)
+                entry_state[slot] = It(next(params), next(params), state[slot].step, state[slot].entered)
         self.blocks[key] = block
         self.block_layout[key] = layout
         self.block_state[key] = entry_state
@@ -299,7 +304,7 @@ class Translator:
                     raise TypeMismatch(self.region.slots[slot].name)
                 args.append(v)
             else:
-                if not isinstance(v, It) or v.step != want.step:
+                if not isinstance(v, It) or v.step != want.step or v.entered != want.entered:
                     raise TypeMismatch(self.region.slots[slot].name)
                 args += [v.cur, v.stop]
         for slot in self._live_slots(key[1]):
@@ -389,7 +394,7 @@ class Translator:
         region = self.region
         slots: dict[int, Any] = {}
         extras = SnapshotExtras()
-        for slot in self._live_slots(pc):
+        for slot in self._live_slots(pc, state):
             v = state.get(slot)
             ref = region.slots[slot]
             if isinstance(v, Value):
@@ -398,7 +403,7 @@ class Translator:
                 cur_slot, stop_slot = region.iterator_slots(ref.key)
                 slots[cur_slot] = v.cur
                 slots[stop_slot] = v.stop
-                extras.iterators.append((ref.key, cur_slot, stop_slot, v.step))
+                extras.iterators.append((ref.key, cur_slot, stop_slot, v.step, v.entered))
             elif isinstance(v, Lst):
                 if v.source != slot:
                     extras.list_copies[ref] = v.source
@@ -735,7 +740,7 @@ class Translator:
         more = self.op("lt.i64" if it.step > 0 else "gt.i64", it.cur, it.stop)
         nxt = self.op("add.i64", it.cur, self.const(it.step))
         body = dict(self.state)
-        body[self.slot_of(ins.b)] = It(nxt, it.stop, it.step)
+        body[self.slot_of(ins.b)] = It(nxt, it.stop, it.step, it.entered)
         body[self.slot_of(ins.a)] = it.cur
         self._branch(more, pc + 1, body, ins.c, self.state)
         return True

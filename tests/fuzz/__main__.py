@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tauraro.settings import ENV_TIER, TIERS  # noqa: E402
 from tests.fuzz.gen import generate  # noqa: E402
 from tests.fuzz.reduce import reduce_program  # noqa: E402
 from tests.fuzz.runner import (  # noqa: E402
@@ -222,12 +223,15 @@ def campaign(args: argparse.Namespace, log: TextIO) -> int:
     if unknown:
         print(f"unknown backend(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    thresholds = tuple(int(t) for t in args.thresholds.split(",") if t.strip())
+    if args.tier is not None:  # workers and replays inherit it (tauraro.run reads $TAURARO_TIER)
+        os.environ[ENV_TIER] = str(args.tier)
     stats = Stats()
     t0 = time.monotonic()
     tasks = []
     for seed in range(args.seed, args.seed + args.count):
         with_default = args.default_every > 0 and seed % args.default_every == 0
-        tasks.append({"seed": seed, "configs": configs_for(backends, with_default)})
+        tasks.append({"seed": seed, "configs": configs_for(backends, with_default, thresholds)})
 
     def on_result(task: dict[str, Any], result: dict[str, Any] | None, problem: str | None) -> None:
         seed = task["seed"]
@@ -326,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nice", type=int, default=10, help="niceness of the workers (default 10)")
     p.add_argument("--default-every", type=int, default=8,
                    help="also run every Nth program at the default JIT threshold (0: never)")
+    p.add_argument("--thresholds", default="1,2", help="comma list of JIT thresholds (default 1,2)")
+    p.add_argument("--tier", type=int, choices=TIERS, help="execution tier (default: $TAURARO_TIER or 1)")
     p.add_argument("--out", default="fuzz-failures", help="directory for failing programs (default fuzz-failures)")
     p.add_argument("--reduce-seconds", type=float, default=90.0, help="time budget per reduction (0: no reduction)")
     p.add_argument("--max-reduce", type=int, default=12, help="reduce at most this many distinct failures")

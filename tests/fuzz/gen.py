@@ -129,6 +129,9 @@ class ProgramGenerator:
         # third stream, appended after everything else: the rest of a seed's program is unchanged.
         self.rec_rng = random.Random(seed * 104729 + 7)
         self.recursive = self.rec_rng.random() < 0.3
+        # A range iterator the program holds and compiled loops share (`for x in it`), a fourth stream.
+        self.iter_rng = random.Random(seed * 1299709 + 11)
+        self.shared_iter = self.iter_rng.random() < 0.25
 
     def lang_chance(self, p: float) -> bool:
         return self.lang and self.lang_rng.random() < p
@@ -914,6 +917,8 @@ class ProgramGenerator:
                 self.read_after(top, v, definitely=False)
         for v in top.strs:
             self.emit(f"print(len({v}), {v}[-60:])")
+        if self.shared_iter:  # last: its names (it, sh, x, y, k) cannot shadow the program's
+            self.shared_iterator()
         return "\n".join(self.lines) + "\n"
 
 
@@ -952,6 +957,42 @@ def _recursion(g: ProgramGenerator) -> None:
 
 
 ProgramGenerator.recursion = _recursion
+
+
+def _shared_iterator(g: ProgramGenerator) -> None:
+    """A range iterator held in a variable and consumed by loops (`for x in it`, maybe nested on the same
+    object), left by break, exhaustion or an exception, then read with next() and list(): a compiled
+    loop must advance the program's object, not a copy."""
+    r, kw = g.iter_rng, g.kw
+    start, step = r.randint(-20, 20), r.choice([1, 1, 2, 3, -1, -2])
+    stop = start + step * r.randint(0, 120)
+    cut = r.randint(-5, 60)
+    g.emit(f"{kw('def')} shared(start, stop):")
+    g.indent += 1
+    g.emit(f"it = iter(range(start, stop, {step}))")
+    g.emit("sh = 0")
+    g.emit(f"{kw('try')}:")
+    g.indent += 1
+    g.emit(f"{kw('for')} x {kw('in')} it:")
+    g.indent += 1
+    if r.random() < 0.4:
+        g.emit(f"{kw('for')} y {kw('in')} it:")
+        g.emit(f"    sh += x * y % {r.randint(2, 50)}")
+        g.emit(f"    {kw('if')} y % {r.randint(2, 9)} == 0:")
+        g.emit(f"        {kw('break')}")
+    g.emit(f"sh += {r.choice(['x', 'x * 3', '100 // (x - ' + str(cut) + ')', 'x % 7 - 2'])}")
+    g.emit(f"{kw('if')} x {r.choice(['==', '>=', '<='])} {cut}:")
+    g.emit(f"    {kw('break')}")
+    g.indent -= 2
+    g.emit(f"{kw('except')} ZeroDivisionError:")
+    g.emit("    sh = -sh")
+    g.emit(f"{kw('return')} sh, next(it, None), list(it)[:5], sum(it)")
+    g.indent -= 1
+    g.emit(f"{kw('for')} k {kw('in')} range({r.randint(1, 6)}):")
+    g.emit(f"    print(shared({start} + k, {stop} - k))")
+
+
+ProgramGenerator.shared_iterator = _shared_iterator
 
 
 def generate(seed: int) -> str:

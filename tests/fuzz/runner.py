@@ -202,14 +202,15 @@ def stdout_diff(expected: str, actual: str, context: int = 2) -> str:
     return "\n".join(lines)
 
 
-def configs_for(backends: list[str] | tuple[str, ...], with_default: bool) -> list[Config]:
-    """interp once; every JIT backend at thresholds 1 and 2 (and its default threshold when asked)."""
+def configs_for(backends: list[str] | tuple[str, ...], with_default: bool,
+                thresholds: tuple[int, ...] = (1, 2)) -> list[Config]:
+    """interp once; every JIT backend at `thresholds` (and its default threshold when asked)."""
     out: list[Config] = []
     for b in backends:
         if b == "interp":
             out.append((b, None))
             continue
-        out += [(b, 1), (b, 2)] + ([(b, None)] if with_default else [])
+        out += [(b, t) for t in thresholds] + ([(b, None)] if with_default else [])
     return out
 
 
