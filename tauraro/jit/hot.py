@@ -183,13 +183,34 @@ def function_counter(jit: Any, vm: Any, code: CodeObject) -> Callable[[list, int
     count = [0]
     threshold = jit.threshold
 
+    misses = [0]
+
     def entry(R: list, first: int, end: int) -> Any:
         count[0] += 1
         if count[0] < threshold or jit._closed:
             return NOT_NATIVE
         count[0] = 0
-        return jit.start_driver().functions.hot(vm, code, R[first:end])
+        args = R[first:end]
+        odd = next((a for a in args if type(a) not in UNIT_ARGUMENT_TYPES), NO_ODD)
+        if odd is not NO_ODD:
+            # Units take only numbers (jit/functions.py): a method of an object, a function of lists or
+            # strings is judged here, without the driver (which would give it up after 65 misses).
+            misses[0] += 1
+            if misses[0] >= UNIT_ARGUMENT_TRIES:
+                from .reasons import AbortReason
+
+                code.runtime.entry = None
+                why = AbortReason.ARGUMENTS
+                jit._log(f"abort function {code.name} {code.filename}:{code.firstline}: {why}: "
+                         f"{why.explain(detail=type(odd).__name__)}")
+            return NOT_NATIVE
+        return jit.start_driver().functions.hot(vm, code, args)
     return entry
+
+
+UNIT_ARGUMENT_TYPES = frozenset((int, float, bool))  # what a function unit's parameters can hold
+UNIT_ARGUMENT_TRIES = 4  # hot moments with other arguments before a function is given up cheaply
+NO_ODD = object()
 
 
 def counting_handler(count: list[int], threshold: int, target: int,

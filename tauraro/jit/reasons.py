@@ -71,6 +71,8 @@ class AbortReason(Reason):
 
     NO_ITERATION = ("no_iteration", "no iteration can run in compiled code: {detail}")
     SMALL = ("small", "entering compiled code would cost more than a call of this function saves: {detail}")
+    ARGUMENTS = ("arguments", "it is called with {detail} arguments; compiled functions take ints, floats and "
+                              "bools")
     NO_RETURN = ("no_return", "no path through the function returns an int, float or bool in compiled code: {detail}")
     EXCEPTIONS = ("exceptions", "{detail}")
     SHORT_RANGE = ("short_range", "{detail}")
