@@ -254,13 +254,16 @@ def test_fib_runs_natively_in_one_call(backend: str, tier: int) -> None:
 
 
 OBJECT_ARGUMENTS = """
+t = 0
+for i in range(5000):  # compiled first: the driver exists when Box.get's counter is made
+    t += i
 class Box:
     def __init__(self, v):
         self.v = v
     def get(self, k):
         return self.v + k
 b = Box(3)
-print(sum(b.get(i) for i in range(200)), sum(Box(i).v for i in range(200)))
+print(t, sum(b.get(i) for i in range(200)), sum(Box(i).v for i in range(200)))
 """
 
 

@@ -139,6 +139,8 @@ class HotCounter:
             out.write(f"[jit] {message}\n")
             out.flush()
 
+    log = _log  # what function_counter calls on this counter or on the driver (JitDriver.log)
+
     def function_entry(self, vm: Any, code: CodeObject) -> Callable[[list, int, int], Any] | None:
         """The VM's entry for calls of `code` (vm.CodeRuntime.entry): None for code that is never
         compiled as a function unit, else a counter that hands the `threshold`-th call to the driver."""
@@ -201,7 +203,7 @@ def function_counter(jit: Any, vm: Any, code: CodeObject) -> Callable[[list, int
 
                 code.runtime.entry = None
                 why = AbortReason.ARGUMENTS
-                jit._log(f"abort function {code.name} {code.filename}:{code.firstline}: {why}: "
+                jit.log(f"abort function {code.name} {code.filename}:{code.firstline}: {why}: "
                          f"{why.explain(detail=type(odd).__name__)}")
             return NOT_NATIVE
         return jit.start_driver().functions.hot(vm, code, args)
