@@ -31,7 +31,7 @@ from types import CellType, CodeType, FunctionType
 from typing import Any
 
 from .bytecode import GENERIC_OF, OPCODES, CodeObject, liveness, register_effects, successors
-from .runtime import NOT_NATIVE, UNBOUND, Cell, Function
+from .runtime import NOT_NATIVE, UNBOUND, Cell, Function, parameter_list
 
 # A code object is translated at its first `def` (MakeFunction): its functions are then host function
 # objects, so host code (methods bound by the host, operators calling dunders, classes calling
@@ -603,21 +603,7 @@ def signature(code: CodeObject) -> tuple[str, list[str]]:
         names = list(params)
     else:
         raise Unsupported("a parameter name the host cannot take")
-    npos, nkw = code.argcount, code.kwonlycount
-    parts: list[str] = []
-    for i, p in enumerate(names[:npos]):
-        parts.append(p)
-        if i == code.posonlycount - 1:
-            parts.append("/")
-    rest = npos + nkw
-    if code.varargs:
-        parts.append("*" + names[rest])
-        rest += 1
-    elif nkw:
-        parts.append("*")
-    parts += names[npos:npos + nkw]
-    if code.varkw:
-        parts.append("**" + names[rest])
+    parts = parameter_list(code, names)
     return ", ".join(parts), names
 
 
@@ -738,19 +724,12 @@ def _helpers(vm: Any, code: CodeObject, line_map: list[int], name: str, filename
         returns; when it did not (the loop is rejected, blacklisted or not compiled yet), R is untouched
         and this function goes on running the loop itself (_STAY): a loop the JIT does not take never
         costs the VM's speed."""
-        jit = vm.jit
-        if getattr(jit, "_closed", False):
-            return _STAY
-        driver = getattr(jit, "driver", jit)
-        state = driver.loops.get((id(code), loop_id)) if driver is not None else None
-        if state is not None and state.blacklisted:
+        jit = vm.jit  # always jit/hot.py's HotCounter (api.make_jit)
+        if jit._closed:
             return _STAY
         stats = jit.stats
         entries = stats.native_entries
-        if hasattr(jit, "hot_loop"):
-            pc = jit.hot_loop(vm, code, loop_id, R, header)
-        else:
-            pc = jit.hot(vm, code, loop_id, R, header)
+        pc = jit.hot_loop(vm, code, loop_id, R, header)
         if stats.native_entries == entries:
             if pc == header:
                 return _STAY

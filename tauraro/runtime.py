@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import builtins as _py
 from types import MethodType
-from typing import Any
+from typing import Any, Callable
 
 from .bytecode import CodeObject
 
@@ -108,6 +108,29 @@ Function.__name__ = Function.__qualname__ = "function"
 Function.__module__ = "builtins"
 
 
+def parameter_list(code: Any, names: list[str], positional: Callable[[int, str], str] | None = None,
+                   keyword: Callable[[str], str] | None = None) -> list[str]:
+    """The host parameter list of `code`, its parameters named `names` in register order: '/' after the
+    positional-only ones, '*' or '*args' before keyword-only ones, '**kwargs'. `positional(i, name)` and
+    `keyword(name)` give a parameter's text (with its default) when given."""
+    npos, nkw = code.argcount, code.kwonlycount
+    parts: list[str] = []
+    for i, p in enumerate(names[:npos]):
+        parts.append(positional(i, p) if positional else p)
+        if i == code.posonlycount - 1:
+            parts.append("/")
+    rest = npos + nkw
+    if code.varargs:
+        parts.append("*" + names[rest])
+        rest += 1
+    elif nkw:
+        parts.append("*")
+    parts += [keyword(p) if keyword else p for p in names[npos:npos + nkw]]
+    if code.varkw:
+        parts.append("**" + names[rest])
+    return parts
+
+
 def make_binder(func: Function) -> Any:
     """A host function with the Tauraro function's signature: Python itself checks the arguments, with
     CPython's messages; it returns the values in register order (positional, keyword-only, *, **)."""
@@ -116,25 +139,11 @@ def make_binder(func: Function) -> Any:
     if not all(p.isidentifier() for p in params):  # comprehension parameter '.0' never needs binding by keyword
         src = "def _bind(*a):\n    return a\n"
     else:
-        nd = len(func.defaults)
-        npos, nkw = code.argcount, code.kwonlycount
-        parts = []
-        for i, p in enumerate(params[:npos]):
-            j = i - (npos - nd)
-            parts.append(f"{p}=_d[{j}]" if j >= 0 else p)
-            if i == code.posonlycount - 1:
-                parts.append("/")
-        rest = npos + nkw
-        if code.varargs:
-            parts.append("*" + params[rest])
-            rest += 1
-        elif nkw:
-            parts.append("*")
+        first_default = code.argcount - len(func.defaults)
         kwd = func.kwdefaults or {}
-        for p in params[npos:npos + nkw]:
-            parts.append(f"{p}=_kd[{p!r}]" if p in kwd else p)
-        if code.varkw:
-            parts.append("**" + params[rest])
+        parts = parameter_list(code, params,
+                               lambda i, p: f"{p}=_d[{i - first_default}]" if i >= first_default else p,
+                               lambda p: f"{p}=_kd[{p!r}]" if p in kwd else p)
         src = f"def _bind({', '.join(parts)}):\n    return ({', '.join(params)}{',' if params else ''})\n"
     ns: dict = {"_d": func.defaults, "_kd": func.kwdefaults}
     exec(src, ns)

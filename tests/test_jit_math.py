@@ -7,13 +7,10 @@ and the default; stdout and the final error line must agree, and the hot loops m
 """
 from __future__ import annotations
 
-import io
-
 import pytest
 from backend_matrix import ALL_BACKENDS, JIT_THRESHOLDS, require_backend
 from test_jit_deopt import cpython_result
-
-import tauraro
+from test_jit_functions import run
 
 JIT_BACKENDS = [b for b in ALL_BACKENDS if b != "interp"]
 
@@ -135,16 +132,6 @@ print(s)
 
 # The hot loops of these programs must run natively: compiled, never blacklisted, few exits.
 NATIVE = ("integrate_sin_exp", "float_power_and_round", "min_max_many", "fmod_and_copysign")
-
-
-def run(source: str, backend: str, threshold: int | None) -> tuple[str, str | None, object]:
-    out = io.StringIO()
-    error = stats = None
-    try:
-        stats = tauraro.run(source, backend=backend, jit_threshold=threshold, stdout=out).stats
-    except tauraro.TauraroRuntimeError as e:
-        error = e.final_line()
-    return out.getvalue(), error, stats
 
 
 @pytest.mark.parametrize("threshold", JIT_THRESHOLDS)

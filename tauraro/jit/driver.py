@@ -385,22 +385,7 @@ class JitDriver:
         if translator.list_slots and not self.backend.supports_lists:
             translator = Translator(region, values, name, state.location, lists=False)
             fn = translator.translate()
-        t1 = time.perf_counter()
-        if "ir" in self.dump:
-            self.out.write(f"== IR {fn.location} (built)\n{format_function(fn)}\n")
-        pass_seconds: dict[str, float] = {}
-        after = self._dump_pass if "ir-passes" in self.dump else None
-        fn = optimize(fn, timings=pass_seconds, after_pass=after)  # TAURARO_JIT_VERIFY: verify.verify_enabled
-        for pass_name, seconds in pass_seconds.items():
-            phases[f"optimize.{pass_name}"] += seconds
-        t2 = time.perf_counter()
-        if "ir" in self.dump:
-            self.out.write(f"== IR {fn.location} (optimised)\n{format_function(fn)}\n")
-        compiled = self.backend.compile(fn, self.memory)
-        t3 = time.perf_counter()
-        phases["optimize"] += t2 - t1
-        phases["backend"] += t3 - t2
-        self.stats.compile_seconds += t3 - start
+        fn, compiled, seconds = self.optimize_and_emit(fn, start, "IR")
         self.stats.loops_compiled += 1
         frame = self.memory.alloc_frame(fn.nslots)
         nops = sum(len(b.ops) for b in fn.blocks)
@@ -409,11 +394,35 @@ class JitDriver:
                           retained_bytes=retained_bytes(compiled, nops, len(fn.snapshots)))
         nguards = sum(1 for b in fn.blocks for op in b.ops if op.snapshot is not None)
         self.log(f"compiled {state.location} ({self.backend_name}, {nops} ops, {nguards} guards) "
-                 f"in {(t3 - start) * 1000:.1f} ms")
+                 f"in {seconds * 1000:.1f} ms")
         for line, detail in translator.exits_unsupported:
             self.log(f"side exit {state.code.filename}:{line}: the loop {detail}")
         self._dump_compiled(fn, compiled)
         return variant
+
+    def optimize_and_emit(self, fn: Any, start: float, label: str) -> tuple[Any, Any, float]:
+        """The compile pipeline after translation, for a loop or a function unit (`label` heads its
+        --dump ir text): optimise (passes timed, dumped with ir-passes), emit with the backend; the
+        compile time since `start` is charged to the stats. Returns the optimised IR, the compiled code and
+        that compile time in seconds."""
+        phases = self.stats.compile_seconds_by_phase
+        t1 = time.perf_counter()
+        if "ir" in self.dump:
+            self.out.write(f"== {label} {fn.location} (built)\n{format_function(fn)}\n")
+        pass_seconds: dict[str, float] = {}
+        after = self._dump_pass if "ir-passes" in self.dump else None
+        fn = optimize(fn, timings=pass_seconds, after_pass=after)  # TAURARO_JIT_VERIFY: verify.verify_enabled
+        for pass_name, seconds in pass_seconds.items():
+            phases[f"optimize.{pass_name}"] += seconds
+        t2 = time.perf_counter()
+        if "ir" in self.dump:
+            self.out.write(f"== {label} {fn.location} (optimised)\n{format_function(fn)}\n")
+        compiled = self.backend.compile(fn, self.memory)
+        t3 = time.perf_counter()
+        phases["optimize"] += t2 - t1
+        phases["backend"] += t3 - t2
+        self.stats.compile_seconds += t3 - start
+        return fn, compiled, t3 - start
 
     def _dump_pass(self, name: str, fn: Any) -> None:
         self.out.write(f"== ir-passes {fn.location} (after {name})\n{format_function(fn)}\n")

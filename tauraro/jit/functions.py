@@ -24,8 +24,8 @@ from ..bytecode import CodeObject
 from ..runtime import NOT_NATIVE
 from ..vm import globals_of
 from .analysis import back_edges
+from .hot import UNIT_ARGUMENT_TYPES
 from .ir import BOOL, F64, I64
-from .irtext import print_function as format_function
 from .layout import (
     HDR_DEPTH,
     HDR_INTERRUPT,
@@ -38,7 +38,6 @@ from .layout import (
     Tag,
     frame_size,
 )
-from .pipeline import optimize
 from .policy import ENTRY_COST
 from .reasons import AbortReason
 from .region import LoopRegion, extract_function_region
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
 
 MAX_FUNCTION_VARIANTS = 4  # argument type signatures compiled per function
 _TYPE_OF = {int: I64, float: F64, bool: BOOL}
+assert set(_TYPE_OF) == UNIT_ARGUMENT_TYPES, "jit/hot.py's cheap argument check must take what units take"
 _INT, _FLOAT, _BOOL = int(Tag.INT), int(Tag.FLOAT), int(Tag.BOOL)
 _CHECK_EVERY = 64  # native calls between judging whether exits make a function a loss
 
@@ -234,21 +234,7 @@ class FunctionUnits:
         if driver._backend is None:
             driver._load_backend()
             start += phases["backend_load"]
-        t1 = time.perf_counter()
-        if "ir" in driver.dump:
-            driver.out.write(f"== IR function {fn.location} (built)\n{format_function(fn)}\n")
-        pass_seconds: dict[str, float] = {}
-        fn = optimize(fn, timings=pass_seconds)
-        for pass_name, seconds in pass_seconds.items():
-            phases[f"optimize.{pass_name}"] += seconds
-        t2 = time.perf_counter()
-        if "ir" in driver.dump:
-            driver.out.write(f"== IR function {fn.location} (optimised)\n{format_function(fn)}\n")
-        compiled = driver.backend.compile(fn, driver.memory)
-        t3 = time.perf_counter()
-        phases["optimize"] += t2 - t1
-        phases["backend"] += t3 - t2
-        driver.stats.compile_seconds += t3 - start
+        fn, compiled, seconds = driver.optimize_and_emit(fn, start, "IR function")
         driver.stats.functions_compiled += 1
         # One window per Tauraro frame up to the recursion limit, plus the entry's (see the call op).
         window = frame_size(fn.nslots)
@@ -257,7 +243,7 @@ class FunctionUnits:
         nguards = sum(1 for b in fn.blocks for op in b.ops if op.snapshot is not None)
         types = ", ".join(str(_TYPE_OF[type(a)]) for a in args)
         driver.log(f"compiled function {state.code.name}({types}) -> {translator.result} {location} "
-                   f"({driver.backend_name}, {nops} ops, {nguards} guards) in {(t3 - start) * 1000:.1f} ms")
+                   f"({driver.backend_name}, {nops} ops, {nguards} guards) in {seconds * 1000:.1f} ms")
         for line, detail in translator.exits_unsupported:
             driver.log(f"side exit {state.code.filename}:{line}: the function {detail.removeprefix('the loop ')}")
         driver._dump_compiled(fn, compiled)

@@ -193,8 +193,8 @@ def function_counter(jit: Any, vm: Any, code: CodeObject) -> Callable[[list, int
             return NOT_NATIVE
         count[0] = 0
         args = R[first:end]
-        odd = next((a for a in args if type(a) not in UNIT_ARGUMENT_TYPES), NO_ODD)
-        if odd is not NO_ODD:
+        odd = [a for a in args if type(a) not in UNIT_ARGUMENT_TYPES]
+        if odd:
             # Units take only numbers (jit/functions.py): a method of an object, a function of lists or
             # strings is judged here, without the driver (which would give it up after 65 misses).
             misses[0] += 1
@@ -204,7 +204,7 @@ def function_counter(jit: Any, vm: Any, code: CodeObject) -> Callable[[list, int
                 code.runtime.entry = None
                 why = AbortReason.ARGUMENTS
                 jit.log(f"abort function {code.name} {code.filename}:{code.firstline}: {why}: "
-                         f"{why.explain(detail=type(odd).__name__)}")
+                         f"{why.explain(detail=type(odd[0]).__name__)}")
             return NOT_NATIVE
         return jit.start_driver().functions.hot(vm, code, args)
     return entry
@@ -212,7 +212,6 @@ def function_counter(jit: Any, vm: Any, code: CodeObject) -> Callable[[list, int
 
 UNIT_ARGUMENT_TYPES = frozenset((int, float, bool))  # what a function unit's parameters can hold
 UNIT_ARGUMENT_TRIES = 4  # hot moments with other arguments before a function is given up cheaply
-NO_ODD = object()
 
 
 def counting_handler(count: list[int], threshold: int, target: int,
